@@ -1,0 +1,95 @@
+"""`python -m simulator run SCENARIO.json` / `python -m simulator protocols`."""
+
+import argparse
+import json
+import os
+import sys
+
+from .engine import Simulation
+from .errors import PlaygroundError
+from .interventions import describe_common
+from .protocols import all_protocols
+from .scenario import DURATION, MAX_SCENARIO_BYTES
+from .trace import TraceHash, canonical
+
+SLICE_MS = 1000  # print as we go, so a long run streams instead of holding its trace
+
+
+def cmd_run(args):
+    try:
+        with open(args.scenario, "rb") if args.scenario != "-" else sys.stdin.buffer as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+        scenario = json.loads(raw) if len(raw) <= MAX_SCENARIO_BYTES else raw
+    except OSError as err:
+        return _fail(f"cannot read {args.scenario}: {err.strerror}", "io_error")
+    except ValueError as err:
+        return _fail(f"scenario: not valid JSON ({err})", "invalid_scenario")
+    if args.until is not None and not DURATION.min <= args.until <= DURATION.max:
+        return _fail(f"--until: must be {DURATION.describe()} (simulated ms), got {args.until}", "invalid_scenario",
+                     "duration")
+    try:
+        if isinstance(scenario, dict):
+            if args.seed is not None:
+                scenario["seed"] = args.seed
+            if args.until is not None:
+                scenario["duration"] = args.until
+        sim = Simulation(scenario)
+    except PlaygroundError as err:
+        return _fail(err.message, err.code, err.field)
+    out = sys.stdout
+    digest = TraceHash()
+    until = sim.duration
+    t = 0
+    while t < until:
+        t = min(until, t + SLICE_MS)
+        sim.advance(t)
+        events = sim.drain()
+        digest.update(events)
+        if not args.quiet:
+            out.write("".join(canonical(ev) + "\n" for ev in events))
+    summary = sim.summary()
+    summary["trace_hash"] = digest.hexdigest()
+    summary["scenario"] = sim.recorded_scenario()
+    out.write(canonical(summary) + "\n")
+    return 0
+
+
+def _fail(message, code, field=None):
+    err = {"type": "error", "code": code, "message": message}
+    if field:
+        err["field"] = field
+    sys.stderr.write(message + "\n")
+    sys.stdout.write(canonical(err) + "\n")
+    return 2
+
+
+def cmd_protocols(_args):
+    out = {
+        "protocols": [p.describe() for p in all_protocols()],
+        "interventions": describe_common(),
+    }
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario; print the trace as JSON Lines, then a summary line")
+    run.add_argument("scenario", help="scenario JSON file (- for standard input)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--until", type=int, help=f"simulated ms to run (1..{DURATION.max}); overrides duration")
+    run.add_argument("--quiet", action="store_true", help="print only the summary line")
+    run.set_defaults(func=cmd_run)
+    protocols = sub.add_parser("protocols", help="list protocols with parameters, bounds and actions, as JSON")
+    protocols.set_defaults(func=cmd_protocols)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `... | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

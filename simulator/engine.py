@@ -1,0 +1,436 @@
+"""The simulation: one SimPy environment, one seeded random stream, one trace.
+
+Time is integer milliseconds. The engine, not SimPy's `run(until=...)`, decides
+what runs next, so that scripted interventions and SimPy events interleave the
+same way whether the run is sliced for a live viewer or played in one go:
+an intervention at time t applies before any other event at t.
+
+Every scheduled callback is a bound method or a functools.partial of one, never a
+lambda, so `copy.deepcopy(sim)` is a faithful checkpoint (time travel seeks from
+the nearest one).
+
+Events are plain dicts appended to `self.pending` and taken with `drain()`;
+`state` events (a node's view changed) are what invariants are checked on,
+because no other event changes a node.
+"""
+
+import copy
+import gc
+import random
+from collections.abc import Mapping
+
+import simpy
+from simpy.events import NORMAL
+
+from .errors import InterventionError
+from .interventions import apply_intervention, check_intervention, validate_intervention
+from .network import Network
+from .protocols import get_protocol
+from .scenario import normalize_scenario
+
+INF = float("inf")
+
+
+class Peers(Mapping):
+    """node id -> the other node ids, as a read-only mapping built on first use and cached.
+
+    A full table is O(N^2): 10^8 list entries at 10,000 nodes. Protocols that pick
+    random peers by index (gossip) never build it; small clusters (Raft) build
+    each list once, exactly as before.
+    """
+
+    def __init__(self, ids):
+        self._ids = ids
+        self._index = {nid: i for i, nid in enumerate(ids)}
+        self._cache = {}
+
+    def __getitem__(self, nid):
+        got = self._cache.get(nid)
+        if got is None:
+            i = self._index[nid]
+            got = self._cache[nid] = self._ids[:i] + self._ids[i + 1:]
+        return got
+
+    def __contains__(self, nid):
+        return nid in self._index
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self):
+        return len(self._ids)
+
+
+class _Wake(simpy.Event):
+    """The SimPy event that wakes a node's timer `name` at time `at` (a bare triggered event, like a Timeout)."""
+
+    __slots__ = ("env", "callbacks", "_value", "_ok", "node", "name", "at")
+
+    def __init__(self, env, delay, callbacks, node, name):
+        self.env = env
+        self.callbacks = callbacks  # a tuple shared by every wake-up (SimPy only iterates it)
+        self._value = None
+        self._ok = True
+        self.node = node
+        self.name = name
+        self.at = env._now + delay
+        env.schedule(self, NORMAL, delay)
+
+
+class _Timer:
+    """A node's armed timer: when it fires (`fires`) and the SimPy event that will wake it (`wake`)."""
+
+    __slots__ = ("fires", "wake")
+
+    def __init__(self, fires, wake):
+        self.fires = fires
+        self.wake = wake
+
+
+class Simulation:
+    def __init__(self, scenario):
+        self.scenario = normalize_scenario(scenario)
+        sc = self.scenario
+        self.protocol = get_protocol(sc["protocol"])(self)
+        self.params = sc["params"]
+        self.mutations = tuple(sc["mutations"])
+        self.env = simpy.Environment()
+        self.rng = random.Random(sc["seed"])
+        self.pending = []  # events not yet drained (always the same list: `emit` is its append)
+        self.emit = self.pending.append
+        self._drained = 0  # events drained so far
+        self.violations = []
+        self._stepped_at = -1  # time of the last SimPy event processed (see steps_at_now)
+        self._wake_callbacks = (self._on_wake,)
+        net_rng = random.Random(self.rng.getrandbits(64))
+        ids = self.protocol.scenario_node_ids(sc["nodes"], sc["params"])
+        node_rngs = [random.Random(self.rng.getrandbits(64)) for _ in ids]
+        self.protocol_rng = random.Random(self.rng.getrandbits(64))
+        self.nodes = {}
+        for index, (nid, rng) in enumerate(zip(ids, node_rngs)):
+            self.nodes[nid] = self.protocol.make_node(nid, index, rng)
+        self.node_ids = ids
+        self.peers = Peers(ids)
+        net = sc["network"]
+        self.network = Network(self, net["latency"], net["loss"], net["duplicate"], net["links"], net_rng)
+        self.applied = []  # interventions applied so far, as recorded (with "at")
+        self.scripted = list(sc["interventions"])  # still to apply, sorted by "at"
+        self.scripted.reverse()  # pop() from the end = the earliest
+        self.protocol.setup()
+        for node in self.nodes.values():
+            self.dispatch(node, "on_start")
+
+    # --- time -------------------------------------------------------------------------
+    @property
+    def now(self):
+        return self.env.now
+
+    @property
+    def duration(self):
+        return self.scenario["duration"]
+
+    @property
+    def steps_at_now(self):
+        """True once some SimPy event of the current millisecond has run (the millisecond is not "clean")."""
+        return self._stepped_at == self.env.now
+
+    @property
+    def event_count(self):
+        """Events emitted so far (drained or not)."""
+        return self._drained + len(self.pending)
+
+    def _next_time(self):
+        t_ev = self.env.peek()
+        t_iv = self.scripted[-1]["at"] if self.scripted else INF
+        return t_ev, t_iv
+
+    def _step(self):
+        """Process the next thing: a scripted intervention (first, on a tie) or a SimPy event."""
+        t_ev, t_iv = self._next_time()
+        if t_iv <= t_ev:
+            self._apply_scripted()
+            return
+        self.env.step()
+        self._stepped_at = self.env.now
+
+    def _apply_scripted(self):
+        iv = self.scripted.pop()
+        self._move_to(iv["at"])
+        try:
+            self._apply(iv)
+        except InterventionError as err:
+            self.applied.append(iv)  # kept in the record: replay rejects it the same way
+            self.emit({"t": self.env.now, "type": "rejected", "intervention": iv, "error": err.as_dict()})
+
+    def _move_to(self, t):
+        if t != self.env.now:
+            self.env._now = t  # SimPy keeps time in _now; nothing is scheduled before t
+
+    def advance(self, until=None, max_steps=None):
+        """Process everything before `until` (ms), at most `max_steps` steps; return the steps taken.
+
+        When everything before `until` is done, the clock moves to `until` and
+        nothing at `until` has run yet, so an intervention applied now lands
+        before every other event of that millisecond, exactly as on replay.
+        """
+        # Python's cyclic GC took 15-20% of a busy run: every few hundred allocations it scanned the
+        # events piling up in `pending`, and now and then every long-lived object. A run creates no
+        # reference cycles (tests/simulator/test_engine.py checks that every example scenario leaves
+        # nothing for gc.collect()), so the collector is off for the slice; the collections it missed
+        # happen once it is back on. It is only turned back on if it was on (a caller may have it off).
+        if not gc.isenabled():
+            return self._advance(until, max_steps)
+        gc.disable()
+        try:
+            return self._advance(until, max_steps)
+        finally:
+            gc.enable()
+
+    def _advance(self, until, max_steps):
+        until = self.duration if until is None else until
+        env = self.env
+        queue = env._queue  # SimPy's heap of (time, priority, id, event); read only, to peek
+        step = env.step
+        scripted = self.scripted
+        budget = INF if max_steps is None else max_steps
+        n = 0
+        while n < budget:
+            t_iv = scripted[-1]["at"] if scripted else INF
+            limit = until if until < t_iv else t_iv
+            # The hot loop: plain SimPy steps up to the next scripted intervention (or `until`).
+            m = n
+            while n < budget and queue and queue[0][0] < limit:
+                step()
+                n += 1
+            if n > m:
+                self._stepped_at = env.now
+            if n >= budget:
+                break
+            t_ev = queue[0][0] if queue else INF
+            if t_iv <= t_ev and t_iv < until:
+                self._apply_scripted()
+                n += 1
+                continue
+            if until > env.now and until != INF:
+                self._move_to(until)
+            break
+        return n
+
+    def step_events(self, count=1, limit=100_000):
+        """Advance until at least `count` undrained events exist (or nothing is left)."""
+        n = 0
+        while len(self.pending) < count and n < limit:
+            t_ev, t_iv = self._next_time()
+            if min(t_ev, t_iv) == INF:
+                break
+            self._step()
+            n += 1
+        return n
+
+    def run(self, until=None):
+        """Run to `until` (default: the scenario's duration) and return every event."""
+        self.advance(until)
+        return self.drain()
+
+    # --- events -----------------------------------------------------------------------
+    # `self.emit(ev)` appends one event (a flat dict with `t` and `type`); it is `self.pending.append`,
+    # bound in __init__ (and again after a copy: see __setstate__).
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["emit"]  # a bound method of a built-in: copy.deepcopy would keep the original list's
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.emit = self.pending.append
+
+    def drain(self):
+        """Take every event emitted since the last drain."""
+        out = self.pending[:]
+        self.pending.clear()
+        self._drained += len(out)
+        return out
+
+    def violation(self, invariant, details, node=None):
+        ev = {"t": self.env.now, "type": "violation", "invariant": invariant, "details": details}
+        if node is not None:
+            ev["node"] = node
+        self.violations.append(ev)
+        self.emit(ev)
+
+    def dispatch(self, node, handler, *args):
+        """Run one node handler, then publish what it changed as one `state` event."""
+        getattr(node, handler)(*args)
+        if node._dirty or node._splices:
+            self.flush(node)
+
+    def flush(self, node):
+        """Emit one `state` event with the node's marked fields (and spliced list tails); check invariants."""
+        changes = {}
+        for f in node._dirty:  # (a loop, not a comprehension: no extra frame on this hot path)
+            # "timers" is the engine's own field (what Node.view_value returns for it; no protocol overrides
+            # it) and the most common change (a follower's election timer, re-armed on every AppendEntries):
+            # built here, without a method call.
+            changes[f] = dict(node._deadlines) if f == "timers" else node.view_value(f)
+        ev = {"t": self.env._now, "type": "state", "node": node.id, "changes": changes}
+        splices = node._splices
+        if splices:
+            splice = {}
+            for f, i in splices.items():
+                if f not in changes:  # a field sent whole needs no splice
+                    tail = getattr(node, f)[i:]
+                    for e in tail:
+                        if isinstance(e, tuple):
+                            tail = [list(e) if isinstance(e, tuple) else e for e in tail]
+                            break
+                    splice[f] = [i, tail]
+            if splice:
+                ev["splice"] = splice
+            splices.clear()
+        node._dirty.clear()
+        self.emit(ev)
+        self.protocol.on_state(node, ev)
+
+    # --- timers -----------------------------------------------------------------------
+    # A node's armed timer is a _Timer in node._timers[name]: when it fires and the SimPy event (`wake`)
+    # that will wake it. Re-arming is cheap: the token is updated in place, and the wake-up already
+    # scheduled is kept if it is still pending and due no later than the new deadline; when it wakes early
+    # it sleeps again until the deadline. A Raft follower re-arms its election timer on every
+    # AppendEntries: this way that costs no SimPy event and no new object. A timer is stale (cancelled,
+    # lost in a crash, re-armed later) when its token is no longer in node._timers or not yet due.
+    def set_timer(self, node, name, delay):
+        env = self.env
+        now = env._now
+        real = int(delay) if node.drift == 1.0 else max(0, int(delay / node.drift + 0.5))
+        fires = now + real
+        token = node._timers.get(name)
+        if token is None:
+            node._timers[name] = _Timer(fires, _Wake(env, real, self._wake_callbacks, node, name))
+        else:
+            token.fires = fires
+            wake = token.wake
+            # SimPy sets `callbacks` to None once a wake-up has run (a timer held by a paused node was
+            # woken already): then, or if it is due too late, schedule a new one.
+            if wake.callbacks is None or wake.at > fires:
+                token.wake = _Wake(env, real, self._wake_callbacks, node, name)
+        if node.VISIBLE_TIMERS is None or name in node.VISIBLE_TIMERS:
+            node._deadlines[name] = [now, fires]
+            node._dirty["timers"] = True
+        return fires
+
+    def _on_wake(self, wake):
+        node, name = wake.node, wake.name
+        token = node._timers.get(name)
+        if token is None or token.wake is not wake:
+            return  # cancelled, lost in a crash, or re-armed to an earlier time (another wake-up)
+        now = self.env._now
+        if token.fires > now:  # re-armed to a later time since this wake-up was scheduled
+            token.wake = _Wake(self.env, token.fires - now, self._wake_callbacks, node, name)
+            return
+        self._fire(node, name, token)
+
+    def _fire(self, node, name, token):
+        if node._timers.get(name) is not token or token.fires > self.env._now:
+            return  # cancelled, lost in a crash, or re-armed (by a message handled before it on resume)
+        if node.status == "paused":
+            node._held.append(("timer", name, token))
+            return
+        del node._timers[name]
+        if node._deadlines.pop(name, None) is not None:
+            node._dirty["timers"] = True
+        self.emit({"t": self.env.now, "type": "timer", "node": node.id, "timer": name})
+        self.dispatch(node, "on_timer", name)
+
+    # --- interventions ----------------------------------------------------------------
+    def intervene(self, intervention):
+        """Apply a live intervention now and record it with its simulated time.
+
+        If some event of the current millisecond has already run (after a single
+        step), it lands at the start of the next millisecond instead: on replay a
+        scripted intervention always runs before the other events of its time.
+        Raises InterventionError (changing nothing) if it cannot apply.
+        """
+        iv = validate_intervention(type(self.protocol), self.node_ids,
+                                   {k: v for k, v in intervention.items() if k != "at"}
+                                   if isinstance(intervention, dict) else intervention)
+        if self.steps_at_now:
+            check_intervention(self, iv)  # refused before the clock moves: a refusal changes nothing
+            self.advance(self.env.now + 1)
+        iv = dict(iv, at=self.env.now)
+        self._apply(iv)
+        return iv
+
+    def _apply(self, iv):
+        mark = len(self.pending)
+        resolved = apply_intervention(self, iv)
+        self.applied.append(iv)
+        ev = {"t": self.env.now, "type": "intervention"}
+        ev.update(resolved)
+        self.pending.insert(mark, ev)  # before the events it caused
+        self.protocol.after_intervention(iv, resolved)
+
+    def emit_net(self):
+        self.emit({"t": self.env.now, "type": "net"} | self.network.state())
+
+    # --- node lifecycle (used by interventions) ---------------------------------------
+    def crash(self, node):
+        if node.status == "paused":
+            self.network.drop_held(node)
+        node.status = "crashed"
+        node._timers.clear()
+        node._deadlines.clear()
+        node.init_volatile()
+        node.mark_all()
+        self.flush(node)
+
+    def restart(self, node):
+        node.status = "up"
+        node.mark_all()
+        self.dispatch(node, "on_start")
+
+    def pause(self, node):
+        node.status = "paused"
+        node.mark("status")
+        self.flush(node)
+
+    def resume(self, node):
+        node.status = "up"
+        node.mark("status")
+        self.flush(node)
+        held, node._held = node._held, []
+        for item in held:
+            if node.status != "up":
+                break  # a handler cannot crash its own node, but stay safe
+            if item[0] == "msg":
+                self.network.deliver(item[1])
+            else:
+                _, name, token = item
+                self._fire(node, name, token)
+
+    # --- views --------------------------------------------------------------------------
+    def snapshot(self):
+        """Everything a viewer needs to draw the current moment."""
+        return {
+            "t": self.env.now,
+            "order": list(self.node_ids),
+            "nodes": {nid: node.view() for nid, node in self.nodes.items()},
+            "messages": self.network.messages(),
+            "net": self.network.state(),
+        }
+
+    def recorded_scenario(self):
+        """The scenario so far: seed + parameters + every intervention at its time (replays exactly)."""
+        sc = {k: copy.deepcopy(v) for k, v in self.scenario.items() if k != "interventions"}
+        sc["interventions"] = copy.deepcopy(self.applied + self.scripted[::-1])
+        return sc
+
+    def summary(self):
+        return {
+            "type": "summary",
+            "t": self.env.now,
+            "events": self.event_count,
+            "violations": list(self.violations),
+            "final": {nid: node.view() for nid, node in self.nodes.items()},
+            "metrics": self.protocol.metrics(),
+        }

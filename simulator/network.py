@@ -1,0 +1,199 @@
+"""The simulated network: latency, loss, duplication, cuts and partitions.
+
+Link state is checked when a message is sent and again when it would be
+delivered, and cutting a link drops what is in flight on it at once, so the
+trace shows each loss where it happens. Reordering follows from latency, except
+for a protocol that declares `fifo_links = True` (its nodes talk over TCP-like
+connections, as Kafka clients do): each directed link then delivers in send
+order (a message never arrives before one sent earlier on the same link).
+"""
+
+from heapq import heappush
+
+import simpy
+from simpy.events import NORMAL
+
+
+class InFlight(simpy.Event):
+    """A message on the wire: the SimPy event that fires when it arrives, and its record.
+
+    `ev` is its `send` event (id, from, to, t = sent at, deliver_at, msg, dup_of), never changed;
+    `lost` is decided at send time and shown at arrival; `held` is set while it waits at a paused node.
+    """
+
+    __slots__ = ("env", "callbacks", "_value", "_ok", "ev", "lost", "held")  # no per-message __dict__
+
+    def __init__(self, env, at, callbacks, ev, lost):
+        # What simpy.Timeout does, minus the checks: a triggered event, due at `at` (env.schedule, inlined).
+        # `callbacks` is a tuple shared by every message (SimPy only iterates it, then sets None).
+        self.env = env
+        self.callbacks = callbacks
+        self._value = None
+        self._ok = True
+        self.ev = ev
+        self.lost = lost
+        self.held = False
+        heappush(env._queue, (at, NORMAL, next(env._eid), self))
+
+    # read-only views of the send event, for readers of the record
+    id = property(lambda self: self.ev["id"])
+    src = property(lambda self: self.ev["from"])
+    dst = property(lambda self: self.ev["to"])
+    msg = property(lambda self: self.ev["msg"])
+
+
+class Network:
+    def __init__(self, sim, latency, loss, duplicate, links, rng):
+        self.sim = sim
+        self.rng = rng
+        self.default = {"latency": list(latency), "loss": loss}
+        self.duplicate = duplicate
+        self.overrides = {}  # (src, dst) -> {"latency": [lo, hi], "loss": p}
+        self.cuts = {}  # (src, dst) -> True; a dict, never a set, so order is insertion order
+        self.in_flight = {}  # message id -> record, in send order
+        self.next_id = 1
+        self.fifo = bool(getattr(sim.protocol, "fifo_links", False))
+        self.fifo_last = {}  # (src, dst) -> deliver_at of the last message sent on it (fifo links only)
+        self._arrive_callbacks = (self._arrive,)
+        for link in links:
+            self.set_link(link["a"], link["b"], link.get("latency"), link.get("loss"), link.get("oneway", False))
+
+    # --- link state ---------------------------------------------------------------------
+    def link(self, src, dst):
+        return self.overrides.get((src, dst), self.default)
+
+    def set_link(self, a, b, latency=None, loss=None, oneway=False):
+        for pair in ((a, b),) if oneway else ((a, b), (b, a)):
+            cur = dict(self.link(*pair))
+            if latency is not None:
+                cur["latency"] = list(latency)
+            if loss is not None:
+                cur["loss"] = loss
+            self.overrides[pair] = cur
+
+    def is_cut(self, src, dst):
+        return (src, dst) in self.cuts
+
+    def cut(self, pairs):
+        """Cut each directed (src, dst) pair and drop what is in flight on it."""
+        for pair in pairs:
+            self.cuts[pair] = True
+        cut = self.cuts
+        doomed = [r for r in self.in_flight.values() if (r.ev["from"], r.ev["to"]) in cut and not r.held]
+        for rec in doomed:
+            self._drop(rec, "cut")
+
+    def heal(self, pairs):
+        for pair in pairs:
+            self.cuts.pop(pair, None)
+
+    def heal_all(self):
+        self.cuts.clear()
+
+    def state(self):
+        """The `net` part of a snapshot (and of a `net` event)."""
+        return {
+            "cuts": [list(p) for p in self.cuts],
+            "links": [
+                {"from": a, "to": b, "latency": list(v["latency"]), "loss": v["loss"]}
+                for (a, b), v in self.overrides.items()
+            ],
+        }
+
+    # --- messages -----------------------------------------------------------------------
+    # The hot path of every run: send, _arrive and deliver run once per message (keep them lean).
+    def send(self, src, dst, msg, dup_of=None):
+        sim = self.sim
+        env = sim.env
+        now = env._now
+        mid = self.next_id
+        self.next_id = mid + 1
+        overrides = self.overrides
+        link = overrides.get((src, dst), self.default) if overrides else self.default
+        lo, hi = link["latency"]
+        at = now + (lo if lo == hi else lo + int(self.rng.random() * (hi - lo + 1)))  # node.uniform_int
+        if self.fifo:  # in order per link: wait for the previous message on it (same draws, no reordering)
+            last = self.fifo_last.get((src, dst), 0)
+            if at < last:
+                at = last
+            self.fifo_last[(src, dst)] = at
+        ev = {"t": now, "type": "send", "id": mid, "from": src, "to": dst, "deliver_at": at, "msg": msg}
+        if dup_of is not None:
+            ev["dup_of"] = dup_of
+        sim.emit(ev)
+        cuts = self.cuts
+        if cuts and (src, dst) in cuts:
+            sim.emit({"t": now, "type": "drop", "id": mid, "from": src, "to": dst, "reason": "cut"})
+            return
+        loss = link["loss"]
+        # The message in flight is itself the SimPy event that delivers it (no Timeout, no closure).
+        self.in_flight[mid] = InFlight(env, at, self._arrive_callbacks, ev, loss > 0 and self.rng.random() < loss)
+        if self.duplicate and dup_of is None and self.rng.random() < self.duplicate:
+            self.send(src, dst, msg, dup_of=mid)
+
+    def _arrive(self, rec):
+        ev = rec.ev
+        mid = ev["id"]
+        in_flight = self.in_flight
+        if mid not in in_flight:
+            return  # already dropped (its link was cut while it flew)
+        dst = ev["to"]
+        sim = self.sim
+        node = sim.nodes[dst]
+        if node.status == "up" and not rec.lost and not (self.cuts and (ev["from"], dst) in self.cuts):
+            # The common case, `self.deliver(rec)` inlined (one call less per message): keep the two alike.
+            del in_flight[mid]
+            src = ev["from"]
+            sim.emit({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})
+            node.on_message(src, ev["msg"])
+            if node._dirty or node._splices:
+                sim.flush(node)
+            return
+        if rec.lost:
+            self._drop(rec, "loss")
+        elif self.cuts and (ev["from"], dst) in self.cuts:
+            self._drop(rec, "cut")
+        elif node.status == "crashed":
+            self._drop(rec, "crashed")
+        else:  # paused: it waits at the node until resume (or a crash drops it)
+            rec.held = True
+            node._held.append(("msg", rec))
+            self.sim.emit({"t": self.sim.env._now, "type": "hold", "id": ev["id"], "to": dst})
+
+    def deliver(self, rec):
+        """Hand a message to its (up) node: also inlined in _arrive."""
+        ev = rec.ev
+        mid, src, dst = ev["id"], ev["from"], ev["to"]
+        del self.in_flight[mid]
+        sim = self.sim
+        sim.emit({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})
+        node = sim.nodes[dst]
+        node.on_message(src, ev["msg"])  # = sim.dispatch(node, "on_message", src, msg), inlined
+        if node._dirty or node._splices:
+            sim.flush(node)
+
+    def _drop(self, rec, reason):
+        ev = rec.ev
+        del self.in_flight[ev["id"]]
+        self.sim.emit({"t": self.sim.env._now, "type": "drop", "id": ev["id"], "from": ev["from"], "to": ev["to"],
+                       "reason": reason})
+
+    def drop_held(self, node):
+        """A paused node crashed: what it was holding is lost."""
+        for item in node._held:
+            if item[0] == "msg":
+                self._drop(item[1], "crashed")
+        node._held = []
+
+    def messages(self):
+        """The `messages` part of a snapshot: every message in flight (or held), in send order."""
+        out = []
+        for rec in self.in_flight.values():
+            ev = rec.ev
+            m = {"id": ev["id"], "from": ev["from"], "to": ev["to"], "sent_at": ev["t"], "deliver_at": ev["deliver_at"],
+                 "msg": ev["msg"], "held": rec.held}
+            if "dup_of" in ev:
+                m["dup_of"] = ev["dup_of"]
+            out.append(m)
+        return out
+
