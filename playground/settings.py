@@ -1,0 +1,169 @@
+"""Settings from the environment, with safe production defaults.
+
+Embedded defaults (nothing to install): SQLite in the project directory and the
+in-memory channel layer (one process). `DATABASE_URL` switches to PostgreSQL
+(or any dj-database-url URL), `REDIS_URL` to channels-redis, which several
+Daphne processes can share.
+
+    DJANGO_DEBUG=1                 development mode (off by default)
+    DJANGO_SECRET_KEY=...          required when DEBUG is off
+    DJANGO_ALLOWED_HOSTS=a.com,b   host names served (and accepted as WebSocket origins)
+    DJANGO_CSRF_TRUSTED_ORIGINS=https://a.com
+    DJANGO_SECURE_PROXY=1          trust X-Forwarded-Proto from a TLS-terminating proxy
+    DATABASE_URL=postgres://...    database (default: sqlite:///db.sqlite3)
+    REDIS_URL=redis://host:6379/0  channel layer (default: in-memory)
+    DJANGO_LOG_LEVEL=INFO
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name, default=()):
+    value = os.environ.get(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG")
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY_FROM_ENV = bool(SECRET_KEY)
+if not SECRET_KEY and DEBUG:
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+# With DEBUG off and no key, SECRET_KEY stays empty: Django refuses anything that signs, the system check
+# playground.E001 fails `manage.py check/migrate/runserver`, and asgi.py refuses to start.
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",  # first: its runserver serves HTTP and WebSockets
+    "django.contrib.admin",  # saved scenarios, read-only (playground/admin.py)
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "playground",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "playground.urls"
+ASGI_APPLICATION = "playground.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=0,  # under ASGI, persistent connections leak across threads; keep them off
+        conn_health_checks=True,
+    )
+}
+
+REDIS_URL = os.environ.get("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # at least Daphne's websocket timeout (24 h), or viewers silently leave their rooms
+                "group_expiry": 86400,
+                "capacity": 200,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": 86400, "capacity": 200},
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Not the manifest storage: ES modules import each other (and protocol views are imported by name at
+    # run time) by plain relative paths, which hashed file names would break.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from static/ when STATIC_ROOT has not been collected (development, tests).
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_MAX_AGE = 0 if DEBUG else 300
+# Without collectstatic (development, tests) STATIC_ROOT does not exist and the finders serve static/: say nothing.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if env_bool("DJANGO_SECURE_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "playground": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
+                       "propagate": False},
+    },
+}

@@ -1,0 +1,479 @@
+"""Time travel through one live run: checkpoints, seeking, stepping back one event, forking.
+
+Plain Python on the simulator (no Django, no asyncio), so it is tested and benchmarked headless.
+
+The run is deterministic, so any moment of it can be recomputed from its scenario. Recomputing from t=0 is
+slow for long runs (a 10-minute 5-node Raft run takes seconds), so a TimeMachine keeps **checkpoints**:
+`copy.deepcopy(sim)` is an exact copy of a simulation (every scheduled callback is a partial of a bound
+method). To show moment t it copies the newest checkpoint before t and re-simulates the rest.
+
+Positions. A moment is a simulated time `t` in ms, meaning "everything before t has happened, nothing at t":
+exactly where a live intervention at t lands, and where `python -m simulator run` stops for `duration = t`.
+Stepping back works on **event positions** instead: position k is the state after the first k events of the
+run's trace (the trace is the same however the run is sliced).
+
+The branch. What happens is fixed by the scenario plus the interventions, so the run's "branch" is its list of
+interventions (applied so far + still to come, `sim.applied` + `sim.scripted`). After seeking back, the ones
+after the new moment are still scheduled: playing on replays the same future. Acting while behind the
+**frontier** (the furthest point this branch has reached) **forks**: everything scheduled after that moment is
+dropped, the checkpoints past it too, and the branch goes on from there.
+
+Checkpoint policy. A checkpoint is taken at most every INTERVAL_MS of simulated time, and only once the run has
+done WORK_RATIO times as much work since the last one as copying it cost (work counted in events, about
+EVENT_SECONDS of CPU each; the copy's cost measured in CPU time of the copying thread, so a busy machine does not
+distort it). Copying thus stays a bounded fraction of simulating, even when fast-forwarding a large simulation,
+and checkpoints thin out as copies grow (a long Raft log). When more than MAX_CHECKPOINTS are kept, or they hold
+more than about MEMORY_BUDGET bytes (estimated at BYTES_PER_OBJECT per object the copy made), the checkpoint
+whose loss widens the gaps least goes (never the first, the newest or the one in use). Seeking costs one copy
+plus the re-simulation from the checkpoint before the target.
+
+Two more sources of checkpoints make the common moves cheap: the simulation a seek leaves behind becomes one
+(adopt: going back to where you were costs a copy, no re-simulation), and stepping back far from a checkpoint
+keeps a stepping stone just before the target (the next steps back start there).
+"""
+
+import copy
+import time
+
+from simulator import Simulation
+from simulator.errors import PlaygroundError
+from simulator.view import apply_event
+
+INTERVAL_MS = 1000
+MAX_CHECKPOINTS = 24
+MEMORY_BUDGET = 24 * 1024 * 1024  # bytes of checkpoints per run, estimated
+BYTES_PER_OBJECT = 350  # measured with tracemalloc: 190-355 bytes per object deepcopy memoises (Raft, Paxos,
+                        # 2PC, Kafka, gossip); the high end, so that the estimate errs on the safe side
+EVENT_SECONDS = 3e-6  # CPU per emitted event, roughly (bench/engine.py: Raft ~300,000 events/s)
+MAX_LIVE_COPY = 0.01  # seconds: longer copies are not made on a live session's event loop (a stall)...
+NODE_COPY_SECONDS = 0.0002  # ...expecting at least this per node (measured: Raft 101 nodes 20 ms, gossip 1000 0.19 s)
+MAX_THREAD_COPY = 0.25  # ...nor in a worker thread if longer than this (the session waits for it): seeks fill in
+NODE_OBJECTS = 20  # objects per node, at least, for the size of an adopted simulation
+WORK_RATIO = 2.0  # simulate at least twice as long as the last copy took before taking the next one
+SCAN_CHUNK_MS = 1000  # re-simulate in chunks this long, draining events as we go (bounded memory)
+MAX_MARKS = 5000  # timeline marks sent to a client at most
+COPY_DUTY = 0.25  # live copies take at most this fraction of a process's wall clock (CopyGate)
+
+
+class CopyGate:
+    """Process-wide pacing of live checkpoint copies (one per server process, shared by all its sessions).
+
+    Sessions started together reach their checkpoints together; their copies would then run at once (in threads
+    competing with the event loop for the GIL) and stall every session of the process at the same moment. The
+    gate lets one copy run at a time and, after a copy that took d seconds of wall clock, none before
+    d * (1 / duty - 1) has passed: copying takes at most `duty` of the process. A session refused simply tries
+    again after its next frame (observe is called after every frame); checkpoints never change the trace.
+    Only touched from the event loop (begin/end around the copy), so no locking is needed.
+    """
+
+    def __init__(self, duty=COPY_DUTY, clock=time.perf_counter):
+        self.duty = duty
+        self.clock = clock
+        self.busy = False
+        self.next_at = 0.0
+        self.refused = 0  # for benchmarks and tests
+        self._t0 = 0.0
+
+    def open(self):
+        if self.busy or self.clock() < self.next_at:
+            self.refused += 1
+            return False
+        return True
+
+    def begin(self):
+        self.busy = True
+        self._t0 = self.clock()
+
+    def end(self):
+        now = self.clock()
+        self.busy = False
+        self.next_at = now + (now - self._t0) * (1.0 / self.duty - 1.0)
+
+
+LIVE_GATE = CopyGate()  # the gate of this process's live sessions (playground/travel.py)
+
+
+class TravelError(PlaygroundError):
+    """A seek or step back that cannot be done; becomes an `error` message (the session goes on)."""
+
+    code = "bad_travel"
+
+    def __init__(self, code, message, field=None):
+        super().__init__(message, code=code, field=field)
+
+
+def is_clean(sim):
+    """True if nothing of the current millisecond has run yet (a moment in the sense above)."""
+    if sim.steps_at_now:
+        return False
+    return not (sim.applied and sim.applied[-1]["at"] == sim.now)
+
+
+def branch_of(sim):
+    """Every intervention of the run's branch, in order: applied so far, then still scheduled."""
+    return [dict(iv) for iv in sim.applied] + [dict(iv) for iv in reversed(sim.scripted)]
+
+
+class Travel:
+    """Where a seek or a step back landed.
+
+    sim       the new simulation (its events so far are drained)
+    snapshot  what the client should show now
+    backlog   events the engine already produced past that point (to send before any new ones)
+    last_t    time of the last event before that point, if known (hint for the next step back)
+    """
+
+    __slots__ = ("sim", "snapshot", "backlog", "last_t")
+
+    def __init__(self, sim, snapshot, backlog, last_t):
+        self.sim, self.snapshot, self.backlog, self.last_t = sim, snapshot, backlog, last_t
+
+
+class Checkpoint:
+    """A copy of the run at one position, or (the first one) the scenario it starts from: building a simulation
+    is much cheaper than copying one (10,000 gossip nodes: 0.14 s against 2 s)."""
+
+    __slots__ = ("t", "events", "applied", "clean", "sim", "cost", "objects", "scenario")
+
+    def __init__(self, sim, copied, cost, objects, scenario=None):
+        self.t = sim.now
+        self.events = sim.event_count
+        self.applied = len(sim.applied)
+        self.clean = is_clean(sim)
+        self.sim = copied
+        self.cost = cost  # CPU seconds the copy took
+        self.objects = objects  # containers copied (deepcopy's memo): proportional to memory and copy time
+        self.scenario = scenario  # for the genesis checkpoint: rebuild from it
+
+    def simulation(self):
+        """A fresh simulation at this checkpoint (the checkpoint itself stays untouched)."""
+        if self.sim is None:
+            return Simulation(copy.deepcopy(self.scenario))
+        return copy.deepcopy(self.sim)
+
+    @property
+    def size(self):
+        """Estimated bytes."""
+        return self.objects * BYTES_PER_OBJECT
+
+    def before_moment(self, t):
+        """Can seeking to moment t start from here?"""
+        return self.t < t or (self.t == t and self.clean)
+
+
+class TimeMachine:
+    """Checkpoints and the frontier of one live run. Call `observe(sim)` whenever the run has moved on."""
+
+    def __init__(self, sim, interval=INTERVAL_MS, max_checkpoints=MAX_CHECKPOINTS, budget=MEMORY_BUDGET,
+                 work_ratio=WORK_RATIO, clock=time.thread_time, phase=0.0):
+        self.interval = interval
+        # phase (0 <= phase < 1): this run waits (1 + phase) times as long between checkpoints (the interval and
+        # the work ratio), so that sessions started together (same scenario, same pace) do not all reach their
+        # checkpoints at the same moment; their schedules drift apart. Checkpoints never change the trace.
+        self.phase = phase
+        self.max_checkpoints = max(2, max_checkpoints)
+        self.budget = budget
+        self.work_ratio = work_ratio
+        self.clock = clock
+        self.checkpoints = []  # sorted by position (events); the first, at the start of the run, always stays
+        self.frontier_events = sim.event_count
+        self.frontier_t = sim.now
+        self.violations = sim.violations  # those of the furthest run of this branch (may lie ahead of us)
+        self.copy_seconds = 0.0  # CPU time spent copying (for benchmarks)
+        self.copies = 0
+        self._hot = None  # the checkpoint used or made last: thinning spares it (step back again, go back)
+        self._last_cost = 0.0  # the last copy's CPU seconds and objects: what the next one will cost at least
+        self._last_objects = 0
+        if sim.now == 0 and not sim.steps_at_now and not sim.applied:
+            self.checkpoints.append(Checkpoint(sim, None, 0.0, 0, scenario=copy.deepcopy(sim.scenario)))
+        else:
+            self._add(sim)
+
+    # --- recording ------------------------------------------------------------------------------
+    def observe(self, sim, live=False, gate=None):
+        """The run moved on: move the frontier, and take a checkpoint if one is due.
+
+        live=True when called from the event loop of a live session: a copy expected to take longer than
+        MAX_LIVE_COPY is not made here (it would stall every session of the process); the expected CPU seconds
+        are returned instead, and the caller may make it in a worker thread with `checkpoint(sim)` while nothing
+        touches the simulation (playground/travel.py does, up to MAX_THREAD_COPY). Otherwise returns None.
+        gate: a CopyGate; while it is closed no checkpoint is taken (nor expected: None), it stays due.
+        """
+        n = sim.event_count
+        if n >= self.frontier_events:
+            self.frontier_events = n
+            self.frontier_t = sim.now
+            self.violations = sim.violations
+        prev = self._before(n)
+        if (n > prev.events and sim.now - prev.t >= self.interval * (1.0 + self.phase)
+                and (n - prev.events) * EVENT_SECONDS
+                >= self.work_ratio * (1.0 + self.phase) * max(prev.cost, self._last_cost / 2)):
+            if not self._admits(n):
+                return None  # it would be the first to go: do not pay for the copy
+            if gate is not None and not gate.open():
+                return None
+            expected = max(self._last_cost, NODE_COPY_SECONDS * len(sim.nodes))
+            if live and expected > MAX_LIVE_COPY:
+                return expected
+            if gate is None:
+                self._add(sim)
+            else:
+                gate.begin()
+                try:
+                    self._add(sim)
+                finally:
+                    gate.end()
+        return None
+
+    def _admits(self, events):
+        """Would a new checkpoint at this position survive thinning? Always at the end (the newest stays);
+        between two others only if its gap is wider than the narrowest one that could go instead."""
+        cps = self.checkpoints
+        size = (self._last_objects or NODE_OBJECTS) * BYTES_PER_OBJECT
+        if len(cps) + 1 <= self.max_checkpoints and self.size + size <= self.budget:
+            return True
+        i = len(cps)
+        while i > 0 and cps[i - 1].events > events:
+            i -= 1
+        if i == len(cps):
+            return True
+        gap = cps[i].events - cps[i - 1].events
+        others = [cps[j + 1].events - cps[j - 1].events for j in range(1, len(cps) - 1) if cps[j] is not self._hot]
+        return bool(others) and gap > min(others)
+
+    def checkpoint(self, sim):
+        """Take a checkpoint of `sim` now (see observe)."""
+        return self._add(sim)
+
+    def _before(self, events):
+        cps = self.checkpoints
+        i = len(cps) - 1
+        while i > 0 and cps[i].events > events:
+            i -= 1
+        return cps[i]
+
+    def _add(self, sim, hot=False):
+        t0 = self.clock()
+        memo = {}
+        copied = copy.deepcopy(sim, memo)
+        cost = self.clock() - t0
+        self.copy_seconds += cost
+        self.copies += 1
+        self._last_cost = cost
+        self._last_objects = len(memo)
+        cp = Checkpoint(sim, copied, cost, len(memo))
+        if hot:
+            self._hot = cp
+        self._insert(cp)
+        return cp
+
+    def adopt(self, sim):
+        """Keep `sim` itself as a checkpoint (no copy): for a simulation the caller is done with, e.g. the one
+        a seek leaves behind, so that going back to where one was costs no re-simulation."""
+        if any(cp.events == sim.event_count for cp in self.checkpoints):
+            return
+        objects = max(self._last_objects, NODE_OBJECTS * len(sim.nodes))  # its size: an estimate
+        cp = Checkpoint(sim, sim, self._last_cost, objects)
+        self._hot = cp
+        self._insert(cp)
+
+    def _insert(self, cp):
+        cps = self.checkpoints
+        i = len(cps)
+        while i > 0 and cps[i - 1].events > cp.events:
+            i -= 1
+        cps.insert(i, cp)
+        self._thin()
+
+    def _thin(self):
+        """Over the count or memory budget: drop the checkpoint whose loss widens the gaps least (never the
+        first, the last or the hot one), until within budget. What is left stays spread evenly over the run."""
+        cps = self.checkpoints
+        while len(cps) > 3 and (len(cps) > self.max_checkpoints or self._size(cps) > self.budget):
+            candidates = [i for i in range(1, len(cps) - 1) if cps[i] is not self._hot]
+            i = min(candidates, key=lambda i: cps[i + 1].events - cps[i - 1].events)
+            del cps[i]
+
+    @staticmethod
+    def _size(cps):
+        return sum(cp.size for cp in cps)
+
+    @property
+    def size(self):
+        """Estimated bytes held by the checkpoints."""
+        return self._size(self.checkpoints)
+
+    # --- where we are ----------------------------------------------------------------------------
+    def behind(self, sim):
+        """Has this branch already been further than `sim` is (so acting now forks)?"""
+        return sim.event_count < self.frontier_events
+
+    def end(self, sim):
+        """The furthest moment this branch has reached."""
+        return max(self.frontier_t, sim.now)
+
+    def seek_limit(self, sim):
+        """The latest moment one may seek to: the frontier, or the scenario's duration if that is later (a
+        saved run opened from a link can be entered at any moment it covers)."""
+        return max(self.end(sim), sim.duration)
+
+    # --- travelling ----------------------------------------------------------------------------------
+    def _restore(self, cp, branch):
+        self._hot = cp
+        if cp.applied and branch[cp.applied - 1] != cp.sim.applied[-1]:  # (the genesis one has none applied)
+            raise AssertionError("checkpoint is not on the current branch")  # a bug, not a user error
+        sim = cp.simulation()
+        sim.scripted = [dict(iv) for iv in reversed(branch[cp.applied:])]
+        events = sim.drain()  # events up to the checkpoint: already seen
+        return sim, (events[-1]["t"] if events else None)
+
+    def _scan_to(self, sim, t, observe=False):
+        """Advance a restored copy to moment t in chunks, draining as it goes (a long run's events piling up
+        in one list would slow everything down through the garbage collector), taking checkpoints past the
+        last one if `observe`. Returns the time of the last event drained on the way (None if none was)."""
+        last_t = None
+        while sim.now < t:
+            sim.advance(min(t, sim.now + SCAN_CHUNK_MS))
+            events = sim.drain()
+            if events:
+                last_t = events[-1]["t"]
+            if observe:
+                self.observe(sim)
+        return last_t
+
+    def seek(self, sim, t, adopt=False):
+        """Moment t of `sim`'s branch, as a Travel (events before t already drained, nothing at t run yet).
+
+        t may lie beyond the frontier (fast-forward; checkpoints are taken on the way). With adopt=True the
+        caller hands `sim` over (it must not touch it again) and it becomes a checkpoint.
+        """
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise TravelError("bad_t", "t: must be a whole number of simulated ms, 0 or more", "t")
+        branch = branch_of(sim)
+        if adopt:
+            self.adopt(sim)
+        cp = next(cp for cp in reversed(self.checkpoints) if cp.before_moment(t))
+        new, last_t = self._restore(cp, branch)
+        last = self._scan_to(new, t, observe=True)
+        return Travel(new, new.snapshot(), [], last if last is not None else last_t)
+
+    def rewind(self, sim, position, hint=None, adopt=False):
+        """The run as it was after its first `position` events, as a Travel.
+
+        `snapshot` is the state after exactly `position` events. The engine works in whole steps, and one step
+        may emit several events, so the returned sim may be a few events further on: those are `backlog`, to be
+        sent (in order) before anything the engine produces next.
+
+        `hint`, if given, is the time of event number `position` (0-based: the first one dropped), e.g. the
+        time of the last event a client saw when it steps back one. With it this is one re-simulation from the
+        nearest checkpoint; without it (or if it is wrong), two. Far from the nearest checkpoint, a copy is kept
+        SCAN_CHUNK_MS before the target, so that stepping back again and again stays cheap. `adopt` as in seek.
+        """
+        first = self.checkpoints[0]
+        if isinstance(position, bool) or not isinstance(position, int) or position < first.events:
+            raise TravelError("at_start", "this is the start of the run: there is no earlier event")
+        branch = branch_of(sim)
+        if adopt:
+            self.adopt(sim)
+        cp = next(cp for cp in reversed(self.checkpoints) if cp.events <= position)
+        s, last_t = self._restore(cp, branch)
+        if cp.events == position:
+            return Travel(s, s.snapshot(), [], last_t)
+        if hint is not None and s.now < hint - 2 * SCAN_CHUNK_MS:
+            last = self._scan_to(s, hint - SCAN_CHUNK_MS)
+            if last is not None:
+                last_t = last
+            if s.event_count <= position:
+                self._add(s, hot=True)  # a stepping stone for the next steps back
+        if hint is not None and s.now < hint:
+            last = self._scan_to(s, hint)
+            if s.event_count > position:  # a wrong hint: start again without it
+                s, last_t = self._restore(cp, branch)
+                hint = None
+            elif last is not None:
+                last_t = last
+        if hint is None:
+            # Pass 1: find the time of the last event to keep; pass 2 below runs everything before it.
+            need = position - cp.events
+            seen = 0
+            horizon = max(sim.now, self.frontier_t) + SCAN_CHUNK_MS
+            while True:
+                s.advance(s.now + SCAN_CHUNK_MS)
+                events = s.drain()
+                if seen + len(events) >= need:
+                    t_last = events[need - seen - 1]["t"]
+                    break
+                seen += len(events)
+                if s.now > horizon:
+                    raise TravelError("lost", f"event {position} is not in this run")  # only if called wrongly
+            s, _ = self._restore(cp, branch)
+            if s.now < t_last:
+                last = self._scan_to(s, t_last)
+                if last is not None:
+                    last_t = last
+        base = s.snapshot()
+        done = s.event_count
+        events = s.drain()
+        if events:
+            last_t = events[-1]["t"]
+        s.step_events(position - done)
+        events = s.drain()
+        keep = position - done
+        shown = events[:keep]
+        if shown:
+            last_t = shown[-1]["t"]
+        for ev in shown:
+            apply_event(base, ev)  # base is our own fresh snapshot: no copy needed (simulator.view.replay copies)
+        base["t"] = s.now  # the clock: between event position-1 and event position, where an action would land
+        return Travel(s, base, events[keep:], last_t)
+
+    def intervene(self, sim, intervention, live=False):
+        """Apply a live intervention; fork first if we are behind the frontier.
+
+        Returns (recorded intervention, dropped) where dropped is None if this did not fork, else the list of
+        interventions that were scheduled after this moment and are gone now. Raises InterventionError (and
+        changes nothing, no fork) if the intervention cannot apply.
+        """
+        behind = self.behind(sim)
+        position = sim.event_count
+        recorded = sim.intervene(intervention)
+        dropped = None
+        if behind:
+            dropped = sim.scripted[::-1]
+            sim.scripted.clear()
+            self.checkpoints = [cp for cp in self.checkpoints if cp.events <= position]
+            self.frontier_events = 0  # reset: observe() moves it to here
+        self.observe(sim, live)
+        return recorded, dropped
+
+    # --- what the page draws ---------------------------------------------------------------------------
+    def timeline(self, sim):
+        """Marks for the timeline under the view: every intervention and violation of the branch.
+
+        `future` marks lie ahead of the current moment (seen before a seek back, or scheduled by the scenario).
+        """
+        marks = []
+        applied = len(sim.applied)
+        for i, iv in enumerate(branch_of(sim)):
+            at = iv.pop("at")
+            marks.append({"t": at, "kind": "intervention", "iv": iv, "future": i >= applied})
+        past = len(sim.violations)
+        for i, v in enumerate(self.violations):
+            mark = {"t": v["t"], "kind": "violation", "invariant": v["invariant"], "details": v.get("details"),
+                    "future": i >= past}
+            if "node" in v:
+                mark["node"] = v["node"]
+            marks.append(mark)
+        marks.sort(key=lambda m: m["t"])
+        truncated = len(marks) > MAX_MARKS
+        out = {
+            "t": sim.now,
+            "end": self.end(sim),
+            "frontier": self.frontier_t,
+            "duration": sim.duration,
+            "checkpoints": [cp.t for cp in self.checkpoints],
+            "marks": marks[:MAX_MARKS],
+        }
+        if truncated:
+            out["truncated"] = True
+        return out

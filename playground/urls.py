@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import api, pages, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("play/<slug:protocol>/", views.play, name="play"),
+    path("api/protocols", views.protocols_api, name="protocols-api"),
+    path("healthz", views.healthz, name="healthz"),
+    # saved scenarios and share links (docs/sharing.md)
+    path("s/<slug:slug>", pages.scenario_page, name="scenario"),
+    path("s/<slug:slug>.json", api.scenario_file, name="scenario-file"),
+    path("p/<slug:key>", pages.preset_page, name="preset"),
+    path("import", pages.scenario_import, name="scenario-import"),
+    path("api/scenarios", api.scenarios, name="scenarios-api"),
+    path("api/scenarios/<slug:slug>", api.scenario_detail, name="scenario-api"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,45 @@
+"""Pages: the protocol gallery and the playground. Everything live goes over the WebSocket (consumers.py)."""
+
+from django.contrib.staticfiles import finders
+from django.http import Http404, JsonResponse
+from django.templatetags.static import static
+from django.shortcuts import render
+
+from simulator.errors import ScenarioError
+from simulator.interventions import describe_common
+from simulator.protocols import all_protocols, get_protocol
+
+from .session import DEFAULT_SPEED, SPEED_MAX, SPEED_MIN
+
+
+def home(request):
+    cards = [p.describe() for p in all_protocols()]
+    return render(request, "home.html", {"protocols": cards})
+
+
+def play(request, protocol, saved=None):
+    try:
+        proto = get_protocol(protocol)
+    except ScenarioError:
+        raise Http404(f"no protocol named {protocol!r}") from None
+    config = {
+        "protocol": proto.describe(),
+        "interventions": describe_common(),
+        "speed": {"min": SPEED_MIN, "max": 1000.0, "default": DEFAULT_SPEED, "server_max": SPEED_MAX},
+        "watch": request.GET.get("watch") or None,
+        "presets": proto.presets(),
+        # the protocol's view module, or None: the page then uses the generic view without asking for it
+        "view_module": static(f"js/protocols/{proto.name}.js") if finders.find(f"js/protocols/{proto.name}.js")
+        else None,
+        "saved": saved,  # a saved scenario opened from its link (playground/pages.py)
+    }
+    return render(request, "play.html", {"proto": proto.describe(), "config": config})
+
+
+def protocols_api(request):
+    """What `python -m simulator protocols` prints: protocols with bounds, actions, selectors; the vocabulary."""
+    return JsonResponse({"protocols": [p.describe() for p in all_protocols()], "interventions": describe_common()})
+
+
+def healthz(request):
+    return JsonResponse({"ok": True})

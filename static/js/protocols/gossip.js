@@ -1,0 +1,679 @@
+// Gossip's view module (interface: docs/frontend.md). Rumour modes colour each node by what it knows of the
+// rumour in focus (never heard / spreading / knows, quiet / older version), SWIM mode by what the rest of the
+// cluster believes about it (alive / suspected / dead). Past 40 nodes the nodes sit on a grid, lose their
+// labels, and the feed tells milestones instead of every node; the panel charts the fraction informed live.
+
+import { h, fmtTime, listNodes, STAGE_TOP, crashZone, nodeRadius, stageFrame } from "../util.js";
+
+const C = {
+  unheard: "#64748b", // slate: has not heard the rumour
+  hot: "#f59e0b", // amber (light): knows it and still spreads it
+  knows: "#15803d", // dark green: knows it, stopped spreading (lightness differs from amber for colour-blind eyes)
+  stale: "#7c3aed", // violet: holds an older version
+  alive: "#2563eb",
+  suspect: "#f59e0b",
+  dead: "#dc2626",
+  quiet: "#cbd5e1", // a message that carries nothing new
+};
+const titles = new WeakMap(); // view -> cached tooltip
+const BIG = 40; // above this many nodes: grid layout, no labels, milestone narration
+
+// --- per-run state (reset whenever the page hands us a new snapshot object) --------------------------
+let run = null;
+
+function fresh(snap) {
+  return {
+    snap,
+    n: snap.order.length,
+    mode: modeOf(snap),
+    focus: null, // rumour id in focus (the newest started, or the one clicked in the panel)
+    pinned: false, // the user picked the focus
+    best: {}, // rumour id -> newest version [counter, origin] seen anywhere
+    ids: new WeakMap(), // view object -> node id (nodeColor gets only the view)
+    verdict: {}, // SWIM: id -> "alive" | "suspect" | "dead" as the others see it
+    history: [], // [[t, value]] for the chart
+    lastT: -1,
+    milestones: {}, // "r1@1:50" -> true (narrated once)
+    said: {}, // SWIM: "suspect n5 0" -> true (first suspicion / death / refutation narrated once)
+    startedAt: {}, // "id@version" -> t it was started (from the intervention event)
+    pick: null, // the live node the toolbar's buttons act on
+  };
+}
+
+function ensure(snap) {
+  if (!run || run.snap !== snap || snap.t < run.lastT) {
+    run = fresh(snap);
+    scan(snap);
+  }
+  return run;
+}
+
+function modeOf(snap) {
+  const first = snap.nodes[snap.order[0]];
+  return first && "incarnation" in first ? "swim" : "rumor";
+}
+
+function vkey(entry, order) {
+  // version order: counter, then the origin's index (the simulator's tie-break)
+  return entry[0] * 1e6 + order.indexOf(entry[1]);
+}
+
+/** Recompute what the colours need from the whole snapshot (called from renderPanel: once per frame at most). */
+function scan(snap) {
+  const r = run;
+  r.n = snap.order.length;
+  for (const id of snap.order) r.ids.set(snap.nodes[id], id);
+  if (r.mode === "swim") {
+    const verdict = {};
+    for (const id of snap.order) verdict[id] = "alive";
+    for (const id of snap.order) {
+      const v = snap.nodes[id];
+      if (v.status === "crashed") continue;
+      for (const [m] of v.suspects) if (verdict[m] === "alive") verdict[m] = "suspect";
+      for (const [m] of v.dead) verdict[m] = "dead";
+    }
+    r.verdict = verdict;
+    return;
+  }
+  const best = {};
+  let newest = null;
+  for (const id of snap.order) {
+    const store = snap.nodes[id].store;
+    for (const rid in store) {
+      const e = store[rid];
+      const b = best[rid];
+      if (!b || vkey(e, snap.order) > vkey(b, snap.order)) best[rid] = e;
+    }
+  }
+  r.best = best;
+  if (!r.pinned || !(r.focus in best)) {
+    if (!(r.focus in best)) r.focus = null;
+    if (r.focus === null) {
+      for (const rid in best) if (newest === null || rid > newest) newest = rid;
+      r.focus = newest;
+    }
+  }
+}
+
+/** What `view` knows of the rumour in focus: "unheard" | "hot" | "knows" | "stale". */
+function knowledge(view) {
+  const r = run;
+  const rid = r && r.focus;
+  if (!rid) return "unheard";
+  const e = view.store[rid];
+  if (!e) return "unheard";
+  const b = r.best[rid];
+  if (b && (e[0] !== b[0] || e[1] !== b[1])) return "stale";
+  return view.hot.includes(rid) ? "hot" : "knows";
+}
+
+function counts(snap) {
+  const c = { unheard: 0, hot: 0, knows: 0, stale: 0, crashed: 0, up: 0 };
+  for (const id of snap.order) {
+    const v = snap.nodes[id];
+    if (v.status === "crashed") c.crashed += 1;
+    else c.up += 1;
+    c[knowledge(v)] += 1;
+  }
+  return c;
+}
+
+function hasNews(msg) {
+  return (msg.updates && msg.updates.length > 0) || (msg.knew && msg.knew.length > 0);
+}
+
+// --- the chart -------------------------------------------------------------------------------------
+function record(r, t, value) {
+  const hist = r.history;
+  if (hist.length && t <= hist[hist.length - 1][0]) {
+    hist[hist.length - 1][1] = value;
+    return;
+  }
+  hist.push([t, value]);
+  if (hist.length > 800) {
+    // keep the first point, thin the rest
+    r.history = [hist[0], ...hist.slice(1).filter((_, i) => i % 2 === 1)];
+  }
+}
+
+function drawChart(canvas, hist, { max = 1, color = C.knows, label = "", force = false } = {}) {
+  const dpr = window.devicePixelRatio || 1;
+  if (!canvas._size) {
+    // its size comes from a ResizeObserver: reading clientWidth here would force a layout of the whole page
+    // (a thousand SVG nodes) on every update
+    canvas._size = [300, 130];
+    new ResizeObserver((entries) => {
+      const box = entries[0].contentRect;
+      canvas._size = [Math.max(120, box.width), Math.max(60, box.height)];
+      if (canvas._redraw) canvas._redraw();
+    }).observe(canvas);
+  }
+  canvas._redraw = () => drawChart(canvas, hist, { max, color, label, force: true });
+  const now = performance.now();
+  if (!force && canvas._drawnAt && now - canvas._drawnAt < 100) return; // 10 redraws a second are plenty
+  canvas._drawnAt = now;
+  const [w, hgt] = canvas._size;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(hgt * dpr);
+  }
+  const g = canvas.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, hgt);
+  const left = 34;
+  const bottom = 18;
+  const top = 6;
+  const right = 8;
+  const pw = w - left - right;
+  const ph = hgt - top - bottom;
+  g.font = "12px system-ui, sans-serif";
+  g.fillStyle = "#475569";
+  g.strokeStyle = "#e2e8f0";
+  g.lineWidth = 1;
+  for (const f of [0, 0.5, 1]) {
+    const y = top + ph * (1 - f);
+    g.beginPath();
+    g.moveTo(left, y);
+    g.lineTo(left + pw, y);
+    g.stroke();
+    g.fillText(max === 1 ? `${Math.round(f * 100)}%` : String(Math.round(f * max)), 2, y + 4);
+  }
+  if (!hist.length) return;
+  const t0 = hist[0][0];
+  const t1 = Math.max(hist[hist.length - 1][0], t0 + 1);
+  const x = (t) => left + ((t - t0) / (t1 - t0)) * pw;
+  const y = (v) => top + ph * (1 - Math.min(1, v / max));
+  g.fillText(fmtTime(t0), left, hgt - 3);
+  const end = fmtTime(t1);
+  g.fillText(end, left + pw - g.measureText(end).width, hgt - 3);
+  if (label) g.fillText(label, left + pw / 2 - g.measureText(label).width / 2, hgt - 3);
+  g.beginPath();
+  g.moveTo(x(hist[0][0]), y(hist[0][1]));
+  let px = x(hist[0][0]);
+  let last = hist[0][1];
+  for (let i = 1; i < hist.length; i++) {
+    const xi = x(hist[i][0]);
+    if (xi - px < 1 && i < hist.length - 1 && hist[i][1] === last) continue; // nothing visible to add
+    g.lineTo(xi, y(last)); // a step chart: the value holds until it changes
+    g.lineTo(xi, y(hist[i][1]));
+    px = xi;
+    last = hist[i][1];
+  }
+  g.strokeStyle = color;
+  g.lineWidth = 3;
+  g.stroke();
+}
+
+// --- panel pieces ------------------------------------------------------------------------------------
+const STAT_STYLE = { display: "inline-flex", alignItems: "center", gap: "5px", marginRight: "14px", whiteSpace: "nowrap" };
+const CHART_STYLE = { display: "block", width: "100%", height: "130px", marginTop: "6px" };
+const NOTE_STYLE = { fontSize: "0.9rem", color: "#475569", marginTop: "4px" };
+
+function stat(color, text, value) {
+  return h("span", { class: "gossip-stat", style: STAT_STYLE }, h("span", { class: "dot", style: { background: color } }),
+    text, h("b", {}, String(value)));
+}
+
+function fill(el, ...children) {
+  el.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+/** The panel's parts, built once per mode and then only updated (a canvas that survives keeps its context). */
+function parts(el, mode) {
+  let p = el._gossip;
+  if (!p || p.mode !== mode || !el.contains(p.canvas)) {
+    p = {
+      mode,
+      title: h("div", { class: "panel-title" }),
+      chips: h("div", { class: "gossip-chips", style: { display: "flex", flexWrap: "wrap", gap: "6px", alignItems: "center" } }),
+      body: h("div", { class: "gossip-stats", style: { display: "flex", flexWrap: "wrap", rowGap: "2px" } }),
+      canvas: h("canvas", { class: "gossip-chart", style: CHART_STYLE, role: "img" }),
+      note: h("div", { class: "gossip-note", style: NOTE_STYLE }),
+      chipKey: "",
+    };
+    el._gossip = p;
+    el.replaceChildren(p.title, p.chips, p.body, p.canvas, p.note);
+  }
+  return p;
+}
+
+function rumorPanel(el, snap, ctx) {
+  const r = run;
+  const p = parts(el, "rumor");
+  const c = counts(snap);
+  const frac = r.focus ? (c.hot + c.knows) / r.n : 0;
+  record(r, snap.t, frac);
+  const rids = Object.keys(r.best).sort();
+  const chipKey = rids.length > 1 ? `${rids.join(",")}|${r.focus}` : "";
+  if (chipKey !== p.chipKey) {
+    p.chipKey = chipKey;
+    fill(p.chips, ...(rids.length > 1 ? ["focus:", ...rids.map((rid) => h("button", {
+      class: `btn gossip-chip${rid === r.focus ? " active" : ""}`,
+      title: `colour the nodes by rumour ${rid}`,
+      onclick: () => {
+        r.focus = rid;
+        r.pinned = true;
+        r.history = [];
+      },
+    }, rid))] : []));
+  }
+  const best = r.focus ? r.best[r.focus] : null;
+  const title = r.focus
+    ? [`Rumour ${r.focus}`, best && best[0] > 1 ? ` v${best[0]}` : "", best ? ` “${best[2]}”` : ""].join("")
+    : "No rumour yet";
+  const msgs = snap.messages.length;
+  fill(p.title, title,
+    h("span", { class: "panel-legend" }, `${Math.round(frac * 1000) / 10}% informed · ${msgs} message${msgs === 1 ? "" : "s"} in flight`));
+  fill(p.body,
+    stat(C.unheard, "never heard", c.unheard),
+    stat(C.hot, "spreading", c.hot),
+    stat(C.knows, "knows, quiet", c.knows),
+    c.stale ? stat(C.stale, "older version", c.stale) : null,
+    c.crashed ? stat("#cbd5e1", "crashed", c.crashed) : null);
+  p.canvas.setAttribute("aria-label", `fraction of nodes informed over time: now ${Math.round(frac * 100)}%`);
+  drawChart(p.canvas, r.history, { label: "informed" });
+  const note = r.focus ? noteFor(c) : "Start one with “+ New rumour” or a node's menu.";
+  if (p.note.textContent !== note) p.note.textContent = note;
+}
+
+function noteFor(c) {
+  if (c.hot === 0 && c.unheard > 0) {
+    return `Nobody spreads it any more: ${c.unheard} node${c.unheard === 1 ? "" : "s"} will never hear it (the residue), unless anti-entropy runs.`;
+  }
+  if (c.unheard === 0 && c.stale === 0) return "Everyone knows.";
+  return "Each round every spreading node contacts random peers: the classic epidemic S-curve.";
+}
+
+function swimPanel(el, snap) {
+  const r = run;
+  const p = parts(el, "swim");
+  const rows = [];
+  let suspected = 0;
+  let dead = 0;
+  for (const id of snap.order) {
+    const verdict = r.verdict[id];
+    if (verdict === "suspect") suspected += 1;
+    if (verdict === "dead") dead += 1;
+  }
+  for (const id of snap.order) {
+    const verdict = r.verdict[id];
+    const v = snap.nodes[id];
+    if (verdict === "alive" && v.incarnation === 0 && v.status === "up") continue;
+    let by = 0;
+    for (const other of snap.order) {
+      const o = snap.nodes[other];
+      if (other === id || o.status === "crashed") continue;
+      if ((verdict === "dead" ? o.dead : o.suspects).some((e) => e[0] === id)) by += 1;
+    }
+    rows.push(h("tr", { dataset: { node: id } },
+      h("th", {}, id, v.status === "up" ? null : h("small", { style: { fontWeight: 400 } }, ` ${v.status}`)),
+      h("td", {}, h("span", { class: "dot", style: { background: C[verdict] } }), " ",
+        verdict === "alive" ? "alive" : `${verdict === "dead" ? "dead" : "suspected"} (${by})`),
+      h("td", {}, String(v.incarnation))));
+    if (rows.length >= 12) break;
+  }
+  record(r, snap.t, suspected + dead);
+  fill(p.title, "Membership",
+    h("span", { class: "panel-legend" }, `${snap.order.length - suspected - dead} alive · ${suspected} suspected · ${dead} dead`));
+  fill(p.body, rows.length
+    ? h("table", { class: "view-table gossip-members", style: { width: "100%" } },
+      h("thead", {}, h("tr", {}, h("th", {}, "member"), h("th", {}, "seen as (by how many)"),
+        h("th", { title: "incarnation number" }, "inc."))),
+      h("tbody", {}, rows))
+    : h("div", { style: NOTE_STYLE }, "Everyone is alive in everyone's eyes. Crash or pause a node to see SWIM notice."));
+  p.canvas.setAttribute("aria-label", `members suspected or declared dead over time: now ${suspected + dead}`);
+  let peak = 0;
+  for (const [, v] of r.history) if (v > peak) peak = v;
+  drawChart(p.canvas, r.history, { max: Math.min(snap.order.length, Math.max(4, Math.ceil(peak * 1.25))), color: C.dead,
+                                    label: "members suspected or dead" });
+  const note = "Each member pings one random member per second; no ack, even through others: suspect; "
+    + "no refutation before the timeout: dead.";
+  if (p.note.textContent !== note) p.note.textContent = note;
+}
+
+// --- narration helpers ---------------------------------------------------------------------------------
+function storeChanged(ev, before) {
+  const r = run;
+  const id = ev.node;
+  const b = before.nodes[id];
+  const store = ev.changes.store;
+  const out = [];
+  for (const rid in store) {
+    const e = store[rid];
+    const old = b.store[rid];
+    if (!old || old[0] !== e[0] || old[1] !== e[1]) out.push([rid, e, old]);
+  }
+  return out;
+}
+
+function milestone(ev, before, rid) {
+  // called after a node learned `rid`: count who knows the newest version now
+  const r = run;
+  const best = r.best[rid];
+  if (!best) return null;
+  let know = 0;
+  let up = 0;
+  for (const id of before.order) {
+    const v = id === ev.node ? { ...before.nodes[id], ...ev.changes } : before.nodes[id];
+    if (v.status !== "crashed") up += 1;
+    const e = v.store[rid];
+    if (e && e[0] === best[0] && e[1] === best[1]) know += 1;
+  }
+  const pct = Math.floor((know / r.n) * 100);
+  for (const mark of [100, 90, 50, 10]) {
+    if (pct >= mark) {
+      const key = `${rid}@${best[0]}:${mark}`;
+      if (r.milestones[key]) return null;
+      for (const m of [10, 50, 90, 100]) if (m <= mark) r.milestones[`${rid}@${best[0]}:${m}`] = true;
+      const since = r.startedAt[`${rid}@${best[0]}`];
+      const after = since !== undefined ? ` after ${fmtTime(ev.t - since)}` : "";
+      if (mark === 100) return `Everyone knows ${rid}${after}`;
+      return `${mark}% of the nodes know ${rid}${after}`;
+    }
+  }
+  return null;
+}
+
+// --- layout ---------------------------------------------------------------------------------------
+/**
+ * A grid filling the stage, clear of the crash zone and the legend. Positions are in the page's layout units
+ * (0..1 across the square the page draws its circle in), computed with the page's own geometry helpers
+ * (util.js: crashZone, nodeRadius, stageFrame), so the grid follows the page if its geometry changes.
+ */
+function gridLayout(order) {
+  const n = order.length;
+  const svg = document.querySelector("#topology");
+  const rect = svg ? svg.getBoundingClientRect() : { width: 800, height: 600 };
+  const W = Math.max(200, rect.width);
+  const H = Math.max(200, rect.height);
+  const r = nodeRadius(W, H, n);
+  const top = STAGE_TOP;
+  const crash = crashZone(W, H);
+  const { side, cx, cy } = stageFrame(W, H, r, crash); // the page's frame(): where layout units map
+  // the box to fill (pixels): below the hint line, above the legend, clear of the crash zone's corner
+  const below = (sel, fallback) => {
+    const el = document.querySelector(sel);
+    return el && svg ? el.getBoundingClientRect() : fallback;
+  };
+  const hint = below(".stage-hint", { bottom: rect.top + top });
+  const legend = below("#legend", { top: rect.top + H - 64 });
+  const y0 = Math.max(top, hint.bottom - rect.top + 4) + r;
+  const y1 = Math.min(H - 40, legend.top - rect.top - 6) - r;
+  const box = { x0: 12 + r, x1: W - 12 - r, y0, y1: Math.max(y0 + 4 * r, y1) };
+  const corner = { x: crash.x - r - 6, y: crash.y - r - 6 };
+  const fits = (d) => {
+    let count = 0;
+    const cols = Math.floor((box.x1 - box.x0) / d) + 1;
+    const rows = Math.floor((box.y1 - box.y0) / d) + 1;
+    for (let j = 0; j < rows; j++) {
+      const y = box.y0 + j * d;
+      for (let i = 0; i < cols; i++) if (!(box.x0 + i * d > corner.x && y > corner.y)) count += 1;
+    }
+    return count >= n ? { cols, rows } : null;
+  };
+  let lo = 1;
+  let hi = Math.max(2, Math.min(box.x1 - box.x0, box.y1 - box.y0));
+  for (let k = 0; k < 30; k++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  const d = lo;
+  const { cols, rows } = fits(d);
+  // centre the used block horizontally and vertically in the box
+  const used = Math.ceil(n / cols);
+  const offX = (box.x1 - box.x0 - (cols - 1) * d) / 2;
+  const offY = Math.max(0, (box.y1 - box.y0 - (Math.min(rows, used + 1) - 1) * d) / 2);
+  const out = {};
+  let k = 0;
+  for (let j = 0; j < rows && k < n; j++) {
+    const y = box.y0 + offY + j * d;
+    for (let i = 0; i < cols && k < n; i++) {
+      const x = box.x0 + offX + i * d;
+      if (x > corner.x && y > corner.y) continue;
+      out[order[k++]] = [(x - cx) / side + 0.5, (y - cy) / side + 0.5];
+    }
+  }
+  return out;
+}
+
+export default {
+  name: "gossip",
+
+  // one legend for both modes (the page draws it once, before the mode is known); amber means "spreading" in
+  // rumour modes and "suspected" in SWIM
+  roleLegend: [
+    { label: "never heard", color: C.unheard },
+    { label: "spreading · suspected", color: C.hot },
+    { label: "knows", color: C.knows },
+    { label: "older version", color: C.stale },
+    { label: "alive", color: C.alive },
+    { label: "dead", color: C.dead },
+  ],
+
+  layout(order) {
+    if (order.length <= BIG) return null; // the page's circle
+    return gridLayout(order);
+  },
+
+  nodeColor(view) {
+    if ("incarnation" in view) {
+      const id = run && run.ids.get(view);
+      return C[(id && run.verdict[id]) || "alive"];
+    }
+    return C[knowledge(view)];
+  },
+
+  nodeBadge(view) {
+    if ("incarnation" in view) return view.incarnation > 0 ? `i${view.incarnation}` : null;
+    return null;
+  },
+
+  nodeLabel(id) {
+    return run && run.n > BIG ? "" : id;
+  },
+
+  nodeTitle(id, view) {
+    if ("incarnation" in view) {
+      const lines = [`${id} (${view.status}) · incarnation ${view.incarnation}`];
+      if (view.suspects.length) lines.push(`suspects: ${view.suspects.map((e) => e[0]).join(", ")}`);
+      if (view.dead.length) lines.push(`believes dead: ${view.dead.map((e) => e[0]).join(", ")}`);
+      return lines.join("\n");
+    }
+    // called for every node on every frame: cached until the node's store, hot list or status change (the
+    // page replaces those objects when they change)
+    const c = titles.get(view);
+    if (c && c.store === view.store && c.hot === view.hot && c.status === view.status) return c.text;
+    const rumors = Object.entries(view.store).map(([rid, e]) => `${rid} v${e[0]} “${e[2]}”${view.hot.includes(rid) ? " (spreading)" : ""}`);
+    const text = `${id} (${view.status})\n${rumors.length ? rumors.join("\n") : "has heard nothing yet"}`;
+    titles.set(view, { store: view.store, hot: view.hot, status: view.status, text });
+    return text;
+  },
+
+  messageColor(msg) {
+    switch (msg.kind) {
+      case "push":
+      case "pushpull":
+        return hasNews(msg) ? C.hot : C.quiet;
+      case "reply":
+        return msg.updates && msg.updates.length ? C.hot : C.quiet;
+      case "pull":
+        return "#94a3b8";
+      case "feedback":
+        return "#0f766e";
+      case "ping":
+        return C.alive;
+      case "ack":
+        return C.knows;
+      case "ping_req":
+        return "#7c3aed";
+      case "gossip":
+        return C.suspect;
+      default:
+        return "#64748b";
+    }
+  },
+
+  messageLabel(msg) {
+    if (run && run.n > BIG) return null;
+    const news = msg.updates && msg.updates.length ? `+${msg.updates.length}` : "";
+    switch (msg.kind) {
+      case "push":
+        return `push${news}`;
+      case "pull":
+        return "pull?";
+      case "pushpull":
+        return `⇄${news}`;
+      case "reply":
+        return `reply${news}`;
+      case "feedback":
+        return "knew";
+      case "ping":
+        return news ? `ping${news}` : "ping";
+      case "ack":
+        return news ? `ack${news}` : "ack";
+      case "ping_req":
+        return `req ${msg.target}`;
+      case "gossip":
+        return `gsp${news}`;
+      default:
+        return null;
+    }
+  },
+
+  narrate(ev, before) {
+    const r = ensure(before);
+    const big = r.n > BIG;
+    if (ev.type === "intervention") {
+      if (ev.action !== "rumor") return null;
+      r.startedAt[`${ev.id}@${ev.version}`] = ev.t;
+      if (ev.node === r.pick) r.pick = null; // the next click starts elsewhere
+      if (!r.pinned) r.focus = ev.id;
+      r.best[ev.id] = [ev.version, ev.node, ev.value];
+      r.history = [];
+      return ev.version > 1
+        ? `${ev.node} updated rumour ${ev.id} to version ${ev.version}: “${ev.value}”; the newer version replaces the old one as it spreads`
+        : `${ev.node} started rumour ${ev.id}: “${ev.value}”`;
+    }
+    if (ev.type !== "state") return null;
+    const ch = ev.changes;
+    const id = ev.node;
+    if (r.mode === "swim" && "incarnation" in ch && ch.incarnation > before.nodes[id].incarnation) {
+      const key = `alive ${id} ${ch.incarnation}`;
+      if (r.said[key]) return null;
+      r.said[key] = true;
+      return ch.status === "up" && before.nodes[id].status === "crashed"
+        ? `${id} rejoins with incarnation ${ch.incarnation}, which outranks whatever the others concluded about it`
+        : `${id} heard it is suspected and refutes: “alive, incarnation ${ch.incarnation}”`;
+    }
+    if ("status" in ch) return null; // crash / restart / pause / resume: the page says it
+    if (r.mode === "swim") {
+      const b = before.nodes[id];
+      if (ch.dead) {
+        for (const [m, inc] of ch.dead) {
+          if (b.dead.some((e) => e[0] === m)) continue;
+          const key = `dead ${m} ${inc}`;
+          if (r.said[key]) continue;
+          r.said[key] = true;
+          const wasSuspect = b.suspects.some((e) => e[0] === m);
+          return wasSuspect
+            ? `${id} declares ${m} dead: no refutation within the suspicion timeout`
+            : `${id} learns that ${m} is dead`;
+        }
+      }
+      if (ch.suspects) {
+        for (const [m, inc] of ch.suspects) {
+          if (b.suspects.some((e) => e[0] === m)) continue;
+          const key = `suspect ${m} ${inc}`;
+          if (r.said[key]) continue;
+          r.said[key] = true;
+          return `${id} suspects ${m}: no ack to its ping, nor through the others (ping-req)`;
+        }
+        for (const [m] of b.suspects) {
+          if (ch.suspects.some((e) => e[0] === m) || (ch.dead || []).some((e) => e[0] === m)) continue;
+          const key = `cleared ${m}`;
+          if (r.said[key]) continue;
+          r.said[key] = true;
+          return `${id} drops its suspicion of ${m}: a higher incarnation proves it alive`;
+        }
+      }
+      return null;
+    }
+    if (ch.store) {
+      const learned = storeChanged(ev, before);
+      for (const [rid, e] of learned) {
+        const b = r.best[rid];
+        if (!b || vkey(e, before.order) > vkey(b, before.order)) r.best[rid] = e;
+      }
+      if (!learned.length) return null;
+      const [rid, e, old] = learned[0];
+      const m = milestone(ev, before, rid);
+      if (big) return m;
+      if (e[1] === id && e[0] === 1 && !old) return m; // its own rumour: the intervention said it
+      const text = old
+        ? `${id} replaced ${rid} v${old[0]} with v${e[0]} “${e[2]}”`
+        : `${id} heard ${rid}${(ch.hot || []).includes(rid) ? " and starts spreading it" : ""}`;
+      return m ? `${text}. ${m}` : text;
+    }
+    if (ch.hot) {
+      const lost = before.nodes[id].hot.filter((rid) => !ch.hot.includes(rid));
+      const still = ch.hot.length > 0 || before.order.some((other) => other !== id
+        && before.nodes[other].status !== "crashed" && before.nodes[other].hot.length);
+      if (lost.length && !still) {
+        // the last spreader going quiet: the residue is now fixed
+        let unheard = 0;
+        for (const other of before.order) if (knowledge(before.nodes[other]) === "unheard") unheard += 1;
+        return unheard
+          ? `${id} was the last to lose interest: the rumour died out, and ${unheard} of ${r.n} nodes never heard it (the residue)`
+          : `${id} was the last to lose interest: the rumour died out after reaching everyone`;
+      }
+      if (lost.length && !big) return `${id} lost interest in ${listNodes(lost)}: its stop rule fired`;
+    }
+    return null;
+  },
+
+  renderPanel(el, snap, ctx) {
+    ensure(snap);
+    scan(snap);
+    run.lastT = snap.t;
+    if (run.mode === "swim") swimPanel(el, snap);
+    else rumorPanel(el, snap, ctx);
+  },
+
+  nodeMenu(id, view) {
+    if (view.status !== "up" || "incarnation" in view) return [];
+    const items = [{ label: "Start a new rumour here", intervention: { action: "rumor", node: id } }];
+    const focus = run && run.focus;
+    if (focus) items.push({ label: `Update ${focus} here (new version)`, intervention: { action: "rumor", node: id, id: focus } });
+    return items;
+  },
+
+  toolbar(snap) {
+    const r = ensure(snap);
+    const up = snap.order.filter((id) => snap.nodes[id].status === "up");
+    if (!r.pick || snap.nodes[r.pick].status !== "up") {
+      r.pick = up.length ? up[Math.floor(Math.random() * up.length)] : null; // a stable pick, shown on the button
+    }
+    const pick = r.pick;
+    if (r.mode === "swim") {
+      const paused = snap.order.find((id) => snap.nodes[id].status === "paused");
+      return [
+        { label: pick ? `☠ Crash ${pick}` : "☠ Crash", title: "SWIM should suspect it, then declare it dead",
+          intervention: { action: "crash", node: pick }, disabled: !pick || up.length < 3 },
+        paused
+          ? { label: `▶ Resume ${paused}`, title: "it wakes, reads the suspicion and refutes it",
+              intervention: { action: "resume", node: paused } }
+          : { label: pick ? `❚❚ Pause ${pick}` : "❚❚ Pause", title: "a long GC pause: it gets suspected",
+              intervention: { action: "pause", node: pick }, disabled: !pick || up.length < 3 },
+      ];
+    }
+    const items = [{ label: pick ? `+ New rumour at ${pick}` : "+ New rumour", title: "a live node starts a new rumour",
+                     intervention: { action: "rumor", node: pick }, disabled: !pick }];
+    if (r.focus) {
+      items.push({ label: pick ? `↻ Update ${r.focus} at ${pick}` : `↻ Update ${r.focus}`,
+                   title: `a live node writes a newer version of ${r.focus}`,
+                   intervention: { action: "rumor", node: pick, id: r.focus }, disabled: !pick });
+    }
+    return items;
+  },
+};

@@ -1,0 +1,494 @@
+// Paxos's view module (interface: docs/frontend.md). Three columns: proposers, acceptors, learners. Proposers are
+// coloured by phase, acceptors by the proposer whose ballot they promised (so you can see whose ballot holds a
+// majority), learners show what they learned in their badge. The panel shows the chosen value, each proposer's phase, and every acceptor's
+// promise and accepted proposal (Multi-Paxos: the log, slot by slot).
+
+import { h, listNodes } from "../util.js";
+
+const PHASE_COLORS = {
+  idle: "#2563eb",
+  follower: "#2563eb",
+  prepare: "#f59e0b",
+  accept: "#7c3aed",
+  backoff: "#0891b2",
+  done: "#16a34a",
+  leading: "#16a34a",
+};
+const PHASE_NAMES = {
+  idle: "idle",
+  follower: "follower",
+  prepare: "phase 1: prepare",
+  accept: "phase 2: accept",
+  backoff: "backing off",
+  done: "knows the value",
+  leading: "leader ★",
+};
+const ACCEPTOR_IDLE = "#475569";
+const LEARNER = "#0f766e";
+const NOOP = "no-op";
+
+const MESSAGE_COLORS = {
+  prepare: "#f59e0b",
+  promise: "#16a34a",
+  nack: "#dc2626",
+  accept: "#7c3aed",
+  accepted: "#0891b2",
+  decide: "#15803d",
+  heartbeat: "#94a3b8",
+  forward: "#2563eb",
+};
+
+const roleOf = (id) => ({ p: "proposer", a: "acceptor", l: "learner" })[id[0]];
+const fmtBallot = (b) => (b ? `${b[0]}.${b[1]}` : "—");
+// A ballot is coloured by the proposer that owns it (p1 pink, p2 brown, ...): an acceptor's colour shows whose
+// ballot it has promised, and in a duel you watch the acceptors flip between the two.
+const OWNER_COLORS = ["#db2777", "#92400e", "#4d7c0f", "#9f1239", "#0f172a", "#c2410c", "#6b21a8", "#115e59", "#854d0e"];
+const ownerColor = (n) => OWNER_COLORS[(n - 1) % OWNER_COLORS.length];
+const ballotColor = (b) => (b ? ownerColor(b[1]) : ACCEPTOR_IDLE);
+const q = (v) => (v === NOOP ? "a no-op" : `“${v}”`);
+const short = (v) => (v === NOOP ? "∅" : String(v).length > 4 ? `${String(v).slice(0, 3)}…` : String(v));
+
+// Single-decree or Multi-Paxos? Proposers' phases tell (follower/leading only exist in Multi-Paxos mode;
+// idle/accept/done only in single-decree). Remember the last answer for the moments both modes share.
+let multiMode = false;
+function isMulti(snap) {
+  for (const id of snap.order) {
+    if (id[0] !== "p") continue;
+    const phase = snap.nodes[id].phase;
+    if (phase === "follower" || phase === "leading") return (multiMode = true);
+    if (phase === "idle" || phase === "accept" || phase === "done") return (multiMode = false);
+  }
+  return multiMode;
+}
+
+function learnedCount(list) {
+  return (list || []).filter((v) => v !== null && v !== undefined).length;
+}
+
+function timerLength(ch, name) {
+  const t = ch.timers && ch.timers[name];
+  return t ? t[1] - t[0] : null;
+}
+
+let styled = false;
+function ensureStyle() {
+  if (styled || typeof document === "undefined") return;
+  styled = true;
+  document.head.append(h("style", { id: "paxos-style" }, `
+.px { display: flex; flex-direction: column; gap: 5px; font-size: 0.92rem; }
+.px-banner { border-radius: 10px; padding: 5px 12px; font-size: 1.15rem; font-weight: 700; color: #fff; background: #64748b; }
+.px-banner.chosen { background: #15803d; }
+.px-banner.broken { background: #b91c1c; }
+.px-banner small { display: block; font-size: 0.8rem; font-weight: 400; opacity: 0.92; }
+.px-banner .px-value { font-size: 1.35rem; }
+.px-section { font-weight: 700; color: #334155; margin-top: 2px; }
+.px-section small { font-weight: 400; color: #64748b; }
+.px-table { border-collapse: collapse; width: 100%; }
+.px-table th, .px-table td { padding: 2px 5px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
+.px-table tr { cursor: pointer; }
+.px-table th { font-weight: 600; color: #64748b; font-size: 0.78rem; }
+.px-table td.px-who { font-weight: 700; }
+.px-table tr.down { opacity: 0.45; }
+.px-table tr.selected td.px-who { color: #2563eb; }
+.px-pill { display: inline-block; border-radius: 999px; padding: 1px 8px; color: #fff; font-weight: 700; font-size: 0.82rem; }
+.px-ballot { display: inline-block; min-width: 2.6em; text-align: center; border-radius: 5px; padding: 0 4px; color: #fff; font-weight: 700; }
+.px-muted { color: #94a3b8; }
+.px-count { font-variant-numeric: tabular-nums; }
+.px-grid { display: flex; flex-direction: column; gap: 3px; overflow: hidden; }
+.px-row { display: flex; align-items: center; gap: 3px; }
+.px-row.down { opacity: 0.45; }
+.px-row { cursor: pointer; }
+.px-row.selected .px-who { color: #2563eb; }
+.px-row .px-who { width: 34px; flex: none; font-weight: 700; }
+.px-cell { width: 30px; height: 22px; flex: none; border-radius: 5px; display: inline-flex; align-items: center; justify-content: center;
+  font-size: 0.72rem; font-weight: 700; color: #fff; border: 2px solid transparent; }
+.px-cell.empty { border: 1px dotted #cbd5e1; }
+.px-cell.learned { background: #15803d; }
+.px-cell.head { height: auto; color: #64748b; font-weight: 400; border: 0; }
+`));
+}
+
+export default {
+  name: "paxos",
+
+  // read once when the page loads: shorter on a phone, where the legend lies over the topology
+  get roleLegend() {
+    const narrow = typeof window !== "undefined" && window.innerWidth < 600;
+    return [
+      { label: "phase 1", color: PHASE_COLORS.prepare },
+      { label: "phase 2", color: PHASE_COLORS.accept },
+      { label: narrow ? "backoff" : "backing off", color: PHASE_COLORS.backoff },
+      { label: "idle", color: PHASE_COLORS.idle },
+      { label: narrow ? "done" : "done · leader", color: PHASE_COLORS.done },
+      { label: narrow ? "p1's" : "promised p1", color: OWNER_COLORS[0] },
+      { label: narrow ? "p2's" : "promised p2", color: OWNER_COLORS[1] },
+      { label: "learner", color: LEARNER },
+    ];
+  },
+
+  nodeColor(view) {
+    if (view.role === "proposer") return PHASE_COLORS[view.phase] || PHASE_COLORS.idle;
+    if (view.role === "acceptor") return ballotColor(view.promised);
+    return LEARNER; // what it learned is in its badge
+  },
+
+  nodeBadge(view) {
+    if (view.role === "proposer") {
+      if (view.phase === "leading") return `★${fmtBallot(view.ballot)}`;
+      return view.ballot ? fmtBallot(view.ballot) : null;
+    }
+    if (view.role === "acceptor") return view.promised ? fmtBallot(view.promised) : null;
+    const n = learnedCount(view.learned);
+    if (!n) return null;
+    return view.learned.length === 1 ? short(view.learned[0]) : `${n}✓`;
+  },
+
+  nodeTitle(id, view) {
+    const lines = [`${id}: ${view.role} (${view.status})`];
+    if (view.role === "proposer") {
+      lines.push(`${PHASE_NAMES[view.phase] || view.phase} · ballot ${fmtBallot(view.ballot)}`);
+      if (view.value !== null && view.value !== undefined) lines.push(`its own value: ${q(view.value)}`);
+      if (view.proposal !== null && view.proposal !== undefined) lines.push(`proposing: ${q(view.proposal)}`);
+      if (view.promises && view.promises.length) lines.push(`promises: ${view.promises.join(", ")}`);
+      if (view.leader) lines.push(`leader: ${view.leader}`);
+      if (view.pending && view.pending.length) lines.push(`waiting values: ${view.pending.join(", ")}`);
+      if (learnedCount(view.chosen)) lines.push(`knows chosen: ${view.chosen.map((v) => (v === null ? "?" : v)).join(" ")}`);
+    } else if (view.role === "acceptor") {
+      lines.push(`promised: ${fmtBallot(view.promised)}`);
+      view.accepted.forEach((e, i) => {
+        if (e) lines.push(`slot ${i + 1}: accepted ${q(e[1])} at ballot ${fmtBallot(e[0])}`);
+      });
+      if (!learnedCount(view.accepted)) lines.push("has accepted nothing");
+    } else {
+      lines.push(learnedCount(view.learned)
+        ? `learned: ${view.learned.map((v) => (v === null ? "?" : v)).join(" ")}`
+        : "has learned nothing yet");
+    }
+    return lines.join("\n");
+  },
+
+  timerColor(name) {
+    return { retry: "#b45309", backoff: "#0891b2", election: "#334155" }[name] || "#334155";
+  },
+
+  messageColor(msg) {
+    return MESSAGE_COLORS[msg.kind] || "#64748b";
+  },
+
+  messageLabel(msg) {
+    switch (msg.kind) {
+      case "prepare":
+        return `P${fmtBallot(msg.ballot)}`;
+      case "promise":
+        return msg.accepted && msg.accepted.length === 1 ? `✓${short(msg.accepted[0][2])}` : "✓";
+      case "nack":
+        return "✗";
+      case "accept":
+        return `${short(msg.value)}?`;
+      case "accepted":
+        return `✓${short(msg.value)}`;
+      case "decide":
+        return `★${short(msg.value)}`;
+      case "forward":
+        return `→${short(msg.value)}`;
+      default:
+        return null; // heartbeats are routine
+    }
+  },
+
+  narrate(ev, before) {
+    if (ev.type === "intervention") {
+      if (ev.action !== "propose") return null;
+      const v = q(ev.value);
+      switch (ev.result) {
+        case "forwarded":
+          return `A client gives ${v} to ${ev.node}, which is not the leader: it forwards it to leader ${ev.leader_hint}`;
+        case "queued":
+          return `A client gives ${v} to ${ev.node}, which knows no leader: it keeps the value and tries to lead`;
+        default:
+          return ev.slot
+            ? `A client gives ${v} to leader ${ev.node}: slot ${ev.slot}, phase 2 only (phase 1 is already done)`
+            : `A client asks ${ev.node} to propose ${v}`;
+      }
+    }
+    if (ev.type !== "state") return null;
+    const ch = ev.changes;
+    if ("status" in ch) return null; // crash / restart: the page says it
+    const id = ev.node;
+    const b = before.nodes[id];
+    const multi = isMulti(before);
+    const role = roleOf(id);
+    if (role === "proposer") return narrateProposer(id, ch, ev.splice || {}, b, multi);
+    if (role === "acceptor") {
+      const sp = ev.splice && ev.splice.accepted;
+      if (!sp || multi) return null; // Multi-Paxos: the log in the panel tells it without flooding the feed
+      const entry = sp[1][sp[1].length - 1];
+      if (!entry) return null;
+      return `${id} accepted ${q(entry[1])} at ballot ${fmtBallot(entry[0])}`;
+    }
+    const sp = ev.splice && ev.splice.learned;
+    if (!sp) return null;
+    const i = sp[0] + sp[1].length - 1;
+    const value = sp[1][sp[1].length - 1];
+    if (!multi) return `${id} learned the chosen value: ${q(value)}`;
+    const first = before.order.find((x) => x[0] === "l");
+    return id === first ? `Slot ${i + 1} is decided: ${q(value)} (${id} learned it)` : null;
+  },
+
+  renderPanel(el, snap, ctx) {
+    ensureStyle();
+    const multi = isMulti(snap);
+    const ids = { p: [], a: [], l: [] };
+    for (const id of snap.order) ids[id[0]].push(id);
+    const body = multi ? multiPanel(el, snap, ids, ctx) : singlePanel(snap, ids, ctx);
+    el.replaceChildren(h("div", { class: "px" }, body));
+  },
+
+  nodeMenu(id, view) {
+    if (view.role !== "proposer" || view.status !== "up") return [];
+    const busy = !isMultiView(view) && ["prepare", "accept", "backoff"].includes(view.phase);
+    return [{
+      label: busy ? `Propose a value (busy with ballot ${fmtBallot(view.ballot)})` : `Propose a value from ${id}`,
+      disabled: busy,
+      intervention: { action: "propose", node: id },
+    }];
+  },
+
+  toolbar(snap) {
+    const proposers = snap.order.filter((id) => id[0] === "p");
+    if (isMulti(snap)) {
+      const leader = proposers.find((id) => snap.nodes[id].status === "up" && snap.nodes[id].phase === "leading");
+      return [{
+        label: "+ Client value → leader",
+        intervention: { action: "propose", node: "leader" },
+        title: leader ? `A client sends a new value to leader ${leader}` : "No leader right now: wait for phase 1",
+        disabled: !leader,
+      }];
+    }
+    return proposers.slice(0, 4).map((id) => {
+      const v = snap.nodes[id];
+      const busy = ["prepare", "accept", "backoff"].includes(v.phase);
+      return {
+        label: `▶ ${id} proposes`,
+        intervention: { action: "propose", node: id },
+        title: v.status !== "up" ? `${id} is ${v.status}`
+          : busy ? `${id} is busy with ballot ${fmtBallot(v.ballot)}` : `A client asks ${id} to propose its value`,
+        disabled: v.status !== "up" || busy,
+      };
+    });
+  },
+
+  layout(order) {
+    const cols = { p: [], a: [], l: [] };
+    for (const id of order) (cols[id[0]] || cols.a).push(id);
+    const out = {};
+    // on a phone the legend covers the bottom of the stage: keep the nodes above it
+    const height = typeof window !== "undefined" && window.innerWidth < 600 ? 0.8 : 1;
+    const place = (list, x) => list.forEach((id, i) => {
+      out[id] = [x, (height * (i + 0.5)) / list.length];
+    });
+    place(cols.p, 0.04);
+    place(cols.l, 0.96);
+    // acceptors: a zigzag down the middle, so that five or more do not touch
+    const n = cols.a.length;
+    const zig = n >= 4 ? 0.09 : 0;
+    cols.a.forEach((id, i) => {
+      out[id] = [0.5 + (i % 2 ? zig : -zig), n === 1 ? 0.5 * height : (0.92 * height * i) / (n - 1)];
+    });
+    return out;
+  },
+};
+
+function isMultiView(view) {
+  return view.phase === "follower" || view.phase === "leading" || multiMode;
+}
+
+function narrateProposer(id, ch, splice, b, multi) {
+  const ballot = fmtBallot(ch.ballot || b.ballot);
+  switch (ch.phase) {
+    case "prepare":
+      if (multi && b.phase === "follower") {
+        return `${id} hears no leader: it runs phase 1 with ballot ${ballot} to become leader`;
+      }
+      if (b.phase === "backoff") return `${id} retries with ballot ${ballot}`;
+      if (b.phase === "prepare" || b.phase === "accept") {
+        return `${id}'s ballot ${fmtBallot(b.ballot)} was pre-empted; it retries at once with ballot ${ballot}`;
+      }
+      return `${id} starts ballot ${ballot}: phase 1, it asks the acceptors to promise to ignore lower ballots`;
+    case "accept": {
+      const promises = ch.promises || b.promises || [];
+      const own = b.value;
+      const value = ch.proposal;
+      const base = `${id} has promises from ${listNodes(promises)}, a majority: phase 2, it asks them to accept ${q(value)} at ballot ${ballot}`;
+      return value !== own && own !== null && own !== undefined
+        ? `${base} — the value a promise reported as already accepted, not its own ${q(own)}`
+        : base;
+    }
+    case "backoff": {
+      const wait = timerLength(ch, "backoff");
+      return `${id}'s ballot ${fmtBallot(b.ballot)} failed (a higher ballot, or no majority in time); it waits ${wait ?? "a random"} ms before retrying`;
+    }
+    case "done": {
+      if (b.phase === "accept") {
+        const value = b.proposal;
+        const known = (b.chosen || [])[0];
+        const base = `A majority accepted ballot ${fmtBallot(b.ballot)}: ${q(value)} is chosen`;
+        return known !== undefined && known !== null && known !== value
+          ? `${base}, but ${id} knew ${q(known)} had been chosen before!`
+          : `${base}, and ${id} tells the learners`;
+      }
+      const sp = splice.chosen;
+      const value = sp ? sp[1][sp[1].length - 1] : ((b.chosen || [])[0] ?? b.proposal);
+      return `${id} heard that ${q(value)} was chosen; it stops trying`;
+    }
+    case "leading":
+      return `${id} is the leader with ballot ${ballot}: phase 1 is done for every slot, so each new value needs only phase 2`;
+    case "follower":
+      if (b.phase === "leading") return `${id} met a higher ballot and stepped down as leader`;
+      if (ch.leader) return `${id} hears leader ${ch.leader} and follows it`;
+      return `${id} met a higher ballot: it stops and waits to hear from that leader`;
+    default:
+      break;
+  }
+  if (ch.leader && b.phase === "follower" && ch.leader !== b.leader) return `${id} now follows leader ${ch.leader}`;
+  return null;
+}
+
+function chosenOf(snap, ids) {
+  // what learners and proposers know is chosen, slot by slot
+  const out = [];
+  for (const id of [...ids.l, ...ids.p]) {
+    const list = snap.nodes[id].learned || snap.nodes[id].chosen || [];
+    list.forEach((v, i) => {
+      if (v !== null && v !== undefined && out[i] === undefined) out[i] = v;
+    });
+  }
+  return out;
+}
+
+function row(id, snap, ctx, cells) {
+  const v = snap.nodes[id];
+  return h("tr", {
+    class: `${v.status !== "up" ? "down" : ""}${ctx.selected === id ? " selected" : ""}`,
+    dataset: { node: id },
+    onclick: () => ctx.select(id),
+  }, h("td", { class: "px-who" }, id), cells);
+}
+
+function ballotPill(b) {
+  return b ? h("span", { class: "px-ballot", style: { background: ballotColor(b) } }, fmtBallot(b))
+    : h("span", { class: "px-muted" }, "—");
+}
+
+function learnersLine(snap, ids, slot = 0) {
+  const knows = ids.l.filter((id) => {
+    const v = snap.nodes[id].learned[slot];
+    return v !== null && v !== undefined;
+  });
+  if (!knows.length) return "no learner knows yet";
+  return knows.length === ids.l.length ? `every learner knows it` : `learned by ${listNodes(knows)}`;
+}
+
+/** The value a majority of acceptors hold at one ballot in `slot` (0-based) right now, if any. */
+function majorityValue(snap, acceptors, slot, majority) {
+  const count = {};
+  for (const id of acceptors) {
+    const e = snap.nodes[id].accepted[slot];
+    if (!e) continue;
+    const key = JSON.stringify(e);
+    count[key] = (count[key] || 0) + 1;
+    if (count[key] >= majority) return e[1];
+  }
+  return undefined;
+}
+
+function singlePanel(snap, ids, ctx) {
+  const chosen = chosenOf(snap, ids)[0];
+  const rounds = Math.max(0, ...ids.p.map((id) => (snap.nodes[id].ballot ? snap.nodes[id].ballot[0] : 0)));
+  const majority = Math.floor(ids.a.length / 2) + 1;
+  const now = majorityValue(snap, ids.a, 0, majority);
+  const banner = chosen !== undefined && now !== undefined && now !== chosen
+    ? h("div", { class: "px-banner broken", dataset: { chosen } }, "Chosen: ", h("span", { class: "px-value" }, q(chosen)),
+      " … and ", h("span", { class: "px-value" }, q(now)), "!",
+      h("small", {}, `a majority now holds ${q(now)} at one ballot: two values chosen, Paxos is broken`))
+    : chosen !== undefined
+    ? h("div", { class: "px-banner chosen", dataset: { chosen } }, "Chosen: ", h("span", { class: "px-value" }, q(chosen)),
+      h("small", {}, `${learnersLine(snap, ids)} · it can never change`))
+    : h("div", { class: "px-banner" }, "Nothing chosen yet",
+      h("small", {}, `${rounds ? `ballot round ${rounds} · ` : ""}needs ${majority} of ${ids.a.length} acceptors to accept one ballot`));
+  const acceptors = h("table", { class: "px-table px-acceptors" },
+    h("tr", {}, h("th", {}, "acceptor"), h("th", {}, "promised"), h("th", {}, "accepted")),
+    ids.a.map((id) => {
+      const v = snap.nodes[id];
+      const e = v.accepted[0];
+      return row(id, snap, ctx, [
+        h("td", {}, ballotPill(v.promised)),
+        h("td", {}, e ? [ballotPill(e[0]), " ", q(e[1])] : h("span", { class: "px-muted" }, "nothing")),
+      ]);
+    }));
+  const proposers = h("table", { class: "px-table px-proposers" },
+    h("tr", {}, h("th", {}, "proposer"), h("th", {}, "phase"), h("th", {}, "ballot"), h("th", {}, "value")),
+    ids.p.map((id) => {
+      const v = snap.nodes[id];
+      const proposing = v.proposal !== null && v.proposal !== undefined && v.proposal !== v.value;
+      const count = v.phase === "prepare" ? ` ${v.promises.length}/${majority}`
+        : v.phase === "accept" ? ` ${v.accepts.length}/${majority}` : "";
+      return row(id, snap, ctx, [
+        h("td", {}, h("span", { class: "px-pill", style: { background: PHASE_COLORS[v.phase] || "#64748b" },
+                                title: count ? "answers so far / majority needed" : null },
+          (PHASE_NAMES[v.phase] || v.phase) + count)),
+        h("td", {}, ballotPill(v.ballot)),
+        h("td", {}, v.value === null || v.value === undefined ? h("span", { class: "px-muted" }, "—") : q(v.value),
+          proposing ? h("span", { title: "the value it proposes in phase 2, found in a promise" }, ` → ${q(v.proposal)}`) : null),
+      ]);
+    }));
+  return [banner, h("div", { class: "px-section" }, "Acceptors ", h("small", {}, "on stable storage · colour = whose ballot")),
+    acceptors, h("div", { class: "px-section" }, "Proposers"), proposers];
+}
+
+function multiPanel(el, snap, ids, ctx) {
+  const chosen = chosenOf(snap, ids);
+  const nChosen = chosen.filter((v) => v !== undefined).length;
+  const leader = ids.p.find((id) => snap.nodes[id].status === "up" && snap.nodes[id].phase === "leading");
+  const others = ids.p.filter((id) => id !== leader).map((id) => {
+    const v = snap.nodes[id];
+    if (v.status !== "up") return `${id} ${v.status}`;
+    if (v.phase === "follower") return v.leader ? `${id} follows ${v.leader}` : `${id} waits for a leader`;
+    return `${id}: ${PHASE_NAMES[v.phase] || v.phase}`;
+  });
+  const banner = h("div", { class: `px-banner${leader ? " chosen" : ""}`, dataset: { leader: leader || "" } },
+    leader ? `Leader ${leader} · ballot ${fmtBallot(snap.nodes[leader].ballot)}` : "No leader right now",
+    h("small", {}, [`${nChosen} slot${nChosen === 1 ? "" : "s"} chosen`, ...others].join(" · ")));
+  const maxLen = Math.max(chosen.length, ...ids.a.map((id) => snap.nodes[id].accepted.length),
+    ...ids.l.map((id) => snap.nodes[id].learned.length), 1);
+  const width = el.clientWidth || 320;
+  const fit = Math.max(3, Math.floor((width - 64) / 33));
+  const start = Math.max(0, maxLen - fit);
+  const shown = Math.min(fit, maxLen);
+  const head = [h("span", { class: "px-who px-muted" }, start ? `…${start}` : "slot")];
+  for (let i = 0; i < shown; i++) head.push(h("span", { class: "px-cell head" }, String(start + i + 1)));
+  const rows = [h("div", { class: "px-row" }, head)];
+  const line = (id, cellOf) => {
+    const v = snap.nodes[id];
+    const cells = [h("span", { class: "px-who" }, id)];
+    for (let i = 0; i < shown; i++) cells.push(cellOf(v, start + i) || h("span", { class: "px-cell empty" }));
+    return h("div", { class: `px-row${v.status !== "up" ? " down" : ""}${ctx.selected === id ? " selected" : ""}`,
+                      dataset: { node: id }, onclick: () => ctx.select(id) }, cells);
+  };
+  for (const id of ids.a) {
+    rows.push(line(id, (v, i) => {
+      const e = v.accepted[i];
+      return e && h("span", { class: "px-cell", style: { background: ballotColor(e[0]) },
+                              title: `${id} · slot ${i + 1}: accepted ${q(e[1])} at ballot ${fmtBallot(e[0])}` }, short(e[1]));
+    }));
+  }
+  for (const id of ids.l) {
+    rows.push(line(id, (v, i) => {
+      const val = v.learned[i];
+      return val !== null && val !== undefined
+        && h("span", { class: "px-cell learned", title: `${id} learned slot ${i + 1}: ${q(val)}` }, short(val));
+    }));
+  }
+  return [banner, h("div", { class: "px-section" }, "Log ", h("small", {}, "acceptors: accepted (colour = whose ballot) · learners: decided")),
+    h("div", { class: "px-grid" }, rows)];
+}

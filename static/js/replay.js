@@ -1,0 +1,45 @@
+// Keep a snapshot up to date from trace events: the JavaScript twin of simulator/view.py's apply_event.
+// snapshot(t0) + events(t0..t1) == snapshot(t1); tests/web/test_replay_js.py checks this against Python.
+
+const clone = (x) => (x === undefined ? x : JSON.parse(JSON.stringify(x)));
+
+export function applyEvent(snap, ev) {
+  snap.t = ev.t;
+  switch (ev.type) {
+    case "send": {
+      const msg = { id: ev.id, from: ev.from, to: ev.to, sent_at: ev.t, deliver_at: ev.deliver_at, msg: ev.msg,
+                    held: false };
+      if ("dup_of" in ev) msg.dup_of = ev.dup_of;
+      snap.messages.push(msg);
+      break;
+    }
+    case "deliver":
+    case "drop":
+      snap.messages = snap.messages.filter((m) => m.id !== ev.id);
+      break;
+    case "hold":
+      for (const m of snap.messages) if (m.id === ev.id) m.held = true;
+      break;
+    case "state": {
+      const node = snap.nodes[ev.node];
+      Object.assign(node, clone(ev.changes));
+      for (const [field, [index, tail]] of Object.entries(ev.splice || {})) {
+        node[field] = node[field].slice(0, index).concat(clone(tail));
+      }
+      break;
+    }
+    case "net":
+      snap.net = { cuts: clone(ev.cuts), links: clone(ev.links) };
+      break;
+    default:
+      break;
+  }
+  return snap;
+}
+
+export function replay(snapshot, events, until) {
+  const snap = clone(snapshot);
+  for (const ev of events) applyEvent(snap, ev);
+  if (until !== undefined && until !== null) snap.t = until;
+  return snap;
+}

@@ -1,0 +1,166 @@
+// Sharing on the page: the Share button (save the run so far, copy a link that replays it exactly), Export
+// (download the run as a scenario file) and Import (open a scenario file). docs/sharing.md.
+//
+// setupShare(ext) -> { observe(msg), handles, startOptions() }; `ext` is the page's API (static/js/app.js).
+
+import { fmtTime } from "./util.js";
+
+const MAX_FILE = 256 * 1024; // simulator.scenario.MAX_SCENARIO_BYTES
+
+export function setupShare(ext) {
+  const { state, config } = ext;
+  const $ = (sel) => document.querySelector(sel);
+  const shareBtn = $("#share");
+  const dialog = $("#share-dialog");
+  const urlInput = $("#share-url");
+  let requests = 0;
+  const pending = new Map(); // request id -> "save" | "export"
+  const shareLabel = shareBtn.textContent;
+
+  /** The saved scenario this run started from, if it still is that one (for `forked_from`). */
+  function origin() {
+    const p = state.preset;
+    return p && p.saved ? p.slug : null;
+  }
+
+  function request(type, extra = {}) {
+    if (state.viewer || !state.snap) return null;
+    requests += 1;
+    const id = `${type}-${requests}`;
+    pending.set(id, type);
+    const msg = { type, id, ...extra };
+    try {
+      msg.layout = ext.topo.layout();
+    } catch {
+      // no layout yet
+    }
+    ext.send(msg);
+    return id;
+  }
+
+  function share() {
+    if (state.viewer) {
+      ext.toast("Only the person running this can save it; ask them for a link", "warn");
+      return;
+    }
+    const from = origin();
+    if (!request("save", from ? { forked_from: from } : {})) return;
+    shareBtn.disabled = true;
+    shareBtn.textContent = "Saving…";
+  }
+
+  async function onSaved(msg) {
+    shareBtn.disabled = false;
+    shareBtn.textContent = shareLabel;
+    const url = msg.url && /^https?:/.test(msg.url) ? msg.url : `${location.origin}${msg.path}`;
+    urlInput.value = url;
+    $("#share-open").href = url;
+    $("#share-json").href = `${msg.path}.json`;
+    dialog.querySelector(".share-what").textContent = `This link replays the run exactly as you saw it, up to `
+      + `${fmtTime(msg.t)}${msg.forked_from ? ` (a branch of ${msg.forked_from})` : ""}. Anyone who opens it can rewind it and try something else.`;
+    dialog.dataset.slug = msg.slug;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      copied = true;
+    } catch {
+      // no clipboard permission (plain http, or the browser said no): the dialog shows the link to copy
+    }
+    ext.toast(copied ? `⤴ Link copied: ${url}` : `⤴ Saved: ${url}`, "info");
+    if (!dialog.open) dialog.showModal();
+    urlInput.focus();
+    urlInput.select();
+  }
+
+  function download(name, text) {
+    const blob = new Blob([text], { type: "application/json" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 5000);
+  }
+
+  function csrfToken() {
+    const field = document.querySelector("#import-form [name=csrfmiddlewaretoken]");
+    if (field) return field.value;
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  async function importFile(file) {
+    if (!file) return;
+    if (file.size > MAX_FILE) {
+      ext.toast(`${file.name}: ${file.size} bytes; a scenario may have at most ${MAX_FILE}`, "error");
+      return;
+    }
+    const text = await file.text();
+    let response;
+    try {
+      response = await fetch("/api/scenarios", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        credentials: "same-origin",
+        body: text,
+      });
+    } catch (err) {
+      ext.toast(`Could not reach the server: ${err}`, "error");
+      return;
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      // not JSON
+    }
+    if (response.status === 201 && data) {
+      location.href = data.url;
+      return;
+    }
+    const err = (data && data.error) || { message: `the server answered ${response.status}` };
+    ext.toast(`${file.name}: ${err.message}`, "error");
+  }
+
+  shareBtn.addEventListener("click", share);
+  $("#share-copy").addEventListener("click", async () => {
+    urlInput.select();
+    try {
+      await navigator.clipboard.writeText(urlInput.value);
+      ext.toast("⤴ Link copied", "info");
+    } catch {
+      document.execCommand("copy");
+    }
+  });
+  $("#export").addEventListener("click", () => request("export"));
+  const fileInput = $("#import-file");
+  $("#import").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    importFile(fileInput.files[0]);
+    fileInput.value = "";
+  });
+  document.addEventListener("keydown", (e) => {
+    const tag = (e.target && e.target.tagName) || "";
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || e.metaKey || e.ctrlKey || e.altKey) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (e.key === "s" || e.key === "S") share();
+  });
+  if (state.viewer) {
+    for (const id of ["#share", "#export"]) $(id).hidden = true;
+  }
+
+  function observe(msg) {
+    if (msg.type === "saved" && pending.delete(msg.id)) onSaved(msg);
+    else if (msg.type === "exported" && pending.delete(msg.id)) {
+      download(msg.filename, `${JSON.stringify(msg.scenario, null, 2)}\n`);
+      ext.toast(`⤓ ${msg.filename}: run it with python -m simulator run ${msg.filename}`, "info");
+    } else if (msg.type === "error" && pending.has(msg.id)) {
+      pending.delete(msg.id);
+      shareBtn.disabled = false;
+      shareBtn.textContent = shareLabel;
+    }
+  }
+
+  return { observe, handles: ["saved", "exported"], startOptions: () => ({}), origin };
+}
