@@ -209,6 +209,23 @@ def open_playground(page, base, protocol, scenario=None, seed=1, speed=1000, que
     page.wait_for_function("window.playground && window.playground.snapshot !== null")
 
 
+def next_frames(page, n=2):
+    """Wait until the page has drawn `n` more animation frames: what it shows now reflects what it was told."""
+    page.evaluate("""(n) => new Promise((done) => { const tick = () => (n-- > 0 ? requestAnimationFrame(tick) : done());
+        tick(); })""", n)
+
+
+def drag(page, start, end, steps=15):
+    """Press at `start`, move to `end` in steps (as a hand does), release; return once the page has redrawn, so
+    that positions read next are those after the drop (other nodes may have been laid out anew)."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+    page.mouse.up()
+    next_frames(page)
+
+
 def preset_scenario(protocol_cls, slug, **changes):
     """A copy of one of a protocol's presets, optionally with top-level fields changed."""
     sc = copy.deepcopy(next(p["scenario"] for p in protocol_cls.presets() if p["slug"] == slug))

@@ -10,7 +10,7 @@ import pytest
 from simulator import InterventionError, Simulation
 from simulator.protocols import protocol_names
 
-from .conftest import ARTIFACTS, open_playground
+from .conftest import ARTIFACTS, drag, next_frames, open_playground
 
 ROOT = ARTIFACTS.parent
 
@@ -43,14 +43,6 @@ def center(page, selector):
 
 def node_center(page, nid):
     return center(page, f'[data-node="{nid}"] .node-body')
-
-
-def drag(page, start, end, steps=15):
-    page.mouse.move(*start)
-    page.mouse.down()
-    for i in range(1, steps + 1):
-        page.mouse.move(start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
-    page.mouse.up()
 
 
 def link_point(page, a, b, frac=0.3):
@@ -189,6 +181,8 @@ def test_dragging_nodes_into_islands_partitions_the_network(daphne_server, make_
     page.locator("#islands").click()
     page.wait_for_selector('.island[data-island="B"]', state="visible")
     drag(page, node_center(page, "n1"), center(page, '.island[data-island="B"] rect'))
+    page.wait_for_function("window.playground.snapshot.net.cuts.length === 8")  # {n1} | {n2 n3 n4 n5}
+    next_frames(page)  # island A's four are laid out anew: read n2 where it is now
     drag(page, node_center(page, "n2"), center(page, '.island[data-island="B"] rect'))
     page.wait_for_function("window.playground.snapshot.net.cuts.length === 12")  # {n1 n2} | {n3 n4 n5}
     cuts = {tuple(c) for c in snap(page)["net"]["cuts"]}

@@ -14,7 +14,7 @@ import pytest
 
 from simulator import run_scenario
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, drag
 
 pytestmark = pytest.mark.browser
 
@@ -35,14 +35,6 @@ def center(page, selector):
     box = page.locator(selector).bounding_box()
     assert box, selector
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-def drag(page, start, end, steps=15):
-    page.mouse.move(*start)
-    page.mouse.down()
-    for i in range(1, steps + 1):
-        page.mouse.move(start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
-    page.mouse.up()
 
 
 def ready(page, condition="true", timeout=10_000):
