@@ -14,6 +14,7 @@ from ..params import Param
 class Protocol:
     name = ""
     title = ""
+    version = "1"  # behaviour version: bump when a change alters this protocol's traces (stored with share links)
     summary = ""  # one line: what it teaches
     nodes = Param(5, "number of nodes", 3, 101)
     params = {}  # name -> Param

@@ -464,6 +464,7 @@ class Update:
 class Gossip(Protocol):
     name = "gossip"
     title = "Gossip and SWIM"
+    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Epidemic spread at scale: push, pull and push-pull, rumour mongering's residue versus "
                "anti-entropy, and SWIM failure detection with suspicion and refutation.")
     nodes = Param(16, "number of nodes (1,000 play in the browser, 10,000 headless)", 2, 10_000)

@@ -522,6 +522,7 @@ class ProposerNode(PaxosNode):
 class Paxos(Protocol):
     name = "paxos"
     title = "Paxos"
+    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Proposers duel, acceptors promise: a value, once chosen, stays chosen, whoever crashes; "
                "without backoff or a leader, nothing may ever be chosen.")
     nodes = Param(5, "number of acceptors (proposers and learners: params.proposers, params.learners)", 1, 31)

@@ -338,6 +338,7 @@ class RaftNode(Node):
 class Raft(Protocol):
     name = "raft"
     title = "Raft"
+    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
     summary = "Leader election and log replication: watch a leader emerge, crash it, split the cluster."
     nodes = Param(5, "number of servers", 3, 101)
     params = {

@@ -776,6 +776,7 @@ class ParticipantNode(TxNode):
 class TwoPhase(Protocol):
     name = "twophase"
     title = "Two-phase commit"
+    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Atomic commit: a coordinator crash after the votes leaves participants blocked, holding locks; "
                "3PC does not block on crashes but splits under a partition.")
     nodes = Param(3, "number of participants (plus the coordinator)", 2, 12)
