@@ -2,6 +2,7 @@
 
 from django.http import Http404
 
+from simulator import versions
 from simulator.protocols import get_protocol
 
 from .models import Scenario
@@ -21,11 +22,37 @@ def scenario_display_title(row):
     if row.title:
         return row.title
     sc = row.scenario
-    try:
-        name = get_protocol(row.protocol).title
-    except Exception:
-        name = row.protocol
+    name = _protocol_title(row.protocol)
     return f"{name} · {sc.get('nodes')} nodes · seed {sc.get('seed')} · {sc.get('duration', 0) / 1000:g} s"
+
+
+def _protocol_title(name):
+    try:
+        return get_protocol(name).title
+    except Exception:
+        return name
+
+
+def scenario_version_notice(row):
+    """None if this server runs the scenario under the versions it was recorded with; else a sentence for the
+    page ("Recorded with Raft v1; this server runs Raft v2: the replay may differ from what was shared.")."""
+    try:
+        now = versions(row.protocol)
+    except Exception:
+        return None  # a protocol this server no longer has: the page 404s anyway
+    was = row.versions
+    parts = []
+    if was["protocol"] != now["protocol"]:
+        name = _protocol_title(row.protocol)
+        parts.append((f"{name} v{was['protocol']}", f"{name} v{now['protocol']}"))
+    if was["engine"] != now["engine"]:
+        parts.append((f"engine v{was['engine']}", f"engine v{now['engine']}"))
+    if not parts:
+        return None
+    old = " and ".join(p[0] for p in parts)
+    new = " and ".join(p[1] for p in parts)
+    return (f"This run was recorded with {old}; this server runs {new}: the replay may differ from what was "
+            f"shared.")
 
 
 def scenario_public(row, request=None):
@@ -47,6 +74,8 @@ def scenario_public(row, request=None):
         "forked_from": row.forked_from.slug if row.forked_from_id else None,
         "preset": row.preset or None,
         "digest": row.digest,
+        "versions": row.versions,  # what it was recorded under: {"protocol": "1", "engine": "1"}
+        "replay_may_differ": scenario_version_notice(row) is not None,  # this server runs other versions
     }
 
 

@@ -10,7 +10,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from simulator import normalize_scenario
+from simulator import normalize_scenario, versions
 from simulator.errors import ScenarioError
 from simulator.protocols import all_protocols
 from simulator.scenario import MAX_SCENARIO_BYTES
@@ -43,6 +43,12 @@ def scenario_prepare(raw, *, title=None, description=None, layout=None):
     if not isinstance(raw, dict):
         raise ScenarioError("scenario: must be an object", field="scenario")
     raw = dict(raw)
+    if isinstance(title, str):
+        title = " ".join(title.split())  # one line: it is the page's title and heading
+    elif title is None and isinstance(raw.get("title"), str):
+        raw["title"] = " ".join(raw["title"].split())
+    if isinstance(description, str):
+        description = description.strip()
     for key, value in (("title", title), ("description", description), ("layout", layout)):
         if value is not None:
             raw[key] = value
@@ -75,7 +81,10 @@ def scenario_create(*, scenario, title=None, description=None, layout=None, fork
                                     field="forked_from")
         else:
             raise ScenarioError("forked_from: must be the slug of a saved scenario", field="forked_from")
+    version = versions(sc["protocol"])
     fields = {
+        "protocol_version": version["protocol"],
+        "engine_version": version["engine"],
         "title": sc.get("title", ""),
         "description": sc.get("description", ""),
         "protocol": sc["protocol"],

@@ -11,8 +11,22 @@ from .trace import canonical, trace_hash
 
 __all__ = [
     "Simulation", "PlaygroundError", "ScenarioError", "InterventionError",
-    "normalize_scenario", "canonical", "trace_hash", "run_scenario",
+    "normalize_scenario", "canonical", "trace_hash", "run_scenario", "ENGINE_VERSION", "versions",
 ]
+
+# The engine's behaviour version (event order, network and fault model, interventions): bump it when a change
+# alters the traces of every protocol. Each protocol has its own `version` (simulator/protocols/base.py) for
+# changes to that protocol alone. A saved scenario stores both, so an old share link replayed by newer code
+# can say that its replay may differ (docs/sharing.md). Refactors and speed-ups that keep traces identical
+# bump nothing.
+ENGINE_VERSION = "1"
+
+
+def versions(protocol):
+    """{"protocol": ..., "engine": ...}: the behaviour versions a scenario of `protocol` runs under here."""
+    from .protocols import get_protocol
+
+    return {"protocol": str(get_protocol(protocol).version), "engine": ENGINE_VERSION}
 
 
 def run_scenario(scenario, until=None):
