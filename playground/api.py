@@ -1,7 +1,8 @@
 """JSON API for saved scenarios (docs/sharing.md).
 
     POST /api/scenarios          create; body: a scenario, or {"scenario": ..., "title", "description",
-                                 "layout", "forked_from"}; 201 with the saved scenario, 400 naming the field
+                                 "layout", "forked_from"}; 201 with the saved scenario, 400 naming the field,
+                                 429 (Retry-After) over the per-client save rate (playground/ratelimit.py)
     GET  /api/scenarios/<slug>   the saved scenario; 404 if unknown
     GET  /s/<slug>.json          the scenario file itself (download; `python -m simulator run` accepts it)
 
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from simulator.errors import ScenarioError
 from simulator.scenario import MAX_SCENARIO_BYTES
 
+from .ratelimit import RateLimited, save_rate_check
 from .selectors import scenario_get, scenario_public
 from .services import scenario_create
 
@@ -34,9 +36,21 @@ def error(status, code, message, field=None):
     return JsonResponse(body, status=status)
 
 
+def rate_limited(err):
+    """429 with the typed error, `retry_after` (seconds) in it and in the Retry-After header."""
+    response = JsonResponse({"error": {"code": err.code, "message": err.message, "retry_after": err.retry_after}},
+                            status=429)
+    response["Retry-After"] = str(err.retry_after)
+    return response
+
+
 @csrf_exempt
 @require_http_methods(["POST"])
 def scenarios(request):
+    try:  # every attempt counts, valid or not: validating costs the server too
+        save_rate_check(request.META.get("REMOTE_ADDR"))
+    except RateLimited as err:
+        return rate_limited(err)
     ctype = request.content_type or ""
     if ctype != "application/json":
         return error(415, "unsupported_media_type", "send the scenario as JSON (Content-Type: application/json)")

@@ -34,6 +34,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.session = Session(self.emit)
         self.session.page_origin = dict(self.scope.get("headers") or ()).get(b"origin", b"").decode("latin-1")
+        self.session.client_addr = (self.scope.get("client") or (None,))[0]  # per-client save rate limit
         self.session.on_task_error = self._task_failed
         self.session.watch = self._watch
         self.watch_timeout = None

@@ -8,7 +8,8 @@ from simulator.errors import ScenarioError
 from simulator.scenario import MAX_SCENARIO_BYTES
 
 from . import views
-from .selectors import scenario_display_title, scenario_get
+from .ratelimit import RateLimited, save_rate_check
+from .selectors import scenario_display_title, scenario_get, scenario_version_notice
 from .services import presets_sync, scenario_create
 
 
@@ -19,6 +20,9 @@ def saved_config(row, t=None):
         "slug": row.slug,
         "path": row.get_absolute_url(),
         "title": scenario_display_title(row),
+        "has_title": bool(row.title),
+        "description": row.description,
+        "version_notice": scenario_version_notice(row),  # recorded under other versions than this server runs
         "narrative": row.description or (f"A saved run: it replays exactly as it was shared, up to "
                                          f"{row.scenario['duration'] / 1000:.3f} s, then pauses. Drag the timeline "
                                          f"to go back; act anywhere to make your own branch."),
@@ -64,6 +68,13 @@ def preset_page(request, key):
 def scenario_import(request):
     """Import a scenario file (the page's "Import" form; CSRF-protected): validate, save, open it."""
     upload = request.FILES.get("file")
+    try:
+        save_rate_check(request.META.get("REMOTE_ADDR"))
+    except RateLimited as err:
+        response = render(request, "scenarios/import_error.html", {"error": err, "name": getattr(upload, "name", "")},
+                          status=429)
+        response["Retry-After"] = str(err.retry_after)
+        return response
     try:
         if upload is None:
             raise ScenarioError("file: choose a scenario file (.json)", field="file")

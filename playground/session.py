@@ -30,6 +30,7 @@ from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.scenario import DURATION
 
+from .ratelimit import RateLimited, asave_rate_check
 from .travel import TRAVEL_HANDLERS, TravelMixin
 
 log = logging.getLogger("playground.session")
@@ -113,6 +114,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         self.closed = False
         self.on_task_error = None  # set by the consumer: called with the exception if the loop dies
         self.watch = None  # set by the consumer: async watch(msg) turns this connection into a viewer
+        self.client_addr = None  # set by the consumer: the client's IP address (the save rate limit's key)
 
     # --- lifecycle ----------------------------------------------------------------------
     def ensure_task(self):
@@ -293,6 +295,19 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
             raise ClientError("no_rooms", "watching rooms is not available here")
         await self.watch(msg)
 
+    async def on_save(self, msg):
+        """`save` creates a row, so it is limited per client address (playground/ratelimit.py), before the run
+        is touched. Over the limit: an `error` with code `rate_limited` and `retry_after` (s); the run goes on."""
+        try:
+            await asave_rate_check(self.client_addr)
+        except RateLimited as err:
+            out = {"type": "error", "code": err.code, "message": err.message, "retry_after": err.retry_after}
+            if msg.get("id") is not None:
+                out["id"] = msg["id"]
+            await self.emit(dumps(out), broadcast=False)
+            return
+        await super().on_save(msg)
+
     HANDLERS = {
         "start": on_start,
         "watch": on_watch,
@@ -303,6 +318,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         "intervene": on_intervene,
         "ack": on_ack,
         **TRAVEL_HANDLERS,  # save, export, seek, step_back
+        "save": on_save,  # rate-limited, then TravelMixin.on_save
     }
 
     # --- outgoing ---------------------------------------------------------------------------

@@ -11,15 +11,19 @@ Daphne processes can share.
     DJANGO_CSRF_TRUSTED_ORIGINS=https://a.com
     DJANGO_SECURE_PROXY=1          trust X-Forwarded-Proto from a TLS-terminating proxy
     DATABASE_URL=postgres://...    database (default: sqlite:///db.sqlite3)
-    REDIS_URL=redis://host:6379/0  channel layer (default: in-memory)
+    REDIS_URL=redis://host:6379/0  channel layer and cache (default: in-memory, per process)
+    PLAYGROUND_SAVE_RATE=30/m      saved scenarios per client address: N/s, N/m, N/h or N/<seconds>s;
+                                   0 or off: no limit (docs/sharing.md)
     DJANGO_LOG_LEVEL=INFO
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +40,22 @@ def env_list(name, default=()):
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+RATE_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name, default):
+    """'30/m' -> (30, 60): a count per period (s, m, h, d, or seconds as in '30/90s'); '0' or 'off' -> None.
+
+    Parsed here, at startup, so that a typo stops the server instead of the first save."""
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("0", "off", "none", ""):
+        return None
+    m = re.fullmatch(r"(\d+)\s*/\s*(?:(\d+)\s*s|([a-z]+))", value)
+    if not m or (m.group(3) and m.group(3) not in RATE_UNITS) or int(m.group(1)) < 1 or m.group(2) == "0":
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a count per period, e.g. 30/m, 500/h or 10/90s")
+    return int(m.group(1)), int(m.group(2)) if m.group(2) else RATE_UNITS[m.group(3)]
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -119,6 +139,17 @@ else:
             "CONFIG": {"group_expiry": 86400, "capacity": 200},
         }
     }
+
+# The cache holds the save rate limit's counters (playground/ratelimit.py). Local memory counts per process;
+# Redis, when there is one, makes the limit global across Daphne processes.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "playground"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Saved scenarios (share links, imports, the API) per client address: (count, seconds), or None for no limit.
+PLAYGROUND_SAVE_RATE = env_rate("PLAYGROUND_SAVE_RATE", "30/m")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
