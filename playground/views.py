@@ -9,6 +9,7 @@ from simulator.errors import ScenarioError
 from simulator.interventions import describe_common
 from simulator.protocols import all_protocols, get_protocol
 
+from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from .session import DEFAULT_SPEED, SPEED_MAX, SPEED_MIN
 
 
@@ -33,7 +34,8 @@ def play(request, protocol, saved=None):
         else None,
         "saved": saved,  # a saved scenario opened from its link (playground/pages.py)
     }
-    return render(request, "play.html", {"proto": proto.describe(), "config": config})
+    share_limits = {"title": TITLE_MAX_LENGTH, "description": DESCRIPTION_MAX_LENGTH}  # the share dialog's fields
+    return render(request, "play.html", {"proto": proto.describe(), "config": config, "share_limits": share_limits})
 
 
 def protocols_api(request):

@@ -38,24 +38,94 @@ export function setupShare(ext) {
     return id;
   }
 
+  // The dialog has two steps: name the run (title, optional description), then the link. The run is paused
+  // while it is open, so the link ends where Share was pressed; closing it resumes a run that was playing.
+  const form = $("#share-form");
+  const result = $("#share-result");
+  const nameInput = $("#share-name");
+  const descInput = $("#share-description");
+  const errorBox = $("#share-error");
+  const createBtn = $("#share-create");
+  const createLabel = createBtn.textContent;
+  let resumeOnClose = false;
+
+  function interventionCount() {
+    const tl = window.playground && window.playground.timeline;
+    const marks = (tl && tl.marks) || [];
+    return marks.filter((m) => m.kind === "intervention").length;
+  }
+
+  /** A sensible default title: "Raft · seed 3 · 4 interventions" (or the saved run's own title, for a branch of it). */
+  function defaultTitle() {
+    const p = state.preset;
+    const n = interventionCount();
+    const acts = `${n} intervention${n === 1 ? "" : "s"}`;
+    const max = Number(nameInput.maxLength) > 0 ? Number(nameInput.maxLength) : 200;
+    if (p && p.title) return `${p.title} · ${acts}`.slice(0, max);
+    const seed = state.scenario ? state.scenario.seed : state.seed;
+    return `${ext.describe.title} · seed ${seed} · ${acts}`.slice(0, max);
+  }
+
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.hidden = !text;
+  }
+
+  function setBusy(busy) {
+    createBtn.disabled = busy;
+    createBtn.textContent = busy ? "Saving…" : createLabel;
+    shareBtn.disabled = busy;
+    shareBtn.textContent = busy ? "Saving…" : shareLabel;
+  }
+
   function share() {
     if (state.viewer) {
       ext.toast("Only the person running this can save it; ask them for a link", "warn");
       return;
     }
+    if (!state.snap || dialog.open) return;
+    resumeOnClose = state.playing;
+    if (state.playing) {
+      ext.send({ type: "pause" });
+      state.playing = false; // optimistic, as the play button; the status message confirms
+      ext.refresh();
+    }
+    form.hidden = false;
+    result.hidden = true;
+    showError("");
+    setBusy(false);
+    nameInput.value = defaultTitle();
+    descInput.value = "";
+    dialog.querySelector(".share-intro").textContent = `The link replays this run exactly, up to `
+      + `${fmtTime(state.snap.t)} (where you pressed Share), then pauses. Anyone who opens it can rewind it and `
+      + `try something else.`;
+    dialog.showModal();
+    nameInput.focus();
+    nameInput.select();
+  }
+
+  function create(event) {
+    event.preventDefault();
+    const title = nameInput.value.trim();
+    if (!title) {
+      showError("Give the run a title: it is what people see when they open the link.");
+      nameInput.focus();
+      return;
+    }
+    showError("");
+    const extra = { title, description: descInput.value.trim() };
     const from = origin();
-    if (!request("save", from ? { forked_from: from } : {})) return;
-    shareBtn.disabled = true;
-    shareBtn.textContent = "Saving…";
+    if (from) extra.forked_from = from;
+    if (request("save", extra)) setBusy(true);
   }
 
   async function onSaved(msg) {
-    shareBtn.disabled = false;
-    shareBtn.textContent = shareLabel;
+    setBusy(false);
     const url = msg.url && /^https?:/.test(msg.url) ? msg.url : `${location.origin}${msg.path}`;
     urlInput.value = url;
     $("#share-open").href = url;
     $("#share-json").href = `${msg.path}.json`;
+    dialog.querySelector(".share-saved-title").textContent = msg.title || nameInput.value.trim();
     dialog.querySelector(".share-what").textContent = `This link replays the run exactly as you saw it, up to `
       + `${fmtTime(msg.t)}${msg.forked_from ? ` (a branch of ${msg.forked_from})` : ""}. Anyone who opens it can rewind it and try something else.`;
     dialog.dataset.slug = msg.slug;
@@ -67,9 +137,26 @@ export function setupShare(ext) {
       // no clipboard permission (plain http, or the browser said no): the dialog shows the link to copy
     }
     ext.toast(copied ? `⤴ Link copied: ${url}` : `⤴ Saved: ${url}`, "info");
+    form.hidden = true;
+    result.hidden = false;
     if (!dialog.open) dialog.showModal();
     urlInput.focus();
     urlInput.select();
+  }
+
+  function onSaveError(msg) {
+    setBusy(false);
+    let text = msg.message || "The run could not be saved";
+    if (msg.code === "rate_limited") {
+      text = `Too many links saved from your network just now: try again in ${msg.retry_after || 60} s.`;
+    }
+    if (dialog.open && !form.hidden) {
+      showError(text);
+      if (msg.field === "description") descInput.focus();
+      else if (msg.field === "title") nameInput.focus();
+    } else {
+      ext.toast(`⤴ ${text}`, "error");
+    }
   }
 
   function download(name, text) {
@@ -124,6 +211,16 @@ export function setupShare(ext) {
   }
 
   shareBtn.addEventListener("click", share);
+  form.addEventListener("submit", create);
+  $("#share-cancel").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    if (resumeOnClose && !state.playing && state.snap) {
+      ext.send({ type: "resume" });
+      state.playing = true;
+      ext.refresh();
+    }
+    resumeOnClose = false;
+  });
   $("#share-copy").addEventListener("click", async () => {
     urlInput.select();
     try {
@@ -156,9 +253,9 @@ export function setupShare(ext) {
       download(msg.filename, `${JSON.stringify(msg.scenario, null, 2)}\n`);
       ext.toast(`⤓ ${msg.filename}: run it with python -m simulator run ${msg.filename}`, "info");
     } else if (msg.type === "error" && pending.has(msg.id)) {
+      const type = pending.get(msg.id);
       pending.delete(msg.id);
-      shareBtn.disabled = false;
-      shareBtn.textContent = shareLabel;
+      if (type === "save") onSaveError(msg);
     }
   }
 
