@@ -161,17 +161,22 @@ def presets_sync():
 
     Idempotent and cheap (one SELECT when nothing changed); run on the home page's first request after a
     deploy, so presets of protocols added later appear with no migration. A preset whose definition changed
-    gets a new row (a new slug): links to the old version still replay the old run.
+    gets a new row (a new slug): links to the old version still replay the old run. So does a preset whose
+    protocol (or the engine) got a new behaviour version: the new row is recorded under the code that runs it,
+    and the old one's page says its replay may differ.
     """
     defs = preset_definitions()
-    rows = {(r.preset, r.digest): r for r in Scenario.objects.filter(preset__in=[d.key for d in defs])}
+    rows = {(r.preset, r.digest, r.protocol_version, r.engine_version): r
+            for r in Scenario.objects.filter(preset__in=[d.key for d in defs])}
     out = []
     for d in defs:
-        row = rows.get((d.key, d.digest))
+        version = versions(d.protocol)
+        row = rows.get((d.key, d.digest, version["protocol"], version["engine"]))
         if row is None:
             try:
                 row = scenario_create(scenario=d.scenario, preset=d.key)
             except IntegrityError:  # another process inserted it first
-                row = Scenario.objects.get(preset=d.key, digest=d.digest)
+                row = Scenario.objects.get(preset=d.key, digest=d.digest, protocol_version=version["protocol"],
+                                           engine_version=version["engine"])
         out.append((d, row))
     return out

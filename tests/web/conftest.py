@@ -21,6 +21,16 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: 1 if item.get_closest_marker("browser") else 0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Every test starts with an empty cache: the save rate limit counts in it (playground/ratelimit.py), and
+    one test's saves must not use up the next one's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 class Client:
     """A test WebSocket client speaking the playground protocol (JSON in, JSON out)."""
 

@@ -14,6 +14,7 @@ from django.test import Client
 
 from playground import services
 from playground.models import SLUG_ALPHABET, ImmutableScenario, Scenario
+import simulator
 from simulator import run_scenario
 from simulator.protocols import get_protocol
 from simulator.scenario import MAX_SCENARIO_BYTES
@@ -259,3 +260,188 @@ def test_admin_is_read_only(admin_client):
     assert r.status_code == 403
     row.refresh_from_db()
     assert row.title == "Look, do not touch"
+
+
+# --- title and description ---------------------------------------------------------------------------------------
+def saved_config_of(response):
+    return json.loads(response.content.decode().split('id="playground-config" type="application/json">')[1]
+                      .split("</script>")[0])["saved"]
+
+
+def test_title_and_description_round_trip_to_the_api_and_the_page():
+    """A title and description posted with the scenario come back from the API and are on the link's page: in
+    the page title, as a visible heading, and the description under it (escaped)."""
+    c = Client()
+    r = post(c, {"scenario": RAFT, "title": "  Crash   the\nleader ", "description": "Watch <n2> win the vote.\n"})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["title"] == "Crash the leader" == body["display_title"]  # one line, trimmed
+    assert body["description"] == "Watch <n2> win the vote."
+    assert c.get(f"/api/scenarios/{body['slug']}").json()["title"] == "Crash the leader"
+    html = c.get(f"/s/{body['slug']}").content.decode()
+    assert "<title>Crash the leader · Raft · Protocol Playground</title>" in html
+    assert '<h2 class="saved-title">Crash the leader</h2>' in html
+    assert '<p class="saved-description">Watch &lt;n2&gt; win the vote.</p>' in html
+    saved = saved_config_of(c.get(f"/s/{body['slug']}"))
+    assert saved["title"] == "Crash the leader" and saved["has_title"] is True
+    assert saved["description"] == "Watch <n2> win the vote."
+
+
+def test_an_untitled_link_gets_a_descriptive_heading():
+    row = services.scenario_create(scenario=RAFT)
+    html = Client().get(f"/s/{row.slug}").content.decode()
+    assert '<h2 class="saved-title">Raft · 5 nodes · seed 4 · 3 s</h2>' in html
+    assert "saved-description" not in html
+
+
+@pytest.mark.parametrize("field, length", [("title", 201), ("description", 4001)])
+def test_too_long_texts_get_the_typed_400(field, length):
+    """Over the model's limits (the dialog's maxlength): 400 with code, message and the field; nothing saved."""
+    r = post(Client(), {"scenario": RAFT, field: "x" * length})
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["code"] == "invalid_scenario" and err["field"] == field and "at most" in err["message"]
+    assert not Scenario.objects.exists()
+    assert post(Client(), {"scenario": RAFT, field: "x" * (length - 1)}).status_code == 201
+
+
+def test_the_share_dialog_has_the_title_and_description_fields():
+    html = Client().get("/play/raft/").content.decode()
+    assert 'id="share-name" name="title" type="text" maxlength="200" required' in html
+    assert 'id="share-description" name="description" rows="3" maxlength="4000"' in html
+    assert "saved-caption" not in html  # only a shared link has one
+
+
+# --- rate limit ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def three_a_minute(settings):
+    settings.PLAYGROUND_SAVE_RATE = (3, 60)
+
+
+def test_creating_is_rate_limited_per_client_with_429_and_retry_after(three_a_minute, monkeypatch):
+    """The fourth save in a minute from one address gets 429 with a typed error and Retry-After; another
+    address is not affected; the next minute the first may save again."""
+    from playground import ratelimit
+
+    now = [60 * 16_000 + 20.0]  # 20 s into a minute window
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    c = Client(REMOTE_ADDR="203.0.113.7")
+    for _ in range(3):
+        assert post(c, RAFT).status_code == 201
+    r = post(c, RAFT)
+    assert r.status_code == 429
+    assert r["Retry-After"] == "40"
+    err = r.json()["error"]
+    assert err["code"] == "rate_limited" and err["retry_after"] == 40 and "3 per minute" in err["message"]
+    assert post(c, {"not": "even valid"}).status_code == 429  # checked before anything else
+    assert Scenario.objects.count() == 3
+    assert post(Client(REMOTE_ADDR="203.0.113.8"), RAFT).status_code == 201
+    now[0] += 40
+    assert post(c, RAFT).status_code == 201
+
+
+def test_ipv6_clients_are_limited_per_64(three_a_minute):
+    for host in ("1", "2", "3"):
+        assert post(Client(REMOTE_ADDR=f"2001:db8:0:1::{host}"), RAFT).status_code == 201
+    assert post(Client(REMOTE_ADDR="2001:db8:0:1:ffff::9"), RAFT).status_code == 429
+    assert post(Client(REMOTE_ADDR="2001:db8:0:2::1"), RAFT).status_code == 201
+
+
+def test_the_import_form_shares_the_limit(three_a_minute):
+    c = Client(REMOTE_ADDR="198.51.100.4")
+    c.get("/")
+    for _ in range(3):
+        assert post(c, RAFT).status_code == 201
+    upload = SimpleUploadedFile("s.json", json.dumps(RAFT).encode(), content_type="application/json")
+    r = c.post("/import", {"file": upload})
+    assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    assert b"Too many saved scenarios" in r.content and Scenario.objects.filter(preset="").count() == 3
+
+
+def test_no_limit_when_turned_off(settings):
+    settings.PLAYGROUND_SAVE_RATE = None
+    c = Client()
+    assert all(post(c, RAFT).status_code == 201 for _ in range(40))
+
+
+def test_the_default_limit_is_30_a_minute():
+    c = Client()
+    assert [post(c, RAFT).status_code for _ in range(31)] == [201] * 30 + [429]
+
+
+@pytest.mark.parametrize("value, rate", [("30/m", (30, 60)), ("500/h", (500, 3600)), ("10 / 90s", (10, 90)),
+                                         ("2/s", (2, 1)), ("off", None), ("0", None)])
+def test_the_rate_setting_is_read_from_the_environment(monkeypatch, value, rate):
+    from playground.settings import env_rate
+
+    monkeypatch.setenv("PLAYGROUND_SAVE_RATE", value)
+    assert env_rate("PLAYGROUND_SAVE_RATE", "30/m") == rate
+
+
+@pytest.mark.parametrize("value", ["30", "x/m", "30/fortnight", "0/m", "5/0s"])
+def test_a_bad_rate_setting_stops_the_server(monkeypatch, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from playground.settings import env_rate
+
+    monkeypatch.setenv("PLAYGROUND_SAVE_RATE", value)
+    with pytest.raises(ImproperlyConfigured):
+        env_rate("PLAYGROUND_SAVE_RATE", "30/m")
+
+
+# --- engine and protocol versions ----------------------------------------------------------------------------------
+def test_the_versions_a_scenario_was_saved_with_are_stored_and_returned():
+    raft = get_protocol("raft")
+    row = services.scenario_create(scenario=RAFT)
+    assert (row.protocol_version, row.engine_version) == (raft.version, simulator.ENGINE_VERSION)
+    body = Client().get(f"/api/scenarios/{row.slug}").json()
+    assert body["versions"] == {"protocol": raft.version, "engine": simulator.ENGINE_VERSION}
+    assert body["replay_may_differ"] is False
+    html = Client().get(f"/s/{row.slug}").content.decode()
+    assert "version-notice" not in html and saved_config_of(Client().get(f"/s/{row.slug}"))["version_notice"] is None
+
+
+def test_a_link_recorded_under_another_version_says_its_replay_may_differ(monkeypatch):
+    """After Raft's behaviour version is bumped, an old link's page says so, politely, and the API flags it."""
+    row = services.scenario_create(scenario=RAFT, title="Old run")
+    monkeypatch.setattr(get_protocol("raft"), "version", "2")
+    html = Client().get(f"/s/{row.slug}").content.decode()
+    notice = ("This run was recorded with Raft v1; this server runs Raft v2: the replay may differ from what "
+              "was shared.")
+    assert f'<p class="version-notice" role="note"><span aria-hidden="true">ⓘ</span> {notice}</p>' in html
+    assert Client().get(f"/api/scenarios/{row.slug}").json()["replay_may_differ"] is True
+    new = services.scenario_create(scenario=RAFT)
+    assert new.protocol_version == "2" and "version-notice" not in Client().get(f"/s/{new.slug}").content.decode()
+    monkeypatch.setattr(simulator, "ENGINE_VERSION", "7")
+    assert ("recorded with Raft v1 and engine v1; this server runs Raft v2 and engine v7"
+            in Client().get(f"/s/{row.slug}").content.decode())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_rows_get_version_1_from_the_migration():
+    """Rows saved before versions were kept were recorded under version 1 of everything (the migration's
+    default), so a later bump flags them too."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("playground", "0001_scenario")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_model = executor.loader.project_state(before).apps.get_model("playground", "Scenario")
+    sc = services.scenario_prepare(RAFT)
+    old_model.objects.create(slug="OLDrow123456", protocol="raft", scenario=sc, digest=services.scenario_digest(sc))
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    row = Scenario.objects.get(slug="OLDrow123456")
+    assert row.versions == {"protocol": "1", "engine": "1"}
+
+
+def test_a_preset_gets_a_new_row_when_its_protocol_version_changes(monkeypatch):
+    Client().get("/")
+    old = Scenario.objects.get(preset="raft-split-vote")
+    monkeypatch.setattr(get_protocol("raft"), "version", "2")
+    Client().get("/")
+    new = Scenario.objects.get(preset="raft-split-vote", protocol_version="2")
+    assert new.slug != old.slug and new.digest == old.digest
+    assert Client().get("/p/raft-split-vote")["Location"] == f"/s/{new.slug}"
+    assert Scenario.objects.filter(preset="paxos-duel").count() == 1  # other protocols unchanged
