@@ -14,7 +14,7 @@ from playground.models import Scenario
 from simulator import Simulation, trace_hash
 from simulator.view import replay
 
-from .conftest import drain
+from .conftest import Client, drain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -245,3 +245,68 @@ async def test_viewers_follow_a_seek(make_client):
     await owner.recv_type("seeked", timeout=3)
     seen = await viewer.recv_type("seeked", timeout=3)
     assert seen["t"] == 50
+
+
+# --- titles, the save rate limit ------------------------------------------------------------------------------
+async def test_save_keeps_the_title_and_description(client):
+    await client.start({"seed": 3}, speed=FAST, paused=True)
+    await client.send({"type": "save", "id": "s1", "title": "Raft · seed 3 · 0 interventions",
+                       "description": "A quiet election.\nNothing else."})
+    saved = (await drain(client, 2.0, until="saved"))[-1]
+    assert saved["id"] == "s1" and saved["title"] == "Raft · seed 3 · 0 interventions"
+    row = await get_row(saved["slug"])
+    assert (row.title, row.description) == ("Raft · seed 3 · 0 interventions", "A quiet election.\nNothing else.")
+    assert row.versions == {"protocol": "1", "engine": "1"}
+
+
+@pytest.mark.parametrize("field, length", [("title", 201), ("description", 4001)])
+async def test_save_with_too_long_texts_is_an_error_naming_the_field(client, field, length):
+    await client.start({"seed": 3}, paused=True)
+    await client.send({"type": "save", "id": 4, field: "x" * length})
+    err = await client.recv_type("error")
+    assert (err["code"], err["field"], err["id"]) == ("invalid_scenario", field, 4)
+    assert await database_sync_to_async(Scenario.objects.count)() == 0
+
+
+async def test_saving_too_often_is_an_error_and_the_session_goes_on(make_client, settings):
+    """Over the per-client limit, `save` answers an `error` (code rate_limited, retry_after, the id) and saves
+    nothing; the run goes on (frames keep coming, interventions apply, export works); another address may
+    still save."""
+    settings.PLAYGROUND_SAVE_RATE = (2, 60)
+    c = Client()
+    c.comm.scope["client"] = ("192.0.2.10", 50000)
+    await c.connect()
+    try:
+        await c.start({"seed": 5}, speed=FAST)
+        for n in range(2):
+            await c.send({"type": "save", "id": f"ok{n}"})
+            assert (await drain(c, 2.0, until="saved"))[-1]["id"] == f"ok{n}"
+        await c.send({"type": "save", "id": "third", "title": "one too many"})
+        err = await c.recv_type("error")
+        assert err["code"] == "rate_limited" and err["id"] == "third"
+        assert 1 <= err["retry_after"] <= 60 and "2 per minute" in err["message"]
+        assert await database_sync_to_async(Scenario.objects.count)() == 2
+        # the session is alive: frames go on, an intervention applies, export answers
+        frame = await c.recv_type("frame")
+        await c.send({"type": "intervene", "intervention": {"action": "crash", "node": "n1"}})
+        for _ in range(50):
+            frame = await c.recv_type("frame")
+            if any(ev["type"] == "intervention" for ev in frame["events"]):
+                break
+        else:
+            raise AssertionError("the intervention never showed up")
+        await c.send({"type": "export", "id": "e"})
+        exported = (await drain(c, 2.0, until="exported"))[-1]
+        assert exported["id"] == "e" and exported["scenario"]["interventions"][0]["action"] == "crash"
+        # another client address is not limited
+        other = Client()
+        other.comm.scope["client"] = ("192.0.2.11", 50001)
+        await other.connect()
+        try:
+            await other.start({"seed": 5}, paused=True)
+            await other.send({"type": "save"})
+            assert (await drain(other, 2.0, until="saved"))[-1]["type"] == "saved"
+        finally:
+            await other.close()
+    finally:
+        await c.close()
