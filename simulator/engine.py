@@ -26,10 +26,12 @@ from simpy.events import NORMAL
 from .errors import InterventionError
 from .interventions import apply_intervention, check_intervention, validate_intervention
 from .network import Network
+from .node import Node
 from .protocols import get_protocol
 from .scenario import normalize_scenario
 
 INF = float("inf")
+_VIEW_VALUE = Node.view_value  # the default (flush inlines it for node classes that keep it)
 
 
 class Peers(Mapping):
@@ -278,11 +280,22 @@ class Simulation:
     def flush(self, node):
         """Emit one `state` event with the node's marked fields (and spliced list tails); check invariants."""
         changes = {}
-        for f in node._dirty:  # (a loop, not a comprehension: no extra frame on this hot path)
+        dirty = node._dirty
+        plain = node.__class__.view_value is _VIEW_VALUE
+        for f in dirty:  # (a loop, not a comprehension: no extra frame on this hot path)
             # "timers" is the engine's own field (what Node.view_value returns for it; no protocol overrides
             # it) and the most common change (a follower's election timer, re-armed on every AppendEntries):
-            # built here, without a method call.
-            changes[f] = dict(node._deadlines) if f == "timers" else node.view_value(f)
+            # built here, without a method call; so are other fields when the node class keeps the default
+            # Node.view_value (keep the two alike).
+            if f == "timers":
+                changes[f] = dict(node._deadlines)
+            elif plain:
+                value = getattr(node, f)
+                if isinstance(value, (list, tuple)):
+                    value = [list(x) if isinstance(x, tuple) else x for x in value]
+                changes[f] = value
+            else:
+                changes[f] = node.view_value(f)
         ev = {"t": self.env._now, "type": "state", "node": node.id, "changes": changes}
         splices = node._splices
         if splices:
@@ -298,7 +311,7 @@ class Simulation:
             if splice:
                 ev["splice"] = splice
             splices.clear()
-        node._dirty.clear()
+        dirty.clear()
         self.emit(ev)
         self.protocol.on_state(node, ev)
 

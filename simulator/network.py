@@ -10,6 +10,8 @@ order (a message never arrives before one sent earlier on the same link).
 
 from heapq import heappush
 
+_new = object.__new__
+
 import simpy
 from simpy.events import NORMAL
 
@@ -126,8 +128,18 @@ class Network:
             sim.emit({"t": now, "type": "drop", "id": mid, "from": src, "to": dst, "reason": "cut"})
             return
         loss = link["loss"]
-        # The message in flight is itself the SimPy event that delivers it (no Timeout, no closure).
-        self.in_flight[mid] = InFlight(env, at, self._arrive_callbacks, ev, loss > 0 and self.rng.random() < loss)
+        # The message in flight is itself the SimPy event that delivers it (no Timeout, no closure):
+        # InFlight(env, at, self._arrive_callbacks, ev, lost), inlined (no __init__ frame): keep the two alike.
+        rec = _new(InFlight)
+        rec.env = env
+        rec.callbacks = self._arrive_callbacks
+        rec._value = None
+        rec._ok = True
+        rec.ev = ev
+        rec.lost = loss > 0 and self.rng.random() < loss
+        rec.held = False
+        heappush(env._queue, (at, NORMAL, next(env._eid), rec))
+        self.in_flight[mid] = rec
         if self.duplicate and dup_of is None and self.rng.random() < self.duplicate:
             self.send(src, dst, msg, dup_of=mid)
 

@@ -223,24 +223,33 @@ class RaftNode(Node):
                 self.become_leader()
 
     def on_append_entries(self, src, m):
+        # The hottest handler (every follower, every batch and heartbeat): helpers that run on every call
+        # (set_role, mark, mark_splice, reset_election_timer, set_commit) are inlined; keep them alike.
         if m["term"] < self.term:
             self.send(src, {"kind": "AppendEntriesReply", "term": self.term, "success": False, "match": 0,
                             "hint": 0})
             return
+        dirty = self._dirty
         if self.role != FOLLOWER:
-            self.set_role(FOLLOWER)  # a candidate hearing from this term's leader steps down
+            self.role = FOLLOWER  # a candidate hearing from this term's leader steps down
+            dirty["role"] = True
             self.votes = []
-            self.mark("votes")
-        if self.leader != m["leader"]:
-            self.leader = m["leader"]
-            self.mark("leader")
-        self.last_leader_contact = self.sim.env._now
-        self.reset_election_timer()
+            dirty["votes"] = True
+        leader = m["leader"]
+        if self.leader != leader:
+            self.leader = leader
+            dirty["leader"] = True
+        sim = self.sim
+        self.last_leader_contact = sim.env._now
+        p = self.p
+        lo = p["election_timeout_min"]  # reset_election_timer()
+        sim.set_timer(self, "election", lo + int(self.rng.random() * (p["election_timeout_max"] - lo + 1)))
         prev = m["prev_index"]
         log = self.log
-        if prev > len(log) or (prev > 0 and log[prev - 1][0] != m["prev_term"]):
-            hint = min(prev, len(log) + 1)
-            if prev <= len(log):  # skip back over the whole conflicting term
+        size = len(log)
+        if prev > size or (prev > 0 and log[prev - 1][0] != m["prev_term"]):
+            hint = min(prev, size + 1)
+            if prev <= size:  # skip back over the whole conflicting term
                 bad = log[prev - 1][0]
                 while hint > 1 and log[hint - 2][0] == bad:
                     hint -= 1
@@ -250,14 +259,19 @@ class RaftNode(Node):
         entries = m["entries"]
         n = len(entries)
         i = 0
-        held = min(n, len(log) - prev)  # how many of them are at indices we have an entry for
+        held = size - prev  # how many of them are at indices we have an entry for
+        if held > n:
+            held = n
         while i < held and log[prev + i][0] == entries[i][0]:
             i += 1  # held already (the same index and term)
         if i < n:
-            if prev + i == len(log):
+            if prev + i == size:
                 # The common case, nothing to delete: the rest goes on the end of the log, in one splice.
-                log.extend(entries[i:])  # shared with the leader's log: entries are never changed in place
-                self.mark_splice("log", prev + i)
+                log.extend(entries[i:] if i else entries)  # shared with the leader's: never changed in place
+                splices = self._splices  # mark_splice("log", size)
+                old = splices.get("log")
+                if old is None or size < old:
+                    splices["log"] = size
             else:  # entry prev + i + 1 conflicts with ours (the same index, another term)
                 keep_conflicts = "no_truncate" in self.sim.mutations
                 for i in range(i, n):
@@ -272,13 +286,16 @@ class RaftNode(Node):
                         self.mark_splice("log", idx - 1)
                     log.append(entry)
                     self.mark_splice("log", idx - 1)
-        last_new = prev + len(entries)
-        if m["commit"] > self.commit:
-            new_commit = min(m["commit"], last_new)
-            if new_commit > self.commit:
-                self.set_commit(new_commit)
-        self.sim.network.send(self.id, src, {"kind": "AppendEntriesReply", "term": self.term, "success": True,
-                                             "match": last_new, "hint": 0})
+        last_new = prev + n
+        commit = m["commit"]
+        if commit > self.commit:
+            if commit > last_new:
+                commit = last_new
+            if commit > self.commit:
+                self.commit = commit  # set_commit(commit)
+                dirty["commit"] = True
+        sim.network.send(self.id, src, {"kind": "AppendEntriesReply", "term": self.term, "success": True,
+                                        "match": last_new, "hint": 0})
 
     def on_append_reply(self, src, m):
         if self.role != LEADER or m["term"] != self.term:
@@ -286,12 +303,14 @@ class RaftNode(Node):
         self.acked[src] = True
         if m["success"]:
             match = m["match"]
-            if match > self.match_index[src]:
-                self.match_index[src] = match
+            match_index = self.match_index
+            if match > match_index[src]:
+                match_index[src] = match
                 if match > self.commit:
                     self.advance_commit()
-            if match >= self.next_index[src]:
-                self.next_index[src] = match + 1
+            next_index = self.next_index
+            if match >= next_index[src]:
+                next_index[src] = match + 1
             if match == self.sent_upto[src] < len(self.log):
                 # The follower has all we sent it and is still behind: its next batch now, not at the next
                 # heartbeat. Only for the reply to the latest batch: a duplicate or stale reply sends nothing.
@@ -317,7 +336,7 @@ class RaftNode(Node):
     def advance_commit(self):
         # The highest index stored on a majority (this leader has every entry) is the
         # (majority - 1)-th highest matchIndex among the peers: O(n log n) in C, not O(n) per entry.
-        need = self.majority() - 1
+        need = len(self.sim.node_ids) // 2  # = self.majority() - 1
         n = sorted(self.match_index.values(), reverse=True)[need - 1] if need else len(self.log)
         if n <= self.commit:
             return
@@ -474,10 +493,11 @@ class Raft(Protocol):
         Matching, State Machine Safety and Leader Completeness O(1) comparisons per change.
         """
         ch = ev["changes"]
-        nid = node.id
         splice = ev.get("splice")
-        splice = splice.get("log") if splice else None
+        if splice is not None:
+            splice = splice.get("log")
         if splice is not None or "log" in ch:
+            nid = node.id
             start = splice[0] if splice is not None else 0
             if start < self.log_len[nid] and node.role == LEADER and "role" not in ch:
                 self.report_violation("leader_append_only",
@@ -565,7 +585,8 @@ class Raft(Protocol):
         log = node.log
         for i in range(start, len(log)):
             term, value = log[i]
-            key = _chain_key(parent, term, value)
+            # = _chain_key(parent, term, value), inlined (once per entry of every log)
+            key = f"{parent} {term} '{value}" if value.__class__ is str else f"{parent} {term} !{value!r}"
             pid = chain.get(key)
             if pid is None:
                 # A history no server had before. Log Matching is broken iff two different histories end
