@@ -51,8 +51,7 @@ def scenario_version_notice(row):
         return None
     old = " and ".join(p[0] for p in parts)
     new = " and ".join(p[1] for p in parts)
-    return (f"This run was recorded with {old}; this server runs {new}: the replay may differ from what was "
-            f"shared.")
+    return f"Recorded with {old}; this server runs {new}: the replay may differ from what was shared."
 
 
 def scenario_public(row, request=None):

@@ -145,7 +145,15 @@ def _live_application(db_blocker):
 def daphne_server(django_db_setup, django_db_blocker):
     """A real Daphne serving the app (on the test database) on a free port, for the session; yields its URL."""
     from daphne.testing import DaphneProcess
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
 
+    own_db = None
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        # Only browser tests were selected: pytest-django sets up the test database only for tests marked to use
+        # it, so the live server would otherwise run on the development database (db.sqlite3).
+        with django_db_blocker.unblock():
+            own_db = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     proc = DaphneProcess("127.0.0.1", lambda: _live_application(django_db_blocker))
     proc.daemon = True
     proc.start()
@@ -156,6 +164,9 @@ def daphne_server(django_db_setup, django_db_blocker):
     yield f"http://127.0.0.1:{proc.port.value}"
     proc.terminate()
     proc.join(5)
+    if own_db is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own_db, verbosity=0)
 
 
 @pytest.fixture(scope="session")

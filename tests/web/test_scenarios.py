@@ -406,14 +406,14 @@ def test_a_link_recorded_under_another_version_says_its_replay_may_differ(monkey
     row = services.scenario_create(scenario=RAFT, title="Old run")
     monkeypatch.setattr(get_protocol("raft"), "version", "2")
     html = Client().get(f"/s/{row.slug}").content.decode()
-    notice = ("This run was recorded with Raft v1; this server runs Raft v2: the replay may differ from what "
-              "was shared.")
-    assert f'<p class="version-notice" role="note"><span aria-hidden="true">ⓘ</span> {notice}</p>' in html
+    notice = "Recorded with Raft v1; this server runs Raft v2: the replay may differ from what was shared."
+    assert (f'<p class="version-notice" role="note"><span class="notice-icon" aria-hidden="true">i</span>{notice}</p>'
+            in html)
     assert Client().get(f"/api/scenarios/{row.slug}").json()["replay_may_differ"] is True
     new = services.scenario_create(scenario=RAFT)
     assert new.protocol_version == "2" and "version-notice" not in Client().get(f"/s/{new.slug}").content.decode()
     monkeypatch.setattr(simulator, "ENGINE_VERSION", "7")
-    assert ("recorded with Raft v1 and engine v1; this server runs Raft v2 and engine v7"
+    assert ("Recorded with Raft v1 and engine v1; this server runs Raft v2 and engine v7"
             in Client().get(f"/s/{row.slug}").content.decode())
 
 

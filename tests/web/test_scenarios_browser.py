@@ -71,9 +71,16 @@ def make_a_run(page, base):
     return first
 
 
-def share(page):
+def share(page, title=None, description=None):
+    """Share: the dialog asks for a title (prefilled) and a description, then shows the link."""
     page.click("#share")
-    page.wait_for_selector("#share-dialog[open]")
+    page.wait_for_selector("#share-dialog[open] #share-name")
+    if title is not None:
+        page.fill("#share-name", title)
+    if description is not None:
+        page.fill("#share-description", description)
+    page.click("#share-create")
+    page.wait_for_selector("#share-result:not([hidden])")
     url = page.input_value("#share-url")
     assert "/s/" in url
     return url
@@ -211,3 +218,89 @@ def test_export_and_import(server, make_page, tmp_path):
     page.set_input_files("#import-file", str(bad))
     page.wait_for_function("document.querySelector('#toast').textContent.includes('nodes')")
     assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+
+
+def test_the_share_dialog_names_the_run_and_the_link_shows_it(server, make_page):
+    """Share asks for a title (prefilled: protocol, seed, interventions) and a description; a fresh page opened
+    on the link shows them as its title and heading. Screenshots at projector and phone sizes."""
+    page, errors = make_page()
+    make_a_run(page, server)
+    page.click("#share")
+    page.wait_for_selector("#share-dialog[open] #share-name")
+    assert page.input_value("#share-name") == "Raft · seed 3 · 2 interventions"
+    assert page.evaluate("document.activeElement.id") == "share-name"
+    page.fill("#share-name", "Leader crash: who wins next?")
+    page.fill("#share-description", "The leader crashes at about 1 s. Watch the next election and the client "
+                                    "write that follows.")
+    page.wait_for_timeout(150)
+    page.screenshot(path=ARTIFACTS / "share-dialog-title-1280x720.png")
+    page.click("#share-create")
+    page.wait_for_selector("#share-result:not([hidden])")
+    assert page.locator(".share-saved-title").inner_text() == "Leader crash: who wins next?"
+    url = page.input_value("#share-url")
+    page.screenshot(path=ARTIFACTS / "share-dialog-link-1280x720.png")
+    slug = url.rsplit("/", 1)[1]
+    assert api(server, f"/api/scenarios/{slug}")["title"] == "Leader crash: who wins next?"
+
+    other, other_errors = make_page()
+    other.goto(url)
+    ready(other)
+    assert other.title() == "Leader crash: who wins next? · Raft · Protocol Playground"
+    heading = other.locator(".saved-caption h2")
+    assert heading.inner_text().strip() == "Leader crash: who wins next?" and heading.is_visible()
+    assert "Watch the next election" in other.locator(".saved-description").inner_text()
+    assert other.locator(".version-notice").count() == 0
+    other.screenshot(path=ARTIFACTS / "shared-link-title-1280x720.png")
+
+    phone, phone_errors = make_page(390, 844)
+    phone.goto(url)
+    ready(phone)
+    assert phone.locator(".saved-caption h2").is_visible()
+    box = phone.locator(".saved-caption").bounding_box()
+    assert box["width"] <= 390
+    phone.screenshot(path=ARTIFACTS / "shared-link-title-390.png")
+    phone.click("#share")
+    phone.wait_for_selector("#share-dialog[open] #share-name")
+    assert phone.input_value("#share-name").startswith("Leader crash: who wins next? · ")  # a branch of it
+    dialog = phone.locator("#share-dialog").bounding_box()
+    assert dialog["x"] >= 0 and dialog["x"] + dialog["width"] <= 390
+    phone.screenshot(path=ARTIFACTS / "share-dialog-title-390.png")
+    errors.check()
+    other_errors.check()
+    phone_errors.check()
+
+
+def test_the_share_dialog_pauses_the_run_and_cancel_resumes_it(server, make_page):
+    page, errors = make_page()
+    page.goto(f"{server}/play/raft/?seed=3&speed=1000")
+    page.wait_for_function("window.playground && window.playground.state.playing")
+    page.click("#share")
+    page.wait_for_selector("#share-dialog[open] #share-name")
+    page.wait_for_function("!window.playground.state.playing")
+    t = page.evaluate("window.playground.snapshot.t")
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.playground.snapshot.t") == t  # nothing moves while one types the title
+    page.click("#share-cancel")
+    page.wait_for_function(f"window.playground.state.playing && window.playground.snapshot.t > {t}")
+    errors.check()
+
+
+def test_a_link_from_another_version_shows_a_notice(server, make_page, django_db_blocker, monkeypatch):
+    """A link recorded under another Raft version (written straight into the live server's database) opens
+    with a polite notice that the replay may differ."""
+    from playground import services
+    from simulator.protocols import get_protocol
+
+    monkeypatch.setattr(get_protocol("raft"), "version", "0")  # in this process only: the server runs v1
+    with django_db_blocker.unblock():
+        row = services.scenario_create(scenario={"protocol": "raft", "seed": 3, "duration": 2000}, title="From v0",
+                                       description="Recorded by an older server.")
+    for width, height, name in ((1280, 720, "1280x720"), (390, 844, "390")):
+        page, errors = make_page(width, height)
+        page.goto(f"{server}/s/{row.slug}")
+        ready(page)
+        notice = page.locator(".version-notice")
+        assert notice.is_visible()
+        assert "Recorded with Raft v0; this server runs Raft v1: the replay may differ" in notice.inner_text()
+        page.screenshot(path=ARTIFACTS / f"shared-link-version-notice-{name}.png")
+        errors.check()
