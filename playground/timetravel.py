@@ -4,8 +4,11 @@ Plain Python on the simulator (no Django, no asyncio), so it is tested and bench
 
 The run is deterministic, so any moment of it can be recomputed from its scenario. Recomputing from t=0 is
 slow for long runs (a 10-minute 5-node Raft run takes seconds), so a TimeMachine keeps **checkpoints**:
-`copy.deepcopy(sim)` is an exact copy of a simulation (every scheduled callback is a partial of a bound
-method). To show moment t it copies the newest checkpoint before t and re-simulates the rest.
+compact snapshots of the simulation (playground.compact: pickle + zlib, made in short pieces so that the GIL is
+never held long; every scheduled callback is a partial of a bound method, so a simulation pickles, and an
+unpickled one continues exactly like the original). To show moment t it unpacks the newest checkpoint before t
+and re-simulates the rest. A checkpoint costs about half a `copy.deepcopy(sim)` to make, a fifth to restore and
+holds 4-20x less memory than a copy would.
 
 Positions. A moment is a simulated time `t` in ms, meaning "everything before t has happened, nothing at t":
 exactly where a live intervention at t lands, and where `python -m simulator run` stops for `duration = t`.
@@ -23,9 +26,10 @@ done WORK_RATIO times as much work since the last one as copying it cost (work c
 EVENT_SECONDS of CPU each; the copy's cost measured in CPU time of the copying thread, so a busy machine does not
 distort it). Copying thus stays a bounded fraction of simulating, even when fast-forwarding a large simulation,
 and checkpoints thin out as copies grow (a long Raft log). When more than MAX_CHECKPOINTS are kept, or they hold
-more than about MEMORY_BUDGET bytes (estimated at BYTES_PER_OBJECT per object the copy made), the checkpoint
-whose loss widens the gaps least goes (never the first, the newest or the one in use). Seeking costs one copy
-plus the re-simulation from the checkpoint before the target.
+more than MEMORY_BUDGET bytes (their compressed sizes), the checkpoint whose loss widens the gaps least goes
+(never the first, the newest or the one in use): the widest gap (in events) after thinning is at most about
+twice the average one, so the checkpoints stay spread over the whole run and so does the worst seek. Seeking
+costs one unpacking plus the re-simulation from the checkpoint before the target.
 
 Two more sources of checkpoints make the common moves cheap: the simulation a seek leaves behind becomes one
 (adopt: going back to where you were costs a copy, no re-simulation), and stepping back far from a checkpoint
@@ -33,23 +37,31 @@ keeps a stepping stone just before the target (the next steps back start there).
 """
 
 import copy
+import logging
+import pickle
 import time
 
 from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.view import apply_event
 
+from .compact import pack, unpack
+
+log = logging.getLogger(__name__)
+
 INTERVAL_MS = 1000
-MAX_CHECKPOINTS = 24
-MEMORY_BUDGET = 24 * 1024 * 1024  # bytes of checkpoints per run, estimated
-BYTES_PER_OBJECT = 350  # measured with tracemalloc: 190-355 bytes per object deepcopy memoises (Raft, Paxos,
-                        # 2PC, Kafka, gossip); the high end, so that the estimate errs on the safe side
+MAX_CHECKPOINTS = 64  # compact ones: 10 minutes of busy Raft fit ~40 of them in MEMORY_BUDGET
+MEMORY_BUDGET = 24 * 1024 * 1024  # bytes of checkpoints per run (their compressed sizes)
+BYTES_PER_OBJECT = 350  # only if a simulation cannot be pickled (a deep copy is kept): measured with tracemalloc,
+                        # 190-355 bytes per object deepcopy memoises; the high end, to err on the safe side
 EVENT_SECONDS = 3e-6  # CPU per emitted event, roughly (bench/engine.py: Raft ~300,000 events/s)
 MAX_LIVE_COPY = 0.01  # seconds: longer copies are not made on a live session's event loop (a stall)...
 NODE_COPY_SECONDS = 0.0002  # ...expecting at least this per node (measured: Raft 101 nodes 20 ms, gossip 1000 0.19 s)
 MAX_THREAD_COPY = 0.25  # ...nor in a worker thread if longer than this (the session waits for it): seeks fill in
-NODE_OBJECTS = 20  # objects per node, at least, for the size of an adopted simulation
+NODE_BYTES = 2000  # compressed bytes per node, at least, expected of a first checkpoint (Raft: ~6 KiB)
 WORK_RATIO = 2.0  # simulate at least twice as long as the last copy took before taking the next one
+FILL_STRETCH = 2.0  # a seek takes checkpoints on its way only across gaps this many times wider than usual: one
+                    # over a usual gap would make that seek dearer (a copy) and hardly any later one cheaper
 SCAN_CHUNK_MS = 1000  # re-simulate in chunks this long, draining events as we go (bounded memory)
 MAX_MARKS = 5000  # timeline marks sent to a client at most
 COPY_DUTY = 0.25  # live copies take at most this fraction of a process's wall clock (CopyGate)
@@ -130,35 +142,49 @@ class Travel:
 
 
 class Checkpoint:
-    """A copy of the run at one position, or (the first one) the scenario it starts from: building a simulation
-    is much cheaper than copying one (10,000 gossip nodes: 0.14 s against 2 s)."""
+    """The run at one position, packed (playground.compact), or (the first one) the scenario it starts from:
+    building a simulation is much cheaper than copying one (10,000 gossip nodes: 0.14 s against 2 s)."""
 
-    __slots__ = ("t", "events", "applied", "clean", "sim", "cost", "objects", "scenario")
+    __slots__ = ("t", "events", "applied", "last_applied", "clean", "blob", "copied", "cost", "size",
+                 "scenario")
 
-    def __init__(self, sim, copied, cost, objects, scenario=None):
+    def __init__(self, sim, blob, cost, size, scenario=None, copied=None):
         self.t = sim.now
         self.events = sim.event_count
         self.applied = len(sim.applied)
+        self.last_applied = dict(sim.applied[-1]) if sim.applied else None
         self.clean = is_clean(sim)
-        self.sim = copied
-        self.cost = cost  # CPU seconds the copy took
-        self.objects = objects  # containers copied (deepcopy's memo): proportional to memory and copy time
+        self.blob = blob  # pack(sim): compressed bytes
+        self.copied = copied  # instead, a deep copy, if the simulation could not be pickled
+        self.cost = cost  # CPU seconds packing (or copying) took
+        self.size = size  # bytes held: len(blob), or estimated for a deep copy
         self.scenario = scenario  # for the genesis checkpoint: rebuild from it
 
     def simulation(self):
         """A fresh simulation at this checkpoint (the checkpoint itself stays untouched)."""
-        if self.sim is None:
-            return Simulation(copy.deepcopy(self.scenario))
-        return copy.deepcopy(self.sim)
-
-    @property
-    def size(self):
-        """Estimated bytes."""
-        return self.objects * BYTES_PER_OBJECT
+        if self.blob is not None:
+            return unpack(self.blob)
+        if self.copied is not None:
+            return copy.deepcopy(self.copied)
+        return Simulation(copy.deepcopy(self.scenario))
 
     def before_moment(self, t):
         """Can seeking to moment t start from here?"""
         return self.t < t or (self.t == t and self.clean)
+
+
+def _packed(sim):
+    """A Checkpoint of `sim` (cost not set). Should the simulation ever not pickle (say, a protocol keeps a
+    generator or a lambda), a deep copy is kept instead (with an estimated size) and a warning logged."""
+    try:
+        blob = pack(sim)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as err:
+        log.warning("time travel: simulation does not pickle (%s: %s); checkpoints fall back to deep copies",
+                    type(err).__name__, err)
+        memo = {}
+        copied = copy.deepcopy(sim, memo)
+        return Checkpoint(sim, None, 0.0, len(memo) * BYTES_PER_OBJECT, copied=copied)
+    return Checkpoint(sim, blob, 0.0, len(blob))
 
 
 class TimeMachine:
@@ -182,15 +208,16 @@ class TimeMachine:
         self.copy_seconds = 0.0  # CPU time spent copying (for benchmarks)
         self.copies = 0
         self._hot = None  # the checkpoint used or made last: thinning spares it (step back again, go back)
-        self._last_cost = 0.0  # the last copy's CPU seconds and objects: what the next one will cost at least
-        self._last_objects = 0
+        self._last_cost = 0.0  # the last copy's CPU seconds and bytes: what the next one will cost at least
+        self._last_size = 0
+        self._nodes = len(sim.nodes)
         if sim.now == 0 and not sim.steps_at_now and not sim.applied:
             self.checkpoints.append(Checkpoint(sim, None, 0.0, 0, scenario=copy.deepcopy(sim.scenario)))
         else:
             self._add(sim)
 
     # --- recording ------------------------------------------------------------------------------
-    def observe(self, sim, live=False, gate=None):
+    def observe(self, sim, live=False, gate=None, stretch=1.0):
         """The run moved on: move the frontier, and take a checkpoint if one is due.
 
         live=True when called from the event loop of a live session: a copy expected to take longer than
@@ -198,6 +225,7 @@ class TimeMachine:
         are returned instead, and the caller may make it in a worker thread with `checkpoint(sim)` while nothing
         touches the simulation (playground/travel.py does, up to MAX_THREAD_COPY). Otherwise returns None.
         gate: a CopyGate; while it is closed no checkpoint is taken (nor expected: None), it stays due.
+        stretch: wait this many times longer than usual (seeks fill in only gaps wider than the live run leaves).
         """
         n = sim.event_count
         if n >= self.frontier_events:
@@ -205,9 +233,9 @@ class TimeMachine:
             self.frontier_t = sim.now
             self.violations = sim.violations
         prev = self._before(n)
-        if (n > prev.events and sim.now - prev.t >= self.interval * (1.0 + self.phase)
-                and (n - prev.events) * EVENT_SECONDS
-                >= self.work_ratio * (1.0 + self.phase) * max(prev.cost, self._last_cost / 2)):
+        wait = (1.0 + self.phase) * stretch
+        if (n > prev.events and sim.now - prev.t >= self.interval * wait
+                and (n - prev.events) * EVENT_SECONDS >= self.work_ratio * wait * max(prev.cost, self._last_cost / 2)):
             if not self._admits(n):
                 return None  # it would be the first to go: do not pay for the copy
             if gate is not None and not gate.open():
@@ -229,7 +257,7 @@ class TimeMachine:
         """Would a new checkpoint at this position survive thinning? Always at the end (the newest stays);
         between two others only if its gap is wider than the narrowest one that could go instead."""
         cps = self.checkpoints
-        size = (self._last_objects or NODE_OBJECTS) * BYTES_PER_OBJECT
+        size = self._last_size or NODE_BYTES * self._nodes
         if len(cps) + 1 <= self.max_checkpoints and self.size + size <= self.budget:
             return True
         i = len(cps)
@@ -254,28 +282,24 @@ class TimeMachine:
 
     def _add(self, sim, hot=False):
         t0 = self.clock()
-        memo = {}
-        copied = copy.deepcopy(sim, memo)
+        cp = _packed(sim)
         cost = self.clock() - t0
+        cp.cost = cost
         self.copy_seconds += cost
         self.copies += 1
         self._last_cost = cost
-        self._last_objects = len(memo)
-        cp = Checkpoint(sim, copied, cost, len(memo))
+        self._last_size = cp.size
         if hot:
             self._hot = cp
         self._insert(cp)
         return cp
 
     def adopt(self, sim):
-        """Keep `sim` itself as a checkpoint (no copy): for a simulation the caller is done with, e.g. the one
-        a seek leaves behind, so that going back to where one was costs no re-simulation."""
+        """Keep `sim` as a checkpoint: for a simulation the caller is done with, e.g. the one a seek leaves
+        behind, so that going back to where one was costs no re-simulation (only unpacking)."""
         if any(cp.events == sim.event_count for cp in self.checkpoints):
             return
-        objects = max(self._last_objects, NODE_OBJECTS * len(sim.nodes))  # its size: an estimate
-        cp = Checkpoint(sim, sim, self._last_cost, objects)
-        self._hot = cp
-        self._insert(cp)
+        self._add(sim, hot=True)
 
     def _insert(self, cp):
         cps = self.checkpoints
@@ -320,7 +344,7 @@ class TimeMachine:
     # --- travelling ----------------------------------------------------------------------------------
     def _restore(self, cp, branch):
         self._hot = cp
-        if cp.applied and branch[cp.applied - 1] != cp.sim.applied[-1]:  # (the genesis one has none applied)
+        if cp.applied and branch[cp.applied - 1] != cp.last_applied:  # (the genesis one has none applied)
             raise AssertionError("checkpoint is not on the current branch")  # a bug, not a user error
         sim = cp.simulation()
         sim.scripted = [dict(iv) for iv in reversed(branch[cp.applied:])]
@@ -338,7 +362,7 @@ class TimeMachine:
             if events:
                 last_t = events[-1]["t"]
             if observe:
-                self.observe(sim)
+                self.observe(sim, stretch=FILL_STRETCH)
         return last_t
 
     def seek(self, sim, t, adopt=False):
