@@ -13,11 +13,17 @@ every checkpoint.
 
 from array import array
 from functools import partial
+from heapq import heappush
+
+import simpy
+from simpy.events import NORMAL
 
 from ..errors import InterventionError, ScenarioError
 from ..node import Node
 from ..params import Action, Param
 from .base import Protocol
+
+_new = object.__new__
 
 FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER = "follower", "precandidate", "candidate", "leader"
 
@@ -325,12 +331,12 @@ class RaftNode(Node):
             self.send_append(p)
 
     def send_append(self, p):
-        nxt = self.next_index[p]
-        prev = nxt - 1
-        entries = self.log[prev:prev + self.p["max_entries_per_append"]]
+        prev = self.next_index[p] - 1
+        log = self.log
+        entries = log[prev:prev + self.p["max_entries_per_append"]]
         self.sent_upto[p] = prev + len(entries)
         self.sim.network.send(self.id, p, {"kind": "AppendEntries", "term": self.term, "leader": self.id, "prev_index": prev,
-                      "prev_term": self.log[prev - 1][0] if prev > 0 else 0,
+                      "prev_term": log[prev - 1][0] if prev > 0 else 0,
                       "entries": entries, "commit": self.commit})  # entries are never changed in place
 
     def advance_commit(self):
@@ -352,6 +358,14 @@ class RaftNode(Node):
     def client_request(self, value):
         self.append(value)
         self.replicate()
+
+
+class _Tick(simpy.Event):
+    """The SimPy event of the next automatic client write (a bare triggered event, like a Timeout)."""
+
+    __slots__ = ("env", "callbacks")
+    _value = None
+    _ok = True
 
 
 class Raft(Protocol):
@@ -426,12 +440,18 @@ class Raft(Protocol):
         self.client_seq = 0
         interval = self.sim.params["client_interval"]
         if interval:
+            self._client_callbacks = (partial(self._client_tick, interval),)  # shared by every tick
             self._schedule_client(interval)
 
     # --- automatic client load ----------------------------------------------------------
     def _schedule_client(self, interval):
-        ev = self.sim.env.timeout(interval)
-        ev.callbacks.append(partial(self._client_tick, interval))
+        # = env.timeout(interval) with callback partial(self._client_tick, interval), minus Timeout's checks
+        # and a new partial per tick: a triggered event due `interval` ms from now, its callbacks shared.
+        env = self.sim.env
+        ev = _new(_Tick)
+        ev.env = env
+        ev.callbacks = self._client_callbacks
+        heappush(env._queue, (env._now + interval, NORMAL, next(env._eid), ev))
 
     def _client_tick(self, interval, _event=None):
         leader = self.resolve("leader")
@@ -513,25 +533,29 @@ class Raft(Protocol):
     def _commits(self, node):
         """State Machine Safety: a node's log up to its commit index is the committed log."""
         nid = node.id
-        old, new = self.commit_seen[nid], node.commit
-        self.commit_seen[nid] = new
-        if new <= old:
+        commit_seen = self.commit_seen
+        new = node.commit
+        if new <= commit_seen[nid]:
+            commit_seen[nid] = new
             return  # a crash resets commit to 0 (volatile): entries are re-checked as it climbs again
+        commit_seen[nid] = new
         ids = self.prefix_ids[nid]
-        new = min(new, len(ids))
+        if new > len(ids):
+            new = len(ids)
         committed = self.committed_pids
-        known = min(new, len(committed))
+        n_committed = len(committed)
+        known = new if new < n_committed else n_committed
         if known and ids[known - 1] != committed[known - 1]:
             i = next(i for i in range(1, known + 1) if ids[i - 1] != committed[i - 1])
             self.report_violation("state_machine_safety",
                           f"{nid} committed {node.log[i - 1]} at index {i}, but {self.committed_log[i - 1]} was "
                           "committed there before", nid, key=("sms", nid, node.term))
             return
-        if new <= len(committed):
+        if new <= n_committed:
             return
         # The first commit of indices len(committed)+1..new, in this node's term.
-        now = self.sim.now
-        for i in range(len(committed) + 1, new + 1):
+        now = self.sim.env._now
+        for i in range(n_committed + 1, new + 1):
             entry = node.log[i - 1]
             self.committed_log.append(entry)
             committed.append(ids[i - 1])
