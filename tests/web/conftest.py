@@ -22,11 +22,14 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Every test starts with an empty cache: the save rate limit counts in it (playground/ratelimit.py), and
-    one test's saves must not use up the next one's."""
+def fresh_cache(settings):
+    """Every test starts with an empty cache of its own: the save rate limit counts in it
+    (playground/ratelimit.py), and one test's saves must not use up the next one's. Always local memory, even
+    with REDIS_URL set: clearing a Redis cache would flush the channel layer's database too."""
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "playground-tests"}}
     cache.clear()
     yield
 
