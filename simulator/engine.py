@@ -99,8 +99,9 @@ class Simulation:
         self.mutations = tuple(sc["mutations"])
         self.env = simpy.Environment()
         self.rng = random.Random(sc["seed"])
-        self.pending = []  # events not yet drained (always the same list: `emit` is its append)
+        self.pending = []  # events not yet drained (`emit` is always its append: drain() swaps both)
         self.emit = self.pending.append
+        self._spare = None  # (list, its append): the next `pending`, made by advance() (see there)
         self._drained = 0  # events drained so far
         self.violations = []
         self._stepped_at = -1  # time of the last SimPy event processed (see steps_at_now)
@@ -187,6 +188,14 @@ class Simulation:
         try:
             return self._advance(until, max_steps)
         finally:
+            # The deferred collection runs at the first allocation of a container once the collector is
+            # back on, and scans whatever young objects are alive then. drain() hands out the `pending`
+            # list itself and swaps in a fresh one, made here while the collector is still off: so nothing
+            # is allocated between this slice and the caller dropping the events it drained, and the
+            # collection no longer scans every event of the slice just before they are freed.
+            if self._spare is None:
+                spare = []
+                self._spare = (spare, spare.append)
             gc.enable()
 
     def _advance(self, until, max_steps):
@@ -251,6 +260,7 @@ class Simulation:
     def __getstate__(self):
         state = dict(self.__dict__)
         del state["emit"]  # a bound method of a built-in: copy.deepcopy would keep the original list's
+        state["_spare"] = None  # (the same)
         return state
 
     def __setstate__(self, state):
@@ -258,9 +268,15 @@ class Simulation:
         self.emit = self.pending.append
 
     def drain(self):
-        """Take every event emitted since the last drain."""
-        out = self.pending[:]
-        self.pending.clear()
+        """Take every event emitted since the last drain (the list is the caller's: `pending` is a new one)."""
+        out = self.pending
+        spare = self._spare
+        if spare is None:
+            spare = []
+            self.pending, self.emit = spare, spare.append
+        else:
+            self._spare = None
+            self.pending, self.emit = spare
         self._drained += len(out)
         return out
 
