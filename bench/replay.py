@@ -12,11 +12,16 @@ after each, a crash and a restart every minute applied live), then it measures:
 - the worst case: seeks to random moments and to just before each checkpoint;
 - step back one event from the end, ten times (TimeMachine.rewind).
 
+It also prints the checkpoints (count, packed size against the budget, widest gap) and what one costs: packing
+(playground.compact, what the live run does) and unpacking the newest, against a `copy.deepcopy` of the
+simulation (what checkpoints were before).
+
 Results are checked against the live run (same snapshot). Times are wall clock, with this process's CPU time in
 brackets (on a busy machine the wall clock also counts waiting for a core).
 """
 
 import argparse
+import copy
 import os
 import random
 import statistics
@@ -25,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from playground.compact import pack  # noqa: E402
 from playground.timetravel import MAX_THREAD_COPY, TimeMachine  # noqa: E402  (plain Python: no Django needed)
 from simulator import Simulation  # noqa: E402
 
@@ -49,6 +55,17 @@ def timed(fn, repeat):
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return statistics.median(wall), statistics.median(cpu), result
+
+
+def gaps(tm):
+    cps = tm.checkpoints
+    widest = max(range(1, len(cps)), key=lambda i: cps[i].events - cps[i - 1].events, default=None)
+    sizes = [cp.size for cp in cps[1:]] or [0]
+    out = f"largest checkpoint {max(sizes) / 1024:.0f} KiB, mean {sum(sizes) / len(sizes) / 1024:.0f} KiB"
+    if widest is not None:
+        out += (f"; widest gap {cps[widest - 1].t / 1000:.0f}-{cps[widest].t / 1000:.0f} s "
+                f"({cps[widest].events - cps[widest - 1].events} events)")
+    return out
 
 
 def fmt(wall, cpu):
@@ -102,9 +119,16 @@ def main(argv=None):
     live, live_cpu = time.perf_counter() - t0, time.process_time() - c0
     live_snap = sim.snapshot()
     print(f"live run: {fmt(live, live_cpu)} for {events} events, log length {len(sim.nodes['n1'].log)}; "
-          f"{len(tm.checkpoints)} checkpoints kept, about {tm.size / 2**20:.1f} MiB "
+          f"{len(tm.checkpoints)} checkpoints kept, {tm.size / 2**20:.1f} MiB packed (budget {args.checkpoint_mb} MiB) "
           f"(interval {tm.interval / 1000:g} s; {tm.copies} copies made in {tm.copy_seconds * 1000:.0f} ms)")
     print(f"  checkpoints at (s): {' '.join(f'{cp.t / 1000:.0f}' for cp in tm.checkpoints)}")
+    print(f"  {gaps(tm)}")
+    newest = tm.checkpoints[-1]
+    t_pack, c_pack, _ = timed(lambda: pack(sim), args.repeat)
+    t_unpack, c_unpack, _ = timed(newest.simulation, args.repeat)
+    t_copy, c_copy, _ = timed(lambda: copy.deepcopy(sim), args.repeat)
+    print(f"  a checkpoint at the end: pack {fmt(t_pack, c_pack)} -> {len(pack(sim)) / 2**20:.2f} MiB; "
+          f"unpack {fmt(t_unpack, c_unpack)} (a deepcopy, as before: {fmt(t_copy, c_copy)})")
 
     # --- seeking ------------------------------------------------------------------------------------------
     recorded = sim.recorded_scenario()
@@ -164,7 +188,7 @@ def main(argv=None):
         cur, position, hint = r.sim, position - 1, r.last_t
     print(f"step back one event from the end: {fmt(*steps[0])}; each of the next nine: "
           f"median {fmt(statistics.median(w for w, _ in steps[1:]), statistics.median(c for _, c in steps[1:]))}")
-    print(f"checkpoints now: {len(tm.checkpoints)}, about {tm.size / 2**20:.1f} MiB")
+    print(f"checkpoints now: {len(tm.checkpoints)}, {tm.size / 2**20:.1f} MiB packed; {gaps(tm)}")
     return 0 if max(t_ckpt, t_near, walls[worst]) < 1 else 1
 
 

@@ -173,14 +173,17 @@ class Checkpoint:
         return self.t < t or (self.t == t and self.clean)
 
 
-def _packed(sim):
+def _packed(sim, warned):
     """A Checkpoint of `sim` (cost not set). Should the simulation ever not pickle (say, a protocol keeps a
-    generator or a lambda), a deep copy is kept instead (with an estimated size) and a warning logged."""
+    generator or a lambda), a deep copy is kept instead (with an estimated size) and a warning logged (once:
+    `warned` is a list the caller keeps)."""
     try:
         blob = pack(sim)
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as err:
-        log.warning("time travel: simulation does not pickle (%s: %s); checkpoints fall back to deep copies",
-                    type(err).__name__, err)
+        if not warned:
+            warned.append(err)
+            log.warning("time travel: simulation does not pickle (%s: %s); checkpoints fall back to deep copies",
+                        type(err).__name__, err)
         memo = {}
         copied = copy.deepcopy(sim, memo)
         return Checkpoint(sim, None, 0.0, len(memo) * BYTES_PER_OBJECT, copied=copied)
@@ -211,6 +214,7 @@ class TimeMachine:
         self._last_cost = 0.0  # the last copy's CPU seconds and bytes: what the next one will cost at least
         self._last_size = 0
         self._nodes = len(sim.nodes)
+        self._warned = []  # a pickling error, once logged
         if sim.now == 0 and not sim.steps_at_now and not sim.applied:
             self.checkpoints.append(Checkpoint(sim, None, 0.0, 0, scenario=copy.deepcopy(sim.scenario)))
         else:
@@ -282,7 +286,7 @@ class TimeMachine:
 
     def _add(self, sim, hot=False):
         t0 = self.clock()
-        cp = _packed(sim)
+        cp = _packed(sim, self._warned)
         cost = self.clock() - t0
         cp.cost = cost
         self.copy_seconds += cost

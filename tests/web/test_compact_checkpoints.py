@@ -158,3 +158,23 @@ def test_seeking_back_and_forth_keeps_the_budget_and_the_trace(heavy):
         check_budget_and_spread(tm, 384 * 1024)
     end = tm.seek(cur, 30_000, adopt=True).sim
     assert end.snapshot() == sim.snapshot()
+
+
+def test_a_simulation_that_does_not_pickle_falls_back_to_deep_copies(caplog):
+    """Should a protocol ever keep something unpicklable (a lambda, a generator), checkpoints become deep copies
+    (with a warning) instead of breaking time travel."""
+    sim = Simulation({"protocol": "raft", "seed": 3})
+    sim.protocol.unpicklable = lambda: None  # copy.deepcopy keeps functions as they are; pickle refuses them
+    tm = TimeMachine(sim, interval=500, work_ratio=0)
+    trace = sim.drain()
+    for t in range(250, 4000, 250):
+        sim.advance(t)
+        trace += sim.drain()
+        tm.observe(sim)
+    assert "does not pickle" in caplog.text
+    cps = tm.checkpoints[1:]
+    assert cps and all(cp.blob is None and cp.copied is not None and cp.size > 0 for cp in cps)
+    assert caplog.text.count("does not pickle") == 1  # once per run, not per checkpoint
+    s = tm.seek(sim, 2100).sim
+    s.advance(3750)
+    assert s.drain() == [ev for ev in trace[tm.checkpoints[0].events:] if ev["t"] >= 2100]
