@@ -304,7 +304,7 @@ class Simulation:
             # built here, without a method call; so are other fields when the node class keeps the default
             # Node.view_value (keep the two alike).
             if f == "timers":
-                changes[f] = dict(node._deadlines)
+                changes[f] = node._deadlines.copy()  # (= dict(node._deadlines), cheaper)
             elif plain:
                 value = getattr(node, f)
                 if isinstance(value, (list, tuple)):
@@ -341,11 +341,13 @@ class Simulation:
     def set_timer(self, node, name, delay):
         env = self.env
         now = env._now
-        real = int(delay) if node.drift == 1.0 else max(0, int(delay / node.drift + 0.5))
+        drift = node.drift
+        real = int(delay) if drift == 1.0 else max(0, int(delay / drift + 0.5))
         fires = now + real
-        token = node._timers.get(name)
+        timers = node._timers
+        token = timers.get(name)
         if token is None:
-            node._timers[name] = _Timer(fires, _Wake(env, real, self._wake_callbacks, node, name))
+            timers[name] = _Timer(fires, _Wake(env, real, self._wake_callbacks, node, name))
         else:
             token.fires = fires
             wake = token.wake
@@ -353,7 +355,8 @@ class Simulation:
             # woken already): then, or if it is due too late, schedule a new one.
             if wake.callbacks is None or wake.at > fires:
                 token.wake = _Wake(env, real, self._wake_callbacks, node, name)
-        if node.VISIBLE_TIMERS is None or name in node.VISIBLE_TIMERS:
+        visible = node.VISIBLE_TIMERS
+        if visible is None or name in visible:
             node._deadlines[name] = [now, fires]
             node._dirty["timers"] = True
         return fires

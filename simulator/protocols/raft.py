@@ -513,9 +513,7 @@ class Raft(Protocol):
         Matching, State Machine Safety and Leader Completeness O(1) comparisons per change.
         """
         ch = ev["changes"]
-        splice = ev.get("splice")
-        if splice is not None:
-            splice = splice.get("log")
+        splice = ev["splice"].get("log") if "splice" in ev else None
         if splice is not None or "log" in ch:
             nid = node.id
             start = splice[0] if splice is not None else 0
