@@ -24,8 +24,9 @@ dropped, the checkpoints past it too, and the branch goes on from there.
 Checkpoint policy. A checkpoint is taken at most every INTERVAL_MS of simulated time, and only once the run has
 done WORK_RATIO times as much work since the last one as copying it cost (work counted in events, about
 EVENT_SECONDS of CPU each; the copy's cost measured in CPU time of the copying thread, so a busy machine does not
-distort it). Copying thus stays a bounded fraction of simulating, even when fast-forwarding a large simulation,
-and checkpoints thin out as copies grow (a long Raft log). When more than MAX_CHECKPOINTS are kept, or they hold
+distort it), or MAX_RESIM seconds of work if a copy costs at most half of that. Copying thus stays a bounded
+fraction of simulating, even when fast-forwarding a large simulation, checkpoints thin out as copies grow (a long
+Raft log), and yet re-simulating from one to the next stays short. When more than MAX_CHECKPOINTS are kept, or they hold
 more than MEMORY_BUDGET bytes (their compressed sizes), the checkpoint whose loss widens the gaps least goes
 (never the first, the newest or the one in use): the widest gap (in events) after thinning is at most about
 twice the average one, so the checkpoints stay spread over the whole run and so does the worst seek. Seeking
@@ -59,7 +60,9 @@ MAX_LIVE_COPY = 0.01  # seconds: longer copies are not made on a live session's 
 NODE_COPY_SECONDS = 0.0002  # ...expecting at least this per node (measured: Raft 101 nodes 20 ms, gossip 1000 0.19 s)
 MAX_THREAD_COPY = 0.25  # ...nor in a worker thread if longer than this (the session waits for it): seeks fill in
 NODE_BYTES = 2000  # compressed bytes per node, at least, expected of a first checkpoint (Raft: ~6 KiB)
-WORK_RATIO = 2.0  # simulate at least twice as long as the last copy took before taking the next one
+WORK_RATIO = 2.0  # simulate at least twice as long as the last copy took before taking the next one...
+MAX_RESIM = 0.25  # ...or this many CPU seconds of events (x 1-1.5 with the phase), if the copy costs at most half
+                  # of that: bounds the re-simulation of a seek where copies are dear (a long, busy run)
 FILL_STRETCH = 2.0  # a seek takes checkpoints on its way only across gaps this many times wider than usual: one
                     # over a usual gap would make that seek dearer (a copy) and hardly any later one cheaper
 SCAN_CHUNK_MS = 1000  # re-simulate in chunks this long, draining events as we go (bounded memory)
@@ -238,8 +241,11 @@ class TimeMachine:
             self.violations = sim.violations
         prev = self._before(n)
         wait = (1.0 + self.phase) * stretch
+        cost = max(prev.cost, self._last_cost / 2)
+        work = (n - prev.events) * EVENT_SECONDS
         if (n > prev.events and sim.now - prev.t >= self.interval * wait
-                and (n - prev.events) * EVENT_SECONDS >= self.work_ratio * wait * max(prev.cost, self._last_cost / 2)):
+                and (work >= self.work_ratio * wait * cost
+                     or (work >= MAX_RESIM * (1.0 + self.phase / 2) * stretch and cost <= MAX_RESIM / 2))):
             if not self._admits(n):
                 return None  # it would be the first to go: do not pay for the copy
             if gate is not None and not gate.open():
