@@ -66,7 +66,8 @@ if mode == "thread":
                     else f"Python code: yields the GIL every {sys.getswitchinterval() * 1000:g} ms")
             print(f"  {name:8} {statistics.median(c for _, c, _ in runs) * 1000:5.0f} ms CPU ({statistics.median(w for w, _, _ in runs) * 1000:4.0f} ms wall); {hold}; "
                   f"event loop late by at most {statistics.median(m for _, _, m in runs) * 1000:5.1f} ms")
-    sys.exit(0); TICK = 1 / 30; SPEED = float(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    sys.exit(0)
+TICK = 1 / 30; SPEED = float(sys.argv[2]) if len(sys.argv) > 2 else 1000
 sims = [Simulation({"protocol": "raft", "seed": i + 1}) for i in range(N)]
 fake = [0.0, 0.0]
 gate = CopyGate(clock=lambda: fake[0] + time.thread_time() - fake[1]) if mode == "after" else None
