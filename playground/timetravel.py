@@ -7,8 +7,8 @@ slow for long runs (a 10-minute 5-node Raft run takes seconds), so a TimeMachine
 compact snapshots of the simulation (playground.compact: pickle + zlib, made in short pieces so that the GIL is
 never held long; every scheduled callback is a partial of a bound method, so a simulation pickles, and an
 unpickled one continues exactly like the original). To show moment t it unpacks the newest checkpoint before t
-and re-simulates the rest. A checkpoint costs about half a `copy.deepcopy(sim)` to make, a fifth to restore and
-holds 4-20x less memory than a copy would.
+and re-simulates the rest. A checkpoint costs about 0.6x a `copy.deepcopy(sim)` to make, 0.3x to restore, and
+holds 4-20x less memory than a copy would (bench/replay.py prints them side by side). "Copy" below means packing.
 
 Positions. A moment is a simulated time `t` in ms, meaning "everything before t has happened, nothing at t":
 exactly where a live intervention at t lands, and where `python -m simulator run` stops for `duration = t`.
@@ -33,7 +33,7 @@ twice the average one, so the checkpoints stay spread over the whole run and so 
 costs one unpacking plus the re-simulation from the checkpoint before the target.
 
 Two more sources of checkpoints make the common moves cheap: the simulation a seek leaves behind becomes one
-(adopt: going back to where you were costs a copy, no re-simulation), and stepping back far from a checkpoint
+(adopt: going back to where you were costs an unpacking, no re-simulation), and stepping back far from a checkpoint
 keeps a stepping stone just before the target (the next steps back start there).
 """
 
