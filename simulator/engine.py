@@ -255,7 +255,9 @@ class Simulation:
 
     # --- events -----------------------------------------------------------------------
     # `self.emit(ev)` appends one event (a flat dict with `t` and `type`); it is `self.pending.append`,
-    # bound in __init__ (and again after a copy: see __setstate__).
+    # bound in __init__ (and again after a copy: see __setstate__, and after a drain). The hot paths
+    # (send, deliver, state, timer) call `pending.append(ev)` instead, the same thing: CPython 3.11 cannot
+    # specialise a call through a callable held in an instance attribute, but does a list's append.
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -328,7 +330,7 @@ class Simulation:
                 ev["splice"] = splice
             splices.clear()
         dirty.clear()
-        self.emit(ev)
+        self.pending.append(ev)  # = self.emit(ev)
         self.protocol.on_state(node, ev)
 
     # --- timers -----------------------------------------------------------------------
@@ -381,7 +383,7 @@ class Simulation:
         del node._timers[name]
         if node._deadlines.pop(name, None) is not None:
             node._dirty["timers"] = True
-        self.emit({"t": self.env.now, "type": "timer", "node": node.id, "timer": name})
+        self.pending.append({"t": self.env._now, "type": "timer", "node": node.id, "timer": name})  # emit
         self.dispatch(node, "on_timer", name)
 
     # --- interventions ----------------------------------------------------------------

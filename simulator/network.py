@@ -122,7 +122,7 @@ class Network:
         ev = {"t": now, "type": "send", "id": mid, "from": src, "to": dst, "deliver_at": at, "msg": msg}
         if dup_of is not None:
             ev["dup_of"] = dup_of
-        sim.emit(ev)
+        sim.pending.append(ev)  # = sim.emit(ev) (see Simulation.emit)
         cuts = self.cuts
         if cuts and (src, dst) in cuts:
             sim.emit({"t": now, "type": "drop", "id": mid, "from": src, "to": dst, "reason": "cut"})
@@ -156,7 +156,7 @@ class Network:
             # The common case, `self.deliver(rec)` inlined (one call less per message): keep the two alike.
             del in_flight[mid]
             src = ev["from"]
-            sim.emit({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})
+            sim.pending.append({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})  # emit
             node.on_message(src, ev["msg"])
             if node._dirty or node._splices:
                 sim.flush(node)
