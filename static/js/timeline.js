@@ -34,6 +34,7 @@ export function setupTimeline(ext) {
   const saved = config.saved || null;
   let marks = []; // {t, kind: "intervention"|"violation", iv?, invariant?, node?, details?}
   let frontier = 0; // the furthest moment this branch has reached
+  let serverT = 0; // where the server's run is (the page draws a little behind it while playing)
   let started = false;
   let pendingT = saved && saved.t !== null && saved.t !== undefined ? saved.t : null; // ?t=<ms> of a link
   let drag = null; // {t} while the knob is dragged
@@ -129,7 +130,7 @@ export function setupTimeline(ext) {
       layoutKey = key;
       drawMarks(e);
     }
-    const behind = started && !state.viewer && now() < frontier;
+    const behind = started && !state.viewer && serverT < frontier; // travelled back, not merely drawing behind
     root.classList.toggle("behind", behind);
     latest.style.visibility = behind ? "visible" : "hidden";
     latest.disabled = !behind;
@@ -259,6 +260,7 @@ export function setupTimeline(ext) {
       case "started":
         setTimeline(msg.timeline);
         if (!msg.timeline) frontier = msg.snapshot.t;
+        serverT = msg.snapshot.t;
         if (!started && pendingT !== null && !msg.viewer) {
           ext.send({ type: "seek", t: pendingT, id: "seek" }); // a link with ?t=: open the run at that moment
           inFlight = true;
@@ -269,9 +271,11 @@ export function setupTimeline(ext) {
       case "frame":
         for (const ev of msg.events) addMark(ev);
         frontier = Math.max(frontier, msg.t);
+        serverT = msg.t;
         break;
       case "seeked":
         setTimeline(msg.timeline);
+        serverT = msg.t;
         applySeek(msg);
         inFlight = false;
         if (wantT !== null && wantT !== msg.t) seek(wantT);

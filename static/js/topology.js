@@ -28,6 +28,7 @@ export class Topology {
     this.module = opts.module;
     this.snap = null;
     this.home = {}; // id -> [u, v] in 0..1 (where the node sits when up, outside islands mode)
+    this.placed = new Set(); // ids whose home a hand (or a shared link) chose
     this.islandOf = {}; // id -> "A" | "B" | "C" in islands mode
     this.islandsMode = false;
     this.selected = null;
@@ -108,10 +109,12 @@ export class Topology {
       el.label.setAttribute("y", box.y + 26);
     });
     this.nodeRadius = this.computeRadius();
+    if (this.snap && this.module.layout) this.layOut();
   }
 
   computeRadius() {
-    return nodeRadius(this.W, this.H, this.snap ? this.snap.order.length : 5);
+    const n = this.snap ? this.snap.order.length : 5;
+    return (this.module.nodeRadius || nodeRadius)(this.W, this.H, n); // a view module may fit its own layout
   }
 
   defaultLayout(order) {
@@ -190,9 +193,10 @@ export class Topology {
     const first = !this.snap || reset;
     this.snap = snap;
     if (first) {
-      const lay = snap.layout || this.defaultLayout(snap.order);
       this.home = {};
-      for (const id of snap.order) this.home[id] = lay[id] || [0.5, 0.5];
+      this.placed = new Set(Object.keys(snap.layout || {})); // put by a hand (or a shared link), not by us
+      this.layOut();
+      if (snap.layout) this.setLayout(snap.layout);
       this.islandOf = {};
       this.islandsMode = false;
       this.clear();
@@ -201,7 +205,19 @@ export class Topology {
   }
 
   setLayout(layout) {
-    for (const [id, pos] of Object.entries(layout || {})) if (this.snap.nodes[id]) this.home[id] = pos;
+    for (const [id, pos] of Object.entries(layout || {})) {
+      if (this.snap.nodes[id]) {
+        this.home[id] = pos;
+        this.placed.add(id);
+      }
+    }
+  }
+
+  /** Home positions of every node no hand has placed. A view module's own layout (gossip's grid) is fitted to
+   * the stage's current size, so it is laid out again whenever the stage changes size. */
+  layOut() {
+    const lay = this.defaultLayout(this.snap.order);
+    for (const id of this.snap.order) if (!this.placed.has(id)) this.home[id] = lay[id] || [0.5, 0.5];
   }
 
   layout() {
@@ -700,6 +716,7 @@ export class Topology {
       }
       if (view.status === "crashed") {
         this.home[id] = this.toLayout([d.x, d.y]);
+        this.placed.add(id);
         this.opts.intervene({ action: "restart", node: id });
         return;
       }
@@ -712,6 +729,7 @@ export class Topology {
         return;
       }
       this.home[id] = this.toLayout([d.x, d.y]);
+      this.placed.add(id);
       this.opts.onMoved && this.opts.onMoved(id);
     };
     g.addEventListener("pointerup", (e) => end(e, false));

@@ -53,6 +53,13 @@ def test_a_thousand_nodes_catch_the_rumour(daphne_server, make_page):
     page.wait_for_function("""() => { const s = window.playground.snapshot;
         const k = s.order.filter((id) => s.nodes[id].store.r1).length; return k > 300 && k < 900; }""",
                            timeout=60_000)
+    # the page draws a little behind the server while playing: that is not "travelled back", so the timeline
+    # offers no fork and no "Latest" button (it once flickered them on every frame at this size)
+    behind = page.evaluate("""() => new Promise((done) => { let seen = 0, n = 0;
+        const look = () => { seen += document.querySelector('.timeline').classList.contains('behind') ? 1 : 0;
+                             if (++n < 60) requestAnimationFrame(look); else done(seen); };
+        look(); })""")
+    assert behind == 0
     page.wait_for_timeout(150)
     page.screenshot(path=ARTIFACTS / "gossip-1000-spreading-1280x720.png")
     page.wait_for_function("""() => { const s = window.playground.snapshot;
@@ -62,20 +69,15 @@ def test_a_thousand_nodes_catch_the_rumour(daphne_server, make_page):
     got = fills(page)
     assert len(got) == 1000 and set(got.values()) <= {HOT, KNOWS}
     assert page.locator('.node[data-node="n1"] .node-label').text_content() == ""  # no labels at this size
-    # a grid inside the stage, clear of the crash zone; neighbours do not overlap
-    boxes = page.evaluate("""() => [...document.querySelectorAll('.node .node-body')].map((c) => {
-        const b = c.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2, b.width]; })""")
-    zone = page.locator(".crash-zone rect").bounding_box()
-    stage = page.locator("#topology").bounding_box()
-    for x, y, w in boxes:
-        assert not (zone["x"] - w / 2 < x < zone["x"] + zone["width"] + w / 2
-                    and zone["y"] - w / 2 < y < zone["y"] + zone["height"] + w / 2)
-        assert stage["x"] < x < stage["x"] + stage["width"] and stage["y"] < y < stage["y"] + stage["height"]
-    xs = sorted({round(x) for x, _, _ in boxes})
-    gaps = [b - a for a, b in zip(xs, xs[1:]) if b - a > 1]
-    # columns at least 3/4 of a node apart: neighbours may touch (the page's smallest node is 18 px across, and
-    # a 1280 x 720 stage has room for about 17 px per node), but none hides another
-    assert min(gaps) >= 0.75 * boxes[0][2]
+    assert_grid_fits_the_stage(page)
+    # a smaller window (a projector's 1024 x 640): the grid is laid out anew, still clear of the crash zone
+    page.set_viewport_size({"width": 1024, "height": 640})
+    page.wait_for_timeout(300)
+    page.screenshot(path=ARTIFACTS / "gossip-1000-1024x640.png")
+    page.wait_for_timeout(300)
+    assert_grid_fits_the_stage(page)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_timeout(300)
     text = feed(page)
     assert "10% of the nodes know r1" in text and "50% of the nodes know r1" in text and "Everyone knows r1" in text
     assert "heard r1" not in text.split("1000 nodes")[0]  # no per-node chatter at this size
@@ -83,6 +85,23 @@ def test_a_thousand_nodes_catch_the_rumour(daphne_server, make_page):
     page.wait_for_timeout(200)
     page.screenshot(path=ARTIFACTS / "gossip-1000-everyone-1280x720.png")
     errors.check()
+
+
+def assert_grid_fits_the_stage(page):
+    """A grid inside the stage, clear of the crash zone; neighbours do not overlap."""
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.node .node-body')].map((c) => {
+        const b = c.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2, b.width]; })""")
+    zone = page.locator(".crash-zone rect").bounding_box()
+    stage = page.locator("#topology").bounding_box()
+    for x, y, w in boxes:
+        assert not (zone["x"] - w / 2 < x < zone["x"] + zone["width"] + w / 2
+                    and zone["y"] - w / 2 < y < zone["y"] + zone["height"] + w / 2), (x, y, zone)
+        assert stage["x"] < x < stage["x"] + stage["width"] and stage["y"] < y < stage["y"] + stage["height"]
+    xs = sorted({round(x) for x, _, _ in boxes})
+    gaps = [b - a for a, b in zip(xs, xs[1:]) if b - a > 1]
+    # columns at least 3/4 of a node apart: neighbours may touch (the page's smallest node is 18 px across, and
+    # a 1280 x 720 stage has room for about 17 px per node), but none hides another
+    assert min(gaps) >= 0.75 * boxes[0][2]
 
 
 def test_rumour_mongering_leaves_a_residue(daphne_server, make_page):

@@ -383,21 +383,41 @@ function milestone(ev, before, rid) {
 function gridLayout(order) {
   const n = order.length;
   const svg = document.querySelector("#topology");
-  const rect = svg ? svg.getBoundingClientRect() : { width: 800, height: 600 };
+  const rect = svg ? svg.getBoundingClientRect() : { width: 800, height: 600, top: 0 };
   const W = Math.max(200, rect.width);
   const H = Math.max(200, rect.height);
-  const r = nodeRadius(W, H, n);
-  const top = STAGE_TOP;
+  const r = gridRadius(W, H, n);
+  const { side, cx, cy } = stageFrame(W, H, r, crashZone(W, H)); // the page's frame(): where layout units map
+  const { box, corner, d, cols, rows } = gridFor(W, H, n, r, rect, svg);
+  // centre the used block horizontally and vertically in the box
+  const used = Math.ceil(n / cols);
+  const offX = (box.x1 - box.x0 - (cols - 1) * d) / 2;
+  const offY = Math.max(0, (box.y1 - box.y0 - (Math.min(rows, used + 1) - 1) * d) / 2);
+  const out = {};
+  let k = 0;
+  for (let j = 0; j < rows && k < n; j++) {
+    const y = box.y0 + offY + j * d;
+    for (let i = 0; i < cols && k < n; i++) {
+      const x = box.x0 + offX + i * d;
+      if (x > corner.x && y > corner.y) continue;
+      out[order[k++]] = [(x - cx) / side + 0.5, (y - cy) / side + 0.5];
+    }
+  }
+  return out;
+}
+
+/** The widest square grid of `n` nodes of radius `r` that fits the stage (pixels): the box it fills, the crash
+ * zone's corner it keeps clear of, the spacing `d` and the columns and rows. */
+function gridFor(W, H, n, r, rect = { top: 0 }, svg = null) {
   const crash = crashZone(W, H);
-  const { side, cx, cy } = stageFrame(W, H, r, crash); // the page's frame(): where layout units map
-  // the box to fill (pixels): below the hint line, above the legend, clear of the crash zone's corner
+  // the box to fill: below the hint line, above the legend, clear of the crash zone's corner
   const below = (sel, fallback) => {
     const el = document.querySelector(sel);
     return el && svg ? el.getBoundingClientRect() : fallback;
   };
-  const hint = below(".stage-hint", { bottom: rect.top + top });
+  const hint = below(".stage-hint", { bottom: rect.top + STAGE_TOP });
   const legend = below("#legend", { top: rect.top + H - 64 });
-  const y0 = Math.max(top, hint.bottom - rect.top + 4) + r;
+  const y0 = Math.max(STAGE_TOP, hint.bottom - rect.top + 4) + r;
   const y1 = Math.min(H - 40, legend.top - rect.top - 6) - r;
   const box = { x0: 12 + r, x1: W - 12 - r, y0, y1: Math.max(y0 + 4 * r, y1) };
   const corner = { x: crash.x - r - 6, y: crash.y - r - 6 };
@@ -418,23 +438,17 @@ function gridLayout(order) {
     if (fits(mid)) lo = mid;
     else hi = mid;
   }
-  const d = lo;
-  const { cols, rows } = fits(d);
-  // centre the used block horizontally and vertically in the box
-  const used = Math.ceil(n / cols);
-  const offX = (box.x1 - box.x0 - (cols - 1) * d) / 2;
-  const offY = Math.max(0, (box.y1 - box.y0 - (Math.min(rows, used + 1) - 1) * d) / 2);
-  const out = {};
-  let k = 0;
-  for (let j = 0; j < rows && k < n; j++) {
-    const y = box.y0 + offY + j * d;
-    for (let i = 0; i < cols && k < n; i++) {
-      const x = box.x0 + offX + i * d;
-      if (x > corner.x && y > corner.y) continue;
-      out[order[k++]] = [(x - cx) / side + 0.5, (y - cy) / side + 0.5];
-    }
-  }
-  return out;
+  return { box, corner, d: lo, ...fits(lo) };
+}
+
+/** Node radius on the grid: the page's usual radius, smaller when the grid is too tight for it, so that
+ * neighbours never hide each other (1,000 nodes on a 1024 x 768 projector). */
+function gridRadius(W, H, n) {
+  const r = nodeRadius(W, H, n);
+  if (n <= BIG) return r;
+  const svg = document.querySelector("#topology");
+  const { d } = gridFor(W, H, n, r, svg ? svg.getBoundingClientRect() : { top: 0 }, svg);
+  return d >= 2 * r ? r : Math.max(3, d * 0.46);
 }
 
 export default {
@@ -455,6 +469,8 @@ export default {
     if (order.length <= BIG) return null; // the page's circle
     return gridLayout(order);
   },
+
+  nodeRadius: gridRadius,
 
   nodeColor(view) {
     if ("incarnation" in view) {
