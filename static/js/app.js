@@ -97,7 +97,9 @@ function startRun() {
 }
 
 function onMessage(msg) {
-  for (const x of extras) x.observe(msg);
+  // an extra that answers an error itself (share: in its dialog) returns true, and the page adds no toast
+  const claimed = extras.map((x) => x.observe(msg)).some((answered) => answered === true);
+  if (claimed && msg.type === "error") return;
   switch (msg.type) {
     case "started":
       onStarted(msg);

@@ -97,7 +97,7 @@ export function setupShare(ext) {
     nameInput.value = defaultTitle();
     descInput.value = "";
     dialog.querySelector(".share-intro").textContent = `The link replays this run exactly, up to `
-      + `${fmtTime(state.snap.t)} (where you pressed Share), then pauses. Anyone who opens it can rewind it and `
+      + `${fmtTime(Math.max(state.snap.t, Math.floor(state.shownT || 0)))} (where you pressed Share), then pauses. Anyone who opens it can rewind it and `
       + `try something else.`;
     dialog.showModal();
     nameInput.focus();
@@ -255,8 +255,12 @@ export function setupShare(ext) {
     } else if (msg.type === "error" && pending.has(msg.id)) {
       const type = pending.get(msg.id);
       pending.delete(msg.id);
-      if (type === "save") onSaveError(msg);
+      if (type === "save") {
+        onSaveError(msg); // shown in the dialog (or its own toast): the page's generic handler stays out
+        return true;
+      }
     }
+    return false;
   }
 
   return { observe, handles: ["saved", "exported"], startOptions: () => ({}), origin };

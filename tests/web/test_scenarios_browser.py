@@ -304,3 +304,39 @@ def test_a_link_from_another_version_shows_a_notice(server, make_page, django_db
         assert "Recorded with Raft v0; this server runs Raft v1: the replay may differ" in notice.inner_text()
         page.screenshot(path=ARTIFACTS / f"shared-link-version-notice-{name}.png")
         errors.check()
+
+
+def test_a_refused_save_is_told_once_in_the_dialog(server, make_page):
+    """Over the save limit (the server's answer is stood in for here: the live server counts per process, and
+    tests/web/test_scenarios_ws.py tests that it answers so), the dialog says why and keeps what was typed; no
+    second message pops up and the settings dialog stays shut (the error is the dialog's, not the run's)."""
+    page, errors = make_page()
+
+    def route(ws):
+        server_ws = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("type") == "save":
+                ws.send(json.dumps({"type": "error", "code": "rate_limited", "id": msg.get("id"), "retry_after": 40,
+                                    "message": "too many scenarios saved from this address: at most 30 a minute"}))
+                return
+            server_ws.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws/play/**", route)
+    page.goto(f"{server}/play/raft/?seed=3&speed=1000")
+    page.wait_for_function("window.playground && window.playground.snapshot && window.playground.snapshot.t > 0")
+    page.click("#share")
+    page.wait_for_selector("#share-dialog[open] #share-name")
+    page.fill("#share-name", "The second one")
+    page.click("#share-create")
+    page.wait_for_selector("#share-error:not([hidden])")
+    assert "try again in 40 s" in page.inner_text("#share-error")
+    assert page.input_value("#share-name") == "The second one"
+    page.wait_for_timeout(300)
+    assert page.locator("dialog[open]").count() == 1  # the share dialog only: settings did not open
+    assert "too many" not in (page.locator("#toast").text_content() or "")
+    page.screenshot(path=ARTIFACTS / "share-dialog-rate-limited-1280x720.png")
+    errors.check()
