@@ -327,8 +327,20 @@ class RaftNode(Node):
 
     # --- leader ---------------------------------------------------------------------------
     def replicate(self):
+        # = `for p in self.peers: self.send_append(p)`, inlined (every client write and heartbeat sends to
+        # every peer; sending changes nothing the loop reads): keep the two alike.
+        log = self.log
+        nid, term, commit = self.id, self.term, self.commit
+        most = self.p["max_entries_per_append"]
+        next_index, sent_upto = self.next_index, self.sent_upto
+        send = self.sim.network.send
         for p in self.peers:
-            self.send_append(p)
+            prev = next_index[p] - 1
+            entries = log[prev:prev + most]
+            sent_upto[p] = prev + len(entries)
+            send(nid, p, {"kind": "AppendEntries", "term": term, "leader": nid, "prev_index": prev,
+                          "prev_term": log[prev - 1][0] if prev > 0 else 0,
+                          "entries": entries, "commit": commit})  # entries are never changed in place
 
     def send_append(self, p):
         prev = self.next_index[p] - 1
