@@ -612,12 +612,15 @@ class Raft(Protocol):
 
     def _log_matching(self, node, start):
         ids = self.prefix_ids[node.id]
-        del ids[start:]
-        chain = self.prefix_chain
-        first = self.first_prefix
-        parent = ids[-1] if ids else 0
+        if start < len(ids):
+            del ids[start:]
         log = node.log
-        for i in range(start, len(log)):
+        end = len(log)
+        if start >= end:
+            return
+        chain = self.prefix_chain
+        parent = ids[-1] if ids else 0
+        for i in range(start, end):
             term, value = log[i]
             # = _chain_key(parent, term, value), inlined (once per entry of every log)
             key = f"{parent} {term} '{value}" if value.__class__ is str else f"{parent} {term} !{value!r}"
@@ -627,7 +630,7 @@ class Raft(Protocol):
                 # with an entry of the same index and term, so only a new one can break it (a follower
                 # copying its leader's entries reuses the leader's ids and skips this).
                 pid = chain[key] = len(chain) + 1
-                if first.setdefault((i + 1) << 32 | term, pid) != pid:
+                if self.first_prefix.setdefault((i + 1) << 32 | term, pid) != pid:
                     self.report_violation("log_matching",
                                   f"{node.id}'s entry {i + 1} (term {term}) has a different log before it than "
                                   "another server's entry with the same index and term", node.id,
