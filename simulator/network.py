@@ -10,10 +10,10 @@ order (a message never arrives before one sent earlier on the same link).
 
 from heapq import heappush
 
-_new = object.__new__
-
 import simpy
 from simpy.events import NORMAL
+
+_new = object.__new__  # (InFlight instances are made without calling __init__: see send)
 
 
 class InFlight(simpy.Event):
