@@ -144,17 +144,24 @@ def _live_application(db_blocker):
     return application
 
 
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def _uses_db(item):
+    """Whether pytest-django sets up the test database for this test (as it decides: a marker or a fixture)."""
+    return item.get_closest_marker("django_db") is not None or bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 @pytest.fixture(scope="session")
-def daphne_server(django_db_setup, django_db_blocker):
+def daphne_server(request, django_db_setup, django_db_blocker):
     """A real Daphne serving the app (on the test database) on a free port, for the session; yields its URL."""
     from daphne.testing import DaphneProcess
-    from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
     own_db = None
-    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
-        # Only browser tests were selected: pytest-django sets up the test database only for tests marked to use
-        # it, so the live server would otherwise run on the development database (db.sqlite3).
+    if not any(_uses_db(item) for item in request.session.items):
+        # Only browser tests were selected: pytest-django sets up the test database only when some test uses it,
+        # so the live server would otherwise run on the development database (db.sqlite3).
         with django_db_blocker.unblock():
             own_db = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     proc = DaphneProcess("127.0.0.1", lambda: _live_application(django_db_blocker))
