@@ -24,8 +24,10 @@ COMMON = {
             "cut the link a-b (only a->b if oneway); messages in flight on it are dropped"),
     "heal": ({"a": NODE, "b": NODE, "oneway": BOOL}, ("a", "b"), "heal the link a-b (only a->b if oneway)"),
     "partition": ({"groups": "groups"}, ("groups",),
-                  "split the nodes into islands: every link between groups is cut (unlisted nodes form one more)"),
-    "heal_all": ({}, (), "heal every cut link"),
+                  "split the nodes into islands: every link between groups is cut (unlisted nodes form one more); "
+                  "it replaces an earlier partition"),
+    "heal_partition": ({}, (), "end the partition: the islands join again; links cut one by one stay cut"),
+    "heal_all": ({}, (), "heal every cut link and end any partition"),
     "set_link": ({"a": NODE, "b": NODE, "latency": "latency", "loss": LINK_LOSS, "oneway": BOOL}, ("a", "b"),
                  "set latency [min, max] ms and/or loss probability of the link a-b"),
     "set_drift": ({"node": NODE, "factor": FACTOR}, ("node", "factor"),
@@ -242,9 +244,10 @@ def _apply_common(sim, action, nodes, r):
         rest = [n for n in sim.node_ids if n not in listed]
         if rest:
             groups.append(rest)
-        island = {n: i for i, g in enumerate(groups) for n in g}
-        pairs = [(a, b) for a in sim.node_ids for b in sim.node_ids if a != b and island[a] != island[b]]
-        sim.network.cut(pairs)
+        sim.network.split(groups)
+        sim.emit_net()
+    elif action == "heal_partition":
+        sim.network.split([])
         sim.emit_net()
     elif action == "heal_all":
         sim.network.heal_all()

@@ -52,6 +52,12 @@ class Network:
         self.duplicate = duplicate
         self.overrides = {}  # (src, dst) -> {"latency": [lo, hi], "loss": p}
         self.cuts = {}  # (src, dst) -> True; a dict, never a set, so order is insertion order
+        # A partition is islands, not N^2 cuts (1,000 gossip nodes split in two would be 500,000 of them):
+        # node id -> island number, and the directed pairs across islands a `heal` reopened since.
+        self.partition = []  # the groups, every node in one; [] when there is no partition
+        self.island = {}
+        self.bridges = {}  # (src, dst) -> True
+        self.severing = False  # any cut or partition at all: the hot path's one test when there is none
         self.in_flight = {}  # message id -> record, in send order
         self.next_id = 1
         self.fifo = bool(getattr(sim.protocol, "fifo_links", False))
@@ -74,28 +80,57 @@ class Network:
             self.overrides[pair] = cur
 
     def is_cut(self, src, dst):
-        return (src, dst) in self.cuts
+        """Whether a message from src to dst is dropped: a cut, or islands apart with no bridge since."""
+        if (src, dst) in self.cuts:
+            return True
+        island = self.island
+        return bool(island) and island.get(src) != island.get(dst) and (src, dst) not in self.bridges
 
     def cut(self, pairs):
         """Cut each directed (src, dst) pair and drop what is in flight on it."""
         for pair in pairs:
             self.cuts[pair] = True
-        cut = self.cuts
-        doomed = [r for r in self.in_flight.values() if (r.ev["from"], r.ev["to"]) in cut and not r.held]
-        for rec in doomed:
-            self._drop(rec, "cut")
+            self.bridges.pop(pair, None)
+        self._sever()
 
     def heal(self, pairs):
-        for pair in pairs:
-            self.cuts.pop(pair, None)
+        """Reopen each directed pair: its cut goes, and across a partition it becomes a bridge."""
+        island = self.island
+        for src, dst in pairs:
+            self.cuts.pop((src, dst), None)
+            if island and island.get(src) != island.get(dst):
+                self.bridges[(src, dst)] = True
+        self.severing = bool(self.cuts or self.island)
+
+    def split(self, groups):
+        """Partition the nodes into `groups` (each node in exactly one): every link between two groups is cut,
+        what flies across is dropped. It replaces any earlier partition (and its bridges); cuts stay. One group
+        (or none) is no partition at all."""
+        self.partition = [list(g) for g in groups] if len(groups) > 1 else []
+        self.island = {n: i for i, g in enumerate(self.partition) for n in g}
+        self.bridges = {}
+        self._sever()
 
     def heal_all(self):
         self.cuts.clear()
+        self.partition = []
+        self.island = {}
+        self.bridges = {}
+        self.severing = False
+
+    def _sever(self):
+        self.severing = bool(self.cuts or self.island)
+        is_cut = self.is_cut
+        doomed = [r for r in self.in_flight.values() if not r.held and is_cut(r.ev["from"], r.ev["to"])]
+        for rec in doomed:
+            self._drop(rec, "cut")
 
     def state(self):
         """The `net` part of a snapshot (and of a `net` event)."""
         return {
             "cuts": [list(p) for p in self.cuts],
+            "partition": [list(g) for g in self.partition],
+            "bridges": [list(p) for p in self.bridges],
             "links": [
                 {"from": a, "to": b, "latency": list(v["latency"]), "loss": v["loss"]}
                 for (a, b), v in self.overrides.items()
@@ -123,8 +158,7 @@ class Network:
         if dup_of is not None:
             ev["dup_of"] = dup_of
         sim.pending.append(ev)  # = sim.emit(ev) (see Simulation.emit)
-        cuts = self.cuts
-        if cuts and (src, dst) in cuts:
+        if self.severing and self.is_cut(src, dst):
             sim.emit({"t": now, "type": "drop", "id": mid, "from": src, "to": dst, "reason": "cut"})
             return
         loss = link["loss"]
@@ -152,7 +186,7 @@ class Network:
         dst = ev["to"]
         sim = self.sim
         node = sim.nodes[dst]
-        if node.status == "up" and not rec.lost and not (self.cuts and (ev["from"], dst) in self.cuts):
+        if node.status == "up" and not rec.lost and not (self.severing and self.is_cut(ev["from"], dst)):
             # The common case, `self.deliver(rec)` inlined (one call less per message): keep the two alike.
             del in_flight[mid]
             src = ev["from"]
@@ -163,7 +197,7 @@ class Network:
             return
         if rec.lost:
             self._drop(rec, "loss")
-        elif self.cuts and (ev["from"], dst) in self.cuts:
+        elif self.severing and self.is_cut(ev["from"], dst):
             self._drop(rec, "cut")
         elif node.status == "crashed":
             self._drop(rec, "crashed")

@@ -28,7 +28,7 @@ def apply_event(snap, ev):
         for field, (index, tail) in ev.get("splice", {}).items():
             node[field] = node[field][:index] + copy.deepcopy(tail)
     elif kind == "net":
-        snap["net"] = {"cuts": copy.deepcopy(ev["cuts"]), "links": copy.deepcopy(ev["links"])}
+        snap["net"] = {k: copy.deepcopy(v) for k, v in ev.items() if k not in ("t", "type")}  # the whole network state
     return snap
 
 

@@ -194,11 +194,17 @@ const COMMON_TEXT = {
   resume: (ev) => `▶ ${ev.node} resumed`,
   cut: (ev) => `✂ Link ${ev.a}${ev.oneway ? " → " : " – "}${ev.b} cut`,
   heal: (ev) => `⚭ Link ${ev.a}${ev.oneway ? " → " : " – "}${ev.b} healed`,
-  partition: (ev) => `✂ Partition: ${ev.groups.map((g) => `{${g.join(" ")}}`).join(" | ")}${ev.groups.length === 1 ? " | the rest" : ""}`,
+  partition: (ev) => `✂ Partition: ${ev.groups.map(groupText).join(" | ")}${ev.groups.length === 1 ? " | the rest" : ""}`,
+  heal_partition: () => "⚭ Partition healed: the islands are one network again",
   heal_all: () => "⚭ Every link healed",
   set_link: (ev) => `Link ${ev.a} – ${ev.b}: ${ev.latency ? `latency ${ev.latency[0]}–${ev.latency[1]} ms` : ""}${ev.loss !== undefined ? ` loss ${Math.round(ev.loss * 100)}%` : ""}`,
   set_drift: (ev) => `${ev.node}'s clock now runs at ×${ev.factor}`,
 };
+
+/** "{n1 n2 n3}", or "{n1 … n500: 500 nodes}" for a big island (a 1,000-node partition is one line, not a page). */
+function groupText(group) {
+  return group.length <= 8 ? `{${group.join(" ")}}` : `{${group[0]} … ${group[group.length - 1]}: ${group.length} nodes}`;
+}
 
 function narrate(ev, before) {
   let text = null;
@@ -372,8 +378,8 @@ document.addEventListener("pointerdown", (e) => {
 
 // --- islands (partition by dragging) ---------------------------------------------------------------
 function applyIslands(groups) {
-  intervene({ action: "heal_all" });
-  if (groups.length >= 2) intervene({ action: "partition", groups });
+  // a new partition replaces the last one; everyone back on one island ends it (hand cuts stay either way)
+  intervene(groups.length >= 2 ? { action: "partition", groups } : { action: "heal_partition" });
 }
 
 const HINT = document.querySelector(".stage-hint").textContent;
@@ -385,7 +391,7 @@ function toggleIslands() {
   $(".stage-hint").textContent = state.islands
     ? "Drag nodes between islands: every link between two islands is cut · “Heal partition” ends it"
     : HINT;
-  if (!state.islands) intervene({ action: "heal_all" });
+  if (!state.islands && state.snap.net.partition && state.snap.net.partition.length) intervene({ action: "heal_partition" });
   updateControls();
 }
 

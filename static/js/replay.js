@@ -28,9 +28,11 @@ export function applyEvent(snap, ev) {
       }
       break;
     }
-    case "net":
-      snap.net = { cuts: clone(ev.cuts), links: clone(ev.links) };
+    case "net": {
+      const { t, type, ...net } = ev; // cuts, partition, bridges, links: the network's whole state
+      snap.net = clone(net);
       break;
+    }
     default:
       break;
   }
@@ -42,4 +44,22 @@ export function replay(snapshot, events, until) {
   for (const ev of events) applyEvent(snap, ev);
   if (until !== undefined && until !== null) snap.t = until;
   return snap;
+}
+
+const severedCache = new WeakMap();
+
+/** A test `(a, b) => bool`: is the link a–b cut in either direction, by a hand (`cuts`) or by a partition
+ * between a's and b's islands that no `heal` bridged? Built once per `net` object (snapshots replace it). */
+export function severedTest(net) {
+  let test = severedCache.get(net);
+  if (test) return test;
+  const cut = new Set(net.cuts.map(([a, b]) => `${a}|${b}`));
+  const bridged = new Set((net.bridges || []).map(([a, b]) => `${a}|${b}`));
+  const island = new Map();
+  (net.partition || []).forEach((group, i) => group.forEach((id) => island.set(id, i)));
+  const oneWay = (a, b) => cut.has(`${a}|${b}`)
+    || (island.size > 0 && island.get(a) !== island.get(b) && !bridged.has(`${a}|${b}`));
+  test = (a, b) => oneWay(a, b) || oneWay(b, a);
+  severedCache.set(net, test);
+  return test;
 }

@@ -8,12 +8,12 @@
 import { h, fmtTime } from "./util.js";
 
 const GLYPH = {
-  crash: "☠", restart: "↻", pause: "❚❚", resume: "▶", cut: "✂", partition: "✂", heal: "⚭", heal_all: "⚭",
+  crash: "☠", restart: "↻", pause: "❚❚", resume: "▶", cut: "✂", partition: "✂", heal: "⚭", heal_partition: "⚭", heal_all: "⚭",
   set_link: "⇝", set_drift: "⟳",
 };
 const COLOR = {
   crash: "#dc2626", restart: "#15803d", pause: "#b45309", resume: "#15803d", cut: "#ea580c", partition: "#ea580c",
-  heal: "#2563eb", heal_all: "#2563eb", set_link: "#475569", set_drift: "#475569",
+  heal: "#2563eb", heal_partition: "#2563eb", heal_all: "#2563eb", set_link: "#475569", set_drift: "#475569",
 };
 const PROTOCOL_COLOR = "#7c3aed";
 const MIN_END = 1000;

@@ -4,6 +4,7 @@
 // node's menu (right click, long press, or click).
 
 import { s, GREY, crashZone, nodeRadius, stageFrame } from "./util.js";
+import { severedTest } from "./replay.js";
 
 const LONG_PRESS_MS = 550;
 const DRAG_THRESHOLD = 6; // px before a press becomes a drag
@@ -316,9 +317,10 @@ export class Topology {
 
   renderLinks(pos) {
     const snap = this.snap;
-    const cut = new Set(snap.net.cuts.map(([a, b]) => (a < b ? `${a}|${b}` : `${b}|${a}`)));
+    const severed = severedTest(snap.net);
     const order = snap.order;
-    // every pair up to MAX_LINKS_NODES nodes; beyond, only the cut links (never walk N^2 pairs at 1,000 nodes)
+    // every pair up to MAX_LINKS_NODES nodes; beyond, only links cut by hand (never walk N^2 pairs at 1,000
+    // nodes: a partition there shows as islands, not as a quarter of a million dashed lines)
     let want;
     if (order.length <= MAX_LINKS_NODES) {
       want = new Set();
@@ -328,7 +330,7 @@ export class Topology {
         }
       }
     } else {
-      want = cut;
+      want = new Set(snap.net.cuts.map(([a, b]) => (a < b ? `${a}|${b}` : `${b}|${a}`)));
     }
     for (const [key, el] of this.linkEls) {
       if (!want.has(key)) {
@@ -369,7 +371,7 @@ export class Topology {
           ln.setAttribute("y2", q[1]);
         }
       }
-      const isCut = cut.has(key);
+      const isCut = severed(a, b);
       if (isCut !== el.cut) {
         el.cut = isCut;
         el.g.classList.toggle("cut", isCut);
@@ -388,9 +390,7 @@ export class Topology {
   }
 
   toggleLink(a, b) {
-    const cuts = this.snap.net.cuts;
-    const isCut = cuts.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
-    this.opts.intervene({ action: isCut ? "heal" : "cut", a, b });
+    this.opts.intervene({ action: severedTest(this.snap.net)(a, b) ? "heal" : "cut", a, b });
   }
 
   renderMessages(t, pos) {

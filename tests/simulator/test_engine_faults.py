@@ -114,10 +114,9 @@ def test_partition_cuts_between_groups_only_and_heal_all_restores():
                              {"at": 3000, "action": "heal_all"}])
     events, sim = run(sc)
     net = of(events, "net")
-    cut = {tuple(c) for c in net[0]["cuts"]}
     side = {"n1": 0, "n2": 0, "n3": 1, "n4": 1, "n5": 1}  # unlisted nodes form one more group
-    assert cut == {(a, b) for a in side for b in side if side[a] != side[b]}
-    assert net[1]["cuts"] == []
+    assert net[0]["partition"] == [["n1", "n2"], ["n3", "n4", "n5"]] and net[0]["cuts"] == []
+    assert net[1]["partition"] == [] and net[1]["cuts"] == []
     f = fate(events)
     for e in of(events, "send"):
         crosses = side[e["from"]] != side[e["to"]]
@@ -127,6 +126,84 @@ def test_partition_cuts_between_groups_only_and_heal_all_restores():
             assert f[e["id"]][0] != "cut"
     # the majority side elected a leader of its own meanwhile; after healing there is one leader
     assert sim.protocol.resolve("leader") is not None
+
+
+def test_a_new_partition_replaces_the_old_one_and_hand_cuts_stay():
+    sc = raft(duration=3000, params=TRAFFIC, interventions=[
+        {"at": 100, "action": "cut", "a": "n3", "b": "n4"},
+        {"at": 500, "action": "partition", "groups": [["n1"]]},
+        {"at": 1500, "action": "partition", "groups": [["n1", "n2"], ["n3", "n4"]]},
+    ])
+    events, sim = run(sc)
+    net = of(events, "net")[-1]
+    assert net["partition"] == [["n1", "n2"], ["n3", "n4"], ["n5"]]
+    assert net["cuts"] == [["n3", "n4"], ["n4", "n3"]]  # within an island, a hand cut still holds
+    f = fate(events)
+    late = [e for e in of(events, "send") if e["t"] >= 1500]
+    n1_n2 = [e for e in late if {e["from"], e["to"]} == {"n1", "n2"}]
+    n3_n4 = [e for e in late if {e["from"], e["to"]} == {"n3", "n4"}]
+    n2_n5 = [e for e in late if {e["from"], e["to"]} == {"n2", "n5"}]
+    assert n1_n2 and all(f[e["id"]][0] != "cut" for e in n1_n2)  # together again: the first partition is gone
+    assert all(f[e["id"]][0] == "cut" for e in n3_n4 + n2_n5)
+
+
+def test_heal_partition_joins_the_islands_and_keeps_hand_cuts():
+    sc = raft(duration=3000, params=TRAFFIC, interventions=[
+        {"at": 100, "action": "cut", "a": "n4", "b": "n5"},
+        {"at": 200, "action": "partition", "groups": [["n1", "n2"]]},
+        {"at": 1000, "action": "heal_partition"},
+    ])
+    events, sim = run(sc)
+    nets = of(events, "net")
+    assert nets[-1] == {"t": 1000, "type": "net", "cuts": [["n4", "n5"], ["n5", "n4"]], "partition": [],
+                        "bridges": [], "links": []}
+    f = fate(events)
+    late = [e for e in of(events, "send") if e["t"] >= 1000]
+    assert all(f[e["id"]][0] == "cut" for e in late if {e["from"], e["to"]} == {"n4", "n5"})
+    assert all(f[e["id"]][0] != "cut" for e in late if {e["from"], e["to"]} != {"n4", "n5"})
+
+
+def test_healing_a_link_across_a_partition_bridges_it_and_cutting_it_again_closes_it():
+    sc = raft(duration=4000, params=TRAFFIC, interventions=[
+        {"at": 100, "action": "partition", "groups": [["n1", "n2"]]},
+        {"at": 1000, "action": "heal", "a": "n1", "b": "n3"},
+        {"at": 2000, "action": "cut", "a": "n1", "b": "n3", "oneway": True},
+    ])
+    events, sim = run(sc)
+    nets = of(events, "net")
+    assert nets[1]["bridges"] == [["n1", "n3"], ["n3", "n1"]] and nets[1]["cuts"] == []
+    assert nets[2]["bridges"] == [["n3", "n1"]] and nets[2]["cuts"] == [["n1", "n3"]]
+    f = fate(events)
+    sends = of(events, "send")
+    bridged = [e for e in sends if 1000 <= e["t"] < 1900 and {e["from"], e["to"]} == {"n1", "n3"}]  # landed by 2000
+    still = [e for e in sends if 1000 <= e["t"] < 2000 and {e["from"], e["to"]} == {"n1", "n4"}]
+    back = [e for e in sends if e["t"] >= 2000 and (e["from"], e["to"]) == ("n3", "n1")]
+    gone = [e for e in sends if e["t"] >= 2000 and (e["from"], e["to"]) == ("n1", "n3")]
+    assert bridged and all(f[e["id"]][0] != "cut" for e in bridged)
+    assert still and all(f[e["id"]][0] == "cut" for e in still)
+    assert all(f[e["id"]][0] != "cut" for e in back) and all(f[e["id"]][0] == "cut" for e in gone)
+
+
+def test_a_thousand_node_partition_is_small_in_the_trace_and_quick():
+    """Islands, not N^2 cuts: splitting 1,000 gossip nodes in two is one group list in the `net` event."""
+    import json
+
+    ids = [f"n{i}" for i in range(1, 1001)]
+    sim = Simulation({"protocol": "gossip", "nodes": 1000, "seed": 1, "duration": 2000})
+    sim.advance(300)
+    sim.drain()
+    sim.intervene({"action": "partition", "groups": [ids[:500]]})
+    sim.advance(600)
+    events = sim.drain()
+    net = of(events, "net")[0]
+    assert net["partition"] == [ids[:500], ids[500:]] and net["cuts"] == []
+    assert len(json.dumps(net)) < 20_000 and len(json.dumps(sim.snapshot()["net"])) < 20_000
+    f = fate(events)
+    island = {n: i // 500 for i, n in enumerate(ids)}
+    crossing = [e for e in of(events, "send") if island[e["from"]] != island[e["to"]]]
+    inside = [e for e in of(events, "send") if island[e["from"]] == island[e["to"]]]
+    assert crossing and all(f[e["id"]][0] == "cut" for e in crossing)
+    assert inside and all(f[e["id"]][0] != "cut" for e in inside)
 
 
 def test_heal_one_link_and_one_direction():

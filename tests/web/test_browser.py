@@ -181,16 +181,19 @@ def test_dragging_nodes_into_islands_partitions_the_network(daphne_server, make_
     page.locator("#islands").click()
     page.wait_for_selector('.island[data-island="B"]', state="visible")
     drag(page, node_center(page, "n1"), center(page, '.island[data-island="B"] rect'))
-    page.wait_for_function("window.playground.snapshot.net.cuts.length === 8")  # {n1} | {n2 n3 n4 n5}
+    page.wait_for_function("window.playground.snapshot.net.partition.length === 2")  # {n1} | {n2 n3 n4 n5}
     next_frames(page)  # island A's four are laid out anew: read n2 where it is now
     drag(page, node_center(page, "n2"), center(page, '.island[data-island="B"] rect'))
-    page.wait_for_function("window.playground.snapshot.net.cuts.length === 12")  # {n1 n2} | {n3 n4 n5}
-    cuts = {tuple(c) for c in snap(page)["net"]["cuts"]}
-    assert ("n1", "n3") in cuts and ("n1", "n2") not in cuts and ("n4", "n5") not in cuts
+    page.wait_for_function("window.playground.snapshot.net.partition.some((g) => g.length === 2)")
+    assert snap(page)["net"]["partition"] == [["n3", "n4", "n5"], ["n1", "n2"]]  # islands A and B
+    # links across islands are drawn cut, links inside an island are not
+    assert page.locator('.link[data-link="n1|n3"][data-cut="1"]').count() == 1
+    assert page.locator('.link[data-link="n1|n2"][data-cut="0"]').count() == 1
+    assert page.locator('.link[data-link="n4|n5"][data-cut="0"]').count() == 1
     page.wait_for_timeout(300)
     page.screenshot(path=ARTIFACTS / "islands-1280x720.png")
     page.locator("#islands").click()  # heal
-    page.wait_for_function("window.playground.snapshot.net.cuts.length === 0")
+    page.wait_for_function("window.playground.snapshot.net.partition.length === 0")
     errors.check()
 
 
