@@ -272,11 +272,15 @@ function rumorPanel(el, snap, ctx) {
     c.crashed ? stat("#cbd5e1", "crashed", c.crashed) : null);
   p.canvas.setAttribute("aria-label", `fraction of nodes informed over time: now ${Math.round(frac * 100)}%`);
   drawChart(p.canvas, r.history, { label: "informed" });
-  const note = r.focus ? noteFor(c) : "Start one with “+ New rumour” or a node's menu.";
+  const note = r.focus ? noteFor(c, snap.net) : "Start one with “+ New rumour” or a node's menu.";
   if (p.note.textContent !== note) p.note.textContent = note;
 }
 
-function noteFor(c) {
+function noteFor(c, net) {
+  const islands = (net && net.partition) || [];
+  if (c.unheard > 0 && islands.length > 1) {
+    return `The network is split into ${islands.length} islands: the rumour cannot cross to the nodes beyond its own until the partition heals.`;
+  }
   if (c.hot === 0 && c.unheard > 0) {
     return `Nobody spreads it any more: ${c.unheard} node${c.unheard === 1 ? "" : "s"} will never hear it (the residue), unless anti-entropy runs.`;
   }
