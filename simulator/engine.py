@@ -363,6 +363,31 @@ class Simulation:
             node._dirty["timers"] = True
         return fires
 
+    def set_drift(self, node, factor):
+        """Change a node's clock rate. An armed timer keeps the time it has left on the node's own clock, so what
+        is left in real time is rescaled: 100 ms from firing at rate 1.0 becomes 25 ms at rate 4.0 (a clock that
+        suddenly runs fast fires its pending election timeout early too, not only the ones armed later)."""
+        old = node.drift
+        node.drift = factor
+        node.mark("drift")
+        if factor != old:
+            env = self.env
+            now = env._now
+            for name, token in node._timers.items():  # insertion order: deterministic
+                left = token.fires - now
+                if left <= 0:
+                    continue  # due now (or held by a paused node): nothing left to rescale
+                real = max(0, int(left * old / factor + 0.5))
+                token.fires = now + real
+                wake = token.wake
+                if wake.callbacks is None or wake.at > token.fires:
+                    token.wake = _Wake(env, real, self._wake_callbacks, node, name)
+                shown = node._deadlines.get(name)
+                if shown is not None:
+                    node._deadlines[name] = [shown[0], token.fires]  # replaced, never changed in place
+                    node._dirty["timers"] = True
+        self.flush(node)
+
     def _on_wake(self, wake):
         node, name = wake.node, wake.name
         token = node._timers.get(name)

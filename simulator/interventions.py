@@ -31,7 +31,7 @@ COMMON = {
     "set_link": ({"a": NODE, "b": NODE, "latency": "latency", "loss": LINK_LOSS, "oneway": BOOL}, ("a", "b"),
                  "set latency [min, max] ms and/or loss probability of the link a-b"),
     "set_drift": ({"node": NODE, "factor": FACTOR}, ("node", "factor"),
-                  "make a node's clock run faster or slower: its timers fire after delay / factor"),
+                  "make a node's clock run faster or slower: its timers (armed ones too) run factor times as fast"),
 }
 
 
@@ -230,9 +230,7 @@ def _apply_common(sim, action, nodes, r):
     elif action == "resume":
         sim.resume(node)
     elif action == "set_drift":
-        node.drift = r["factor"]
-        node.mark("drift")
-        sim.flush(node)
+        sim.set_drift(node, r["factor"])
     elif action in ("cut", "heal"):
         a, b = r["a"], r["b"]
         pairs = [(a, b)] if r.get("oneway") else [(a, b), (b, a)]

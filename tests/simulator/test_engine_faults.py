@@ -374,8 +374,28 @@ def test_drift_is_part_of_the_view():
     sim.drain()
     sim.intervene({"action": "set_drift", "node": "n4", "factor": 1.5})
     ev = of(sim.drain(), "state", node="n4")[0]
-    assert ev["changes"] == {"drift": 1.5}
+    assert ev["changes"]["drift"] == 1.5
     assert sim.snapshot()["nodes"]["n4"]["drift"] == 1.5
+
+
+@pytest.mark.parametrize("factor", [4.0, 0.25])
+def test_set_drift_rescales_the_timers_already_armed(factor):
+    """A clock that starts running fast fires its pending timeout early too: what is left of an armed timer is
+    the same on the node's own clock, so in real time it is divided by the new rate."""
+    sim = Simulation(raft(duration=5000, params={"election_timeout_min": 1000, "election_timeout_max": 1000},
+                          interventions=[{"at": 0, "action": "partition", "groups": [["n2"]]}]))
+    sim.advance(400)
+    set_at, fires = sim.snapshot()["nodes"]["n2"]["timers"]["election"]
+    assert fires - 400 > 100
+    sim.drain()
+    sim.intervene({"action": "set_drift", "node": "n2", "factor": factor})
+    expect = 400 + round((fires - 400) / factor)
+    change = of(sim.drain(), "state", node="n2")[0]["changes"]
+    assert change["drift"] == factor and change["timers"]["election"] == [set_at, expect]
+    sim.advance(expect)  # everything before `expect`
+    assert not of(sim.drain(), "timer", node="n2")
+    sim.advance(expect + 1)
+    assert [e["t"] for e in of(sim.drain(), "timer", node="n2")] == [expect]
 
 
 def test_every_fault_keeps_snapshot_and_events_consistent():
