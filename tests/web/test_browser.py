@@ -197,6 +197,27 @@ def test_dragging_nodes_into_islands_partitions_the_network(daphne_server, make_
     errors.check()
 
 
+def test_a_long_press_on_a_tablet_opens_the_node_menu(daphne_server, make_page):
+    """A finger held on a node (no right button on a tablet) opens its menu while still down, and lifting the
+    finger leaves it open; then a button in it works."""
+    page, errors = make_page(width=1024, height=768, has_touch=True, is_mobile=True)
+    open_play(page, daphne_server)
+    cdp = page.context.new_cdp_session(page)
+    x, y = node_center(page, "n3")
+    menu = page.locator("#node-menu")
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y, "id": 1}]})
+    page.wait_for_timeout(250)
+    assert menu.is_hidden()  # not yet: a press becomes a menu only when held
+    menu.wait_for(state="visible", timeout=2000)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_timeout(300)
+    assert menu.is_visible() and "n3" in menu.inner_text()
+    page.screenshot(path=ARTIFACTS / "node-menu-long-press-1024x768.png")
+    menu.get_by_role("button", name="Crash").click()
+    page.wait_for_function("window.playground.snapshot.nodes.n3.status === 'crashed'")
+    errors.check()
+
+
 def test_a_viewer_sees_the_owners_run_live(daphne_server, make_page):
     owner, errors = make_page()
     open_play(owner, daphne_server)
