@@ -79,7 +79,7 @@ async def _connect(port):
     return await WebSocket.connect(f"ws://127.0.0.1:{port}/ws/play/", f"http://127.0.0.1:{port}")
 
 
-async def _next(ws, kind, timeout=5.0, ack=True, where=None):
+async def _next(ws, kind, timeout=15.0, ack=True, where=None):
     """The next message of `kind` (acknowledging numbered ones); `where` filters further."""
     deadline = time.monotonic() + timeout
     while True:
@@ -101,7 +101,7 @@ async def test_a_viewer_on_another_process_follows_the_run(two_daphnes):
         started = await _next(owner, "started")
         await _next(owner, "frame")
         await viewer.send(json.dumps({"type": "watch", "room": started["room"]}))
-        synced = await _next(viewer, "started", timeout=15)
+        synced = await _next(viewer, "started", timeout=30)
         assert synced["viewer"] is True and synced["room"] == started["room"]
         assert synced["snapshot"]["order"] == started["snapshot"]["order"]
         frame = await _next(viewer, "frame")
@@ -127,7 +127,7 @@ async def test_watching_a_room_nobody_runs_is_an_error(two_daphnes):
     viewer = await _connect(two_daphnes[1])
     try:
         await viewer.send(json.dumps({"type": "watch", "room": "nobody-here-123"}))
-        err = await _next(viewer, "error", timeout=6)
+        err = await _next(viewer, "error", timeout=15)
         assert err["code"] == "unknown_room" and err["field"] == "room"
     finally:
         viewer.close()
