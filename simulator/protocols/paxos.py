@@ -39,6 +39,7 @@ IDLE, PREPARE, ACCEPT, BACKOFF, DONE = "idle", "prepare", "accept", "backoff", "
 FOLLOWER, LEADING = "follower", "leading"
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+REPORT_MAX = 64  # catch-up: slots per answer to a learn? (a learner far behind asks again for the rest)
 
 
 def gt(a, b):
@@ -77,6 +78,14 @@ class PaxosNode(Node):
     @property
     def proto(self):
         return self.sim.protocol
+
+    def answer_learn(self, src, m, known):
+        """Catch-up: answer a learner's learn? with the values this node knows are chosen from its slot on (a
+        learner's `learned`, a proposer's `chosen`); say nothing if it knows none."""
+        f = m["from_slot"]
+        out = [[i + 1, v] for i, v in enumerate(known[f - 1:f - 1 + REPORT_MAX], f - 1) if v is not None]
+        if out:
+            self.tell((src,), {"kind": "learned", "learned": out})
 
     def tell(self, dsts, msg):
         """Send `msg` to each of `dsts` (and count it for the metrics)."""
@@ -140,41 +149,140 @@ class AcceptorNode(PaxosNode):
             out = {"kind": "accepted", "ballot": b, "slot": slot, "value": v}
             self.tell((src,), out)
             self.tell(self.proto.learners, out)
+        elif kind == "learn?":  # a learner catching up: report what this acceptor has accepted from that slot on
+            frm = m["from_slot"]
+            report = [[i + 1, e[0], e[1]] for i, e in enumerate(self.accepted[frm - 1:frm - 1 + REPORT_MAX], frm - 1)
+                      if e is not None]
+            self.tell((src,), {"kind": "report", "accepted": report})
 
 
 # --- learners -----------------------------------------------------------------------------------
 class LearnerNode(PaxosNode):
     ROLE = LEARNER
-    VIEW = ("role", "learned")
+    VIEW = ("role", "learned", "learned_from", "asking")
     VISIBLE_TIMERS = ()
 
     def init_persistent(self):
         self.role = LEARNER
         self.learned = []  # per slot: the value learned chosen, or None
+        self.learned_from = []  # per slot: how: "accepted", "decide", "acceptors" (asked) or a learner's id
+        self.booted = False
 
     def init_volatile(self):
         self.tally = {}  # slot -> {(round, proposer, value): {acceptor: True}}, until the slot is learned
+        self.since = {}  # catch-up: slot -> when this learner first knew the slot exists, until it learns it
+        self.unsure = False  # catch-up, Multi-Paxos: restarted, and no majority has answered a learn? since
+        self.answered = {}  # acceptors that answered the last learn?
+        self.asking = False  # catch-up: it has asked and not yet learned everything it knows it misses
 
     def knows(self, slot):
         return slot <= len(self.learned) and self.learned[slot - 1] is not None
 
-    def learn(self, slot, value):
+    def first_unknown(self):
+        slot = 1
+        while self.knows(slot):
+            slot += 1
+        return slot
+
+    def learn(self, slot, value, how):
         if self.knows(slot):
             return  # a learner learns each slot once
         self.tally.pop(slot, None)
+        self.since.pop(slot, None)
+        if self.p["catch_up"]:
+            for gap in range(len(self.learned) + 1, slot):  # it skipped slots: it misses them
+                self.note(gap)
         self.mark_splice("learned", set_slot(self.learned, slot, value))
+        self.mark_splice("learned_from", set_slot(self.learned_from, slot, how))
+        if self.asking and not self.behind(0):
+            self.asking = False
+            self.mark("asking")
+
+    # --- catch-up: ask the acceptors and the other learners -----------------------------------
+    def note(self, slot):
+        """This learner knows slot `slot` exists (or may hold a chosen value) and has not learned it."""
+        if not self.knows(slot) and slot not in self.since:
+            self.since[slot] = self.now
+            self.arm_catch_up()
+
+    def arm_catch_up(self):
+        if "catch_up" not in self._timers:
+            iv = self.p["catch_up_interval"]
+            self.set_timer("catch_up", self.rng.randint(iv // 2, iv + iv // 2))
+
+    def behind(self, grace):
+        """Whether it misses something it should ask for: single-decree, the value; Multi-Paxos, a slot it has
+        known about for at least `grace` ms (an in-flight slot is normally learned within a round trip), or
+        anything at all after a restart until a majority of acceptors has answered."""
+        if not self.p["multi"]:
+            return not self.knows(1)
+        if self.unsure:
+            return True
+        now = self.now
+        return any(now - t >= grace for t in self.since.values())
+
+    def on_start(self):
+        if not self.p["catch_up"]:
+            return
+        restarted, self.booted = self.booted, True
+        if restarted:
+            self.unsure = self.p["multi"]  # it may have missed any slot while it was down
+            if self.behind(0):
+                self.ask()
+        if self.behind(0):
+            self.arm_catch_up()
+
+    def on_timer(self, name):
+        if name == "catch_up" and self.behind(self.p["catch_up_interval"] // 2):
+            self.ask()
+        if name == "catch_up" and self.behind(0):
+            self.arm_catch_up()
+
+    def ask(self):
+        self.answered = {}
+        if not self.asking:
+            self.asking = True
+            self.mark("asking")
+        others = [lid for lid in self.proto.learners if lid != self.id]
+        # acceptors report what they accepted; learners and proposers answer only with what they know is chosen
+        self.tell(self.proto.acceptors + others + self.proto.proposers,
+                  {"kind": "learn?", "from_slot": self.first_unknown()})
 
     def on_message(self, src, m):
         kind = m["kind"]
-        slot = m["slot"]
-        if kind == "accepted" and not self.knows(slot):
-            b = m["ballot"]
-            votes = self.tally.setdefault(slot, {}).setdefault((b[0], b[1], m["value"]), {})
-            votes[src] = True
-            if len(votes) >= self.proto.majority:  # a majority accepted one ballot: chosen
-                self.learn(slot, m["value"])
+        if kind == "accepted":
+            slot = m["slot"]
+            if not self.knows(slot):
+                self.vote(src, slot, m["ballot"], m["value"], "accepted")
         elif kind == "decide":
-            self.learn(slot, m["value"])
+            self.learn(m["slot"], m["value"], "decide")
+        elif kind == "report":  # an acceptor's answer to learn?: what it has accepted
+            for slot, b, value in m["accepted"]:
+                if not self.knows(slot):
+                    self.vote(src, slot, b, value, "acceptors")
+            if self.unsure:
+                self.answered[src] = True
+                if len(self.answered) >= self.proto.majority:
+                    # quorum intersection: every slot chosen before it asked was reported by one of these
+                    self.unsure = False
+        elif kind == "learned":  # another learner's answer: what it learned is chosen (learners agree)
+            for slot, value in m["learned"]:
+                self.learn(slot, value, src)
+        elif kind == "learn?":
+            self.answer_learn(src, m, self.learned)
+        elif kind == "commit":  # the Multi-Paxos leader's commit point: slots 1..upto are chosen
+            if self.p["catch_up"]:
+                for slot in range(self.first_unknown(), m["upto"] + 1):
+                    self.note(slot)
+
+    def vote(self, src, slot, b, value, how):
+        """Acceptor `src` accepted ballot `b` with `value` in `slot` (now or earlier: either way it voted)."""
+        votes = self.tally.setdefault(slot, {}).setdefault((b[0], b[1], value), {})
+        votes[src] = True
+        if len(votes) >= self.proto.majority:  # a majority accepted one ballot: chosen
+            self.learn(slot, value, how)
+        elif self.p["catch_up"]:
+            self.note(slot)
 
 
 # --- proposers ----------------------------------------------------------------------------------
@@ -261,6 +369,16 @@ class ProposerNode(PaxosNode):
             if self.phase == LEADING:
                 self.resend()
                 self.set_timer("resend", self.p["phase_timeout"])
+        elif name == "commit":
+            if self.phase == LEADING:
+                self.tell_commit()
+                self.set_timer("commit", self.p["catch_up_interval"])
+
+    def tell_commit(self):
+        """Catch-up, Multi-Paxos: tell the learners the leader's commit point (the highest slot it knows chosen),
+        so that a learner that missed slots (cut off, crashed) knows it misses them and asks."""
+        if self.chosen:
+            self.tell(self.proto.learners, {"kind": "commit", "upto": len(self.chosen)})
 
     def other_proposers(self):
         return [p for p in self.proto.proposers if p != self.id]
@@ -340,6 +458,8 @@ class ProposerNode(PaxosNode):
             self.on_forward(src, m)
         elif kind == "decide":
             self.on_decide(src, m)
+        elif kind == "learn?":
+            self.answer_learn(src, m, self.chosen)
 
     def on_decide(self, src, m):
         slot = m["slot"]
@@ -448,6 +568,8 @@ class ProposerNode(PaxosNode):
         self.tell(self.other_proposers(), {"kind": "heartbeat", "ballot": self.ballot})
         self.set_timer("heartbeat", self.p["heartbeat_interval"])
         self.set_timer("resend", self.p["phase_timeout"])
+        if self.p["catch_up"]:
+            self.set_timer("commit", self.p["catch_up_interval"])
 
     def take_pending(self):
         value, self.pending = self.pending[0], self.pending[1:]
@@ -475,7 +597,7 @@ class ProposerNode(PaxosNode):
 
     def step_down(self, leader):
         """A higher ballot exists: stop proposing, follow `leader` (if known), and wait for it."""
-        for name in ("retry", "backoff", "heartbeat", "resend"):
+        for name in ("retry", "backoff", "heartbeat", "resend", "commit"):
             self.cancel_timer(name)
         self.set_phase(FOLLOWER)
         self.set_leader(leader)
@@ -522,7 +644,7 @@ class ProposerNode(PaxosNode):
 class Paxos(Protocol):
     name = "paxos"
     title = "Paxos"
-    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
+    version = "2"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Proposers duel, acceptors promise: a value, once chosen, stays chosen, whoever crashes; "
                "without backoff or a leader, nothing may ever be chosen.")
     nodes = Param(5, "number of acceptors (proposers and learners: params.proposers, params.learners)", 1, 31)
@@ -542,6 +664,11 @@ class Paxos(Protocol):
         "heartbeat_interval": Param(50, "Multi-Paxos: leader heartbeat to the other proposers (ms)", 1, 30_000),
         "leader_timeout_min": Param(150, "Multi-Paxos: shortest randomised wait for a silent leader (ms)", 10, 60_000),
         "leader_timeout_max": Param(300, "Multi-Paxos: longest randomised wait for a silent leader (ms)", 10, 60_000),
+        "catch_up": Param(True, "a learner that missed the decision (down, cut off, messages lost) asks the acceptors "
+                                "and the other learners until it learns it (off: it stays behind)", kind="bool"),
+        "catch_up_interval": Param(400, "catch-up: a learner that misses something asks again after a random "
+                                        "0.5..1.5 times this (ms); a Multi-Paxos leader tells the learners its "
+                                        "commit point this often", 10, 60_000),
         "client_interval": Param(500, "Multi-Paxos: a client sends a value to the leader every this many ms "
                                       "(0: none)", 0, 600_000),
     }
@@ -846,6 +973,13 @@ class Paxos(Protocol):
                                             {"at": 0, "action": "crash", "node": "a3"},
                                             {"at": 100, "action": "propose", "node": "p1", "value": "A"},
                                             {"at": 1500, "action": "restart", "node": "a2"}]}},
+            {"slug": "paxos-learner-catch-up", "title": "A learner catches up",
+             "narrative": "l2 is down when p1 gets A chosen, so it misses every accepted and decide message. When "
+                          "it restarts it knows nothing, and nobody will tell it: it asks the acceptors and l1 "
+                          "(learn?). Three acceptors report that they accepted A at the same ballot, a majority, "
+                          "so A is chosen and l2 learns it. One acceptor's word would not do: it may have accepted "
+                          "a value that was never chosen. With catch_up off, l2 stays empty for ever.",
+             "scenario": CATCH_UP},
             {"slug": "multipaxos-log", "title": "Multi-Paxos: phase 1 once, then one round trip per value",
              "narrative": "In Multi-Paxos mode the first proposer whose timer fires runs phase 1 for every slot "
                           "at once and becomes the leader. A client then sends a value every 300 ms: each needs "
@@ -890,6 +1024,13 @@ FAILOVER = {
     "params": {"multi": True, "client_interval": 0},
     "interventions": [{"at": 1000, "action": "propose", "node": "leader", "value": "x"},
                       {"at": 1005, "action": "crash", "node": "leader"}],
+}
+
+CATCH_UP = {
+    "protocol": "paxos", "seed": 2, "duration": 2500, "params": {"auto_propose": False},
+    "interventions": [{"at": 0, "action": "crash", "node": "l2"},
+                      {"at": 100, "action": "propose", "node": "p1", "value": "A"},
+                      {"at": 1000, "action": "restart", "node": "l2"}],
 }
 
 
