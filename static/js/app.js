@@ -2,8 +2,8 @@
 // clicks, drags and keys into messages. Protocol specifics come from static/js/protocols/<name>.js.
 
 import { Connection } from "./ws.js";
-import { applyEvent } from "./replay.js";
-import { Topology } from "./topology.js";
+import { applyEvent, severedTest } from "./replay.js";
+import { Topology, MAX_LINKS_NODES } from "./topology.js";
 import { Feed } from "./feed.js";
 import { h, fmtTime, listNodes } from "./util.js";
 import generic from "./protocols/generic.js";
@@ -140,7 +140,7 @@ function onStarted(msg) {
   const keepLayout = !firstRun && !msg.scenario.layout ? topo.layout() : null;
   topo.setSnapshot(state.snap, { reset: true });
   topo.setIslandsMode(false);
-  $(".stage-hint").textContent = HINT;
+  $(".stage-hint").textContent = hint();
   if (keepLayout) topo.setLayout(keepLayout);
   if (!state.viewer) {
     state.seed = msg.scenario.seed;
@@ -331,20 +331,45 @@ function openMenu(id, x, y) {
     items.push({ label: "▶ Resume", intervention: { action: "resume", node: id } });
     items.push({ label: "☠ Crash", intervention: { action: "crash", node: id } });
   }
-  if (v.status !== "crashed") items.push({ label: "✂ Isolate (cut all its links)", intervention: { action: "partition", groups: [[id]] } });
+  if (v.status !== "crashed") items.push({ label: "✂ Isolate (cut all its links)", intervention: isolate(id) });
+  // beyond MAX_LINKS_NODES the stage draws no links to click: cut one from here
+  const peers = state.snap.order.length > MAX_LINKS_NODES ? uncutPeers(id) : [];
+  if (peers.length) items.push({ label: "✂ Cut a link…", open: () => openLinkMenu(id, peers, x, y) });
   let extra = [];
   try {
     extra = view.nodeMenu(id, v, state.snap) || [];
   } catch (err) {
     console.error("nodeMenu failed", err);
   }
-  const menu = $("#node-menu");
-  menu.replaceChildren(
-    h("div", { class: "menu-title" }, `${id} · ${v.status}`),
+  showMenu(id, x, y, h("div", { class: "menu-title" }, `${id} · ${v.status}`),
     ...items.map((it) => menuButton(it)),
     extra.length ? h("hr") : null,
-    ...extra.map((it) => menuButton(it)),
-  );
+    ...extra.map((it) => menuButton(it)));
+}
+
+/** Isolate a node: it becomes an island of its own, and the partition it was in (if any) stays as it was, so
+ * isolating one node after another keeps the earlier ones isolated (a partition replaces the last one). */
+function isolate(id) {
+  const current = state.snap.net.partition || [];
+  const groups = current.length
+    ? current.map((g) => g.filter((n) => n !== id)).filter((g) => g.length)
+    : [state.snap.order.filter((n) => n !== id)];
+  return { action: "partition", groups: [...groups, [id]] };
+}
+
+function uncutPeers(id) {
+  const severed = severedTest(state.snap.net);
+  return state.snap.order.filter((n) => n !== id && state.snap.nodes[n].status !== "crashed" && !severed(id, n));
+}
+
+function openLinkMenu(id, peers, x, y) {
+  showMenu(id, x, y, h("div", { class: "menu-title" }, `${id}: cut the link to…`),
+    h("div", { class: "menu-peers" }, ...peers.map((n) => menuButton({ label: n, intervention: { action: "cut", a: id, b: n } }))));
+}
+
+function showMenu(id, x, y, ...children) {
+  const menu = $("#node-menu");
+  menu.replaceChildren(...children);
   menu.hidden = false;
   const rect = menu.getBoundingClientRect();
   menu.style.left = `${Math.max(4, Math.min(x, innerWidth - rect.width - 4))}px`;
@@ -361,6 +386,7 @@ function menuButton(item) {
     class: "menu-item",
     disabled: !!item.disabled,
     onclick: () => {
+      if (item.open) return item.open(); // a submenu in its place
       closeMenu();
       intervene(item.intervention);
     },
@@ -383,6 +409,12 @@ function applyIslands(groups) {
 }
 
 const HINT = document.querySelector(".stage-hint").textContent;
+const HINT_MANY = "Drag a node onto the crash zone · right-click or long-press a node to cut one of its links, isolate it, and more";
+
+/** The stage's one-line help: with many nodes no link is drawn to click, so it points at the node menu. */
+function hint() {
+  return state.snap && state.snap.order.length > MAX_LINKS_NODES ? HINT_MANY : HINT;
+}
 
 function toggleIslands() {
   if (state.viewer || !state.snap) return;
@@ -390,7 +422,7 @@ function toggleIslands() {
   topo.setIslandsMode(state.islands);
   $(".stage-hint").textContent = state.islands
     ? "Drag nodes between islands: every link between two islands is cut · “Heal partition” ends it"
-    : HINT;
+    : hint();
   if (!state.islands && state.snap.net.partition && state.snap.net.partition.length) intervene({ action: "heal_partition" });
   updateControls();
 }
@@ -411,7 +443,10 @@ function updateControls() {
   play.textContent = state.playing ? "❚❚ Pause" : "▶ Play";
   play.setAttribute("aria-pressed", state.playing ? "true" : "false");
   speedSlider.value = Math.log10(state.speed);
-  $("#speed-label").textContent = speedLabel(state.speed) + (state.lagging ? " (server at full speed)" : "");
+  // short, so the toolbar stays one row on a projector; the tooltip says it in full
+  const label = $("#speed-label");
+  label.textContent = speedLabel(state.speed) + (state.lagging ? " ⚠ lagging" : "");
+  label.title = state.lagging ? "The server runs this simulation as fast as it can, slower than the speed asked for" : "";
   $("#islands").textContent = state.islands ? "⚭ Heal partition" : "✂ Partition…";
   $("#islands").classList.toggle("active", state.islands);
   document.body.classList.toggle("viewer", state.viewer);

@@ -8,7 +8,7 @@ import { severedTest } from "./replay.js";
 
 const LONG_PRESS_MS = 550;
 const DRAG_THRESHOLD = 6; // px before a press becomes a drag
-const MAX_LINKS_NODES = 12; // draw every link up to this many nodes; beyond, only cut links
+export const MAX_LINKS_NODES = 12; // draw every link up to this many nodes; beyond, only cut links
 const MAX_LABELLED_MESSAGES = 40;
 const FALL_MS = 800;
 const MAX_FALLING = 30;

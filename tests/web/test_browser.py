@@ -218,6 +218,34 @@ def test_a_long_press_on_a_tablet_opens_the_node_menu(daphne_server, make_page):
     errors.check()
 
 
+def test_with_many_nodes_the_node_menu_cuts_links_and_isolates_one_node_after_another(daphne_server, make_page):
+    """15 servers: the stage draws no link to click, so the node menu offers "Cut a link…"; isolating n1 and then
+    n2 leaves both isolated (a new partition replaces the last, so the page builds on the one in force)."""
+    page, errors = make_page()
+    open_playground(page, daphne_server, "raft", {"protocol": "raft", "seed": 3, "nodes": 15}, seed=3)
+    page.wait_for_function("window.playground.snapshot.order.length === 15")
+    menu = page.locator("#node-menu")
+
+    def menu_of(nid):
+        page.locator(f'.node[data-node="{nid}"] .node-body').click(button="right")
+        menu.wait_for(state="visible")
+
+    menu_of("n3")
+    menu.get_by_role("button", name="Cut a link…").click()
+    assert "cut the link to" in menu.inner_text()
+    page.screenshot(path=ARTIFACTS / "node-menu-cut-a-link-1280x720.png")
+    menu.get_by_role("button", name="n7", exact=True).click()
+    page.wait_for_selector('.link[data-link="n3|n7"][data-cut="1"]')  # drawn now, so it can be clicked to heal
+    assert menu.is_hidden()
+    for nid in ("n1", "n2"):
+        menu_of(nid)
+        menu.get_by_role("button", name="Isolate (cut all its links)").click()
+    page.wait_for_function("window.playground.snapshot.net.partition.length === 3")
+    groups = snap(page)["net"]["partition"]
+    assert ["n1"] in groups and ["n2"] in groups and snap(page)["net"]["cuts"] == [["n3", "n7"], ["n7", "n3"]]
+    errors.check()
+
+
 def test_a_viewer_sees_the_owners_run_live(daphne_server, make_page):
     owner, errors = make_page()
     open_play(owner, daphne_server)

@@ -202,6 +202,6 @@ def test_a_thousand_nodes_split_in_two_keep_the_rumour_on_one_side(daphne_server
                 cutLinks: document.querySelectorAll('.link').length}; }""")
     assert snap["far"] == 0 and snap["cutLinks"] == 0  # nothing crossed; no dashed line per pair at this size
     assert "✂ Partition: {n1 … n500: 500 nodes} | the rest" in feed(page)
-    assert "split into 2 islands" in page.locator("#panel").inner_text()
+    assert "Split into 2 islands" in page.locator("#panel").inner_text()
     page.screenshot(path=ARTIFACTS / "gossip-1000-partition-1280x720.png")
     errors.check()

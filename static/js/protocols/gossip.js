@@ -279,7 +279,7 @@ function rumorPanel(el, snap, ctx) {
 function noteFor(c, net) {
   const islands = (net && net.partition) || [];
   if (c.unheard > 0 && islands.length > 1) {
-    return `The network is split into ${islands.length} islands: the rumour cannot cross to the nodes beyond its own until the partition heals.`;
+    return `Split into ${islands.length} islands: the rumour cannot cross until the partition heals.`;
   }
   if (c.hot === 0 && c.unheard > 0) {
     return `Nobody spreads it any more: ${c.unheard} node${c.unheard === 1 ? "" : "s"} will never hear it (the residue), unless anti-entropy runs.`;
