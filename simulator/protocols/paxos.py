@@ -975,10 +975,11 @@ class Paxos(Protocol):
                                             {"at": 1500, "action": "restart", "node": "a2"}]}},
             {"slug": "paxos-learner-catch-up", "title": "A learner catches up",
              "narrative": "l2 is down when p1 gets A chosen, so it misses every accepted and decide message. When "
-                          "it restarts it knows nothing, and nobody will tell it: it asks the acceptors and l1 "
-                          "(learn?). Three acceptors report that they accepted A at the same ballot, a majority, "
-                          "so A is chosen and l2 learns it. One acceptor's word would not do: it may have accepted "
-                          "a value that was never chosen. With catch_up off, l2 stays empty for ever.",
+                          "it restarts it knows nothing, and nobody tells it unasked: it asks the acceptors, l1 and "
+                          "the proposers (learn?). p1 and l1 know A is chosen and say so; the acceptors report what "
+                          "they accepted, and three of them at the same ballot would do as well. One acceptor's "
+                          "word would not: it may have accepted a value that was never chosen. With catch_up off, "
+                          "l2 stays empty for ever.",
              "scenario": CATCH_UP},
             {"slug": "multipaxos-log", "title": "Multi-Paxos: phase 1 once, then one round trip per value",
              "narrative": "In Multi-Paxos mode the first proposer whose timer fires runs phase 1 for every slot "

@@ -151,6 +151,30 @@ def test_mutation_preset_shows_the_violation(daphne_server, make_page):
     errors.check()
 
 
+def test_a_restarted_learner_catches_up(daphne_server, make_page):
+    """The catch-up preset: l2 is down while A is chosen; after its restart it asks, shows A in its badge and in
+    the learners table (caught up by asking), and the feed says how it learned it."""
+    page, errors = make_page()
+    open_paxos(page, daphne_server, preset("paxos-learner-catch-up"))
+    page.wait_for_function("window.playground.snapshot.nodes.l2.learned[0] === 'A'", timeout=30_000)
+    # l2 was down through the decision: it learned A by asking, not from the acceptors' accepted messages
+    assert page.evaluate("window.playground.snapshot.nodes.l2.learned_from[0]") not in ("accepted", "decide")
+    page.wait_for_function("window.playground.snapshot.t >= 1800", timeout=30_000)
+    assert page.locator('.node[data-node="l2"] .badge-text').text_content() == "A"
+    banner = page.locator(".px-banner.chosen")
+    assert banner.get_attribute("data-chosen") == "A"
+    assert "every learner knows it (l2 caught up by asking)" in banner.inner_text()
+    l2 = page.locator('.px-learners tr[data-node="l2"]').inner_text()
+    assert "“A”" in l2 and "asked" in l2
+    feed = page.locator(".feed").inner_text()
+    assert "l2 is back up and may have missed decisions: it asks" in feed
+    assert "l2 missed the decision (it was down or cut off): it asked, and learned “A”: " in feed
+    assert page.locator(".invariant.bad").count() == 0
+    page.wait_for_timeout(300)
+    page.screenshot(path=ARTIFACTS / "paxos-catch-up-1280x720.png")
+    errors.check()
+
+
 def test_phone_width(daphne_server, make_page):
     """On a 390 px phone the three columns and the acceptor table fit without sideways scrolling."""
     page, errors = make_page(width=390, height=844, has_touch=True, is_mobile=True, device_scale_factor=2)

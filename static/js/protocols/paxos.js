@@ -36,6 +36,10 @@ const MESSAGE_COLORS = {
   decide: "#15803d",
   heartbeat: "#94a3b8",
   forward: "#2563eb",
+  "learn?": "#b45309",
+  report: "#0e7490",
+  learned: "#15803d",
+  commit: "#94a3b8",
 };
 
 const roleOf = (id) => ({ p: "proposer", a: "acceptor", l: "learner" })[id[0]];
@@ -59,6 +63,16 @@ function isMulti(snap) {
     if (phase === "idle" || phase === "accept" || phase === "done") return (multiMode = false);
   }
   return multiMode;
+}
+
+// How a learner learned a slot (its `learned_from`): from the acceptors' accepted messages or a proposer's decide
+// as they happened, or by catching up: "acceptors" (a majority reported one ballot) or the id of a node that knew.
+const caughtUp = (how) => how !== undefined && how !== null && how !== "accepted" && how !== "decide";
+function howLearned(how) {
+  if (how === "accepted") return "a majority's accepted messages";
+  if (how === "decide") return "a proposer's decide";
+  if (how === "acceptors") return "asked: a majority of acceptors reported one ballot";
+  return how ? `asked: ${how} knew it` : "";
 }
 
 function learnedCount(list) {
@@ -104,6 +118,8 @@ function ensureStyle() {
   font-size: 0.72rem; font-weight: 700; color: #fff; border: 2px solid transparent; }
 .px-cell.empty { border: 1px dotted #cbd5e1; }
 .px-cell.learned { background: #15803d; }
+.px-cell.learned.caught { border-color: #f59e0b; }
+.px-table td.px-caught { color: #b45309; font-weight: 600; }
 .px-cell.head { height: auto; color: #64748b; font-weight: 400; border: 0; }
 `));
 }
@@ -139,7 +155,7 @@ export default {
     }
     if (view.role === "acceptor") return view.promised ? fmtBallot(view.promised) : null;
     const n = learnedCount(view.learned);
-    if (!n) return null;
+    if (!n) return view.asking ? "?" : null;
     return view.learned.length === 1 ? short(view.learned[0]) : `${n}✓`;
   },
 
@@ -163,6 +179,10 @@ export default {
       lines.push(learnedCount(view.learned)
         ? `learned: ${view.learned.map((v) => (v === null ? "?" : v)).join(" ")}`
         : "has learned nothing yet");
+      const from = view.learned_from || [];
+      if (from.length === 1 && from[0]) lines.push(`from ${howLearned(from[0])}`);
+      else if (from.some(caughtUp)) lines.push(`caught up by asking: slot ${from.map((f, i) => (caughtUp(f) ? i + 1 : null)).filter((x) => x).join(", ")}`);
+      if (view.asking) lines.push("misses something: asks the acceptors, learners and proposers (learn?)");
     }
     return lines.join("\n");
   },
@@ -191,6 +211,13 @@ export default {
         return `★${short(msg.value)}`;
       case "forward":
         return `→${short(msg.value)}`;
+      case "learn?":
+        return "?";
+      case "report":
+        return msg.accepted && msg.accepted.length === 1 ? `${short(msg.accepted[0][2])}@${fmtBallot(msg.accepted[0][1])}`
+          : msg.accepted && msg.accepted.length ? `${msg.accepted.length}✓` : "–";
+      case "learned":
+        return msg.learned && msg.learned.length === 1 ? `★${short(msg.learned[0][1])}` : `★${(msg.learned || []).length}`;
       default:
         return null; // heartbeats are routine
     }
@@ -213,8 +240,11 @@ export default {
     }
     if (ev.type !== "state") return null;
     const ch = ev.changes;
-    if ("status" in ch) return null; // crash / restart: the page says it
     const id = ev.node;
+    if (roleOf(id) === "learner" && ch.status === "up" && ch.asking) {
+      return `${id} is back up and may have missed decisions: it asks the acceptors, the other learners and the proposers (learn?)`;
+    }
+    if ("status" in ch) return null; // crash / restart: the page says it
     const b = before.nodes[id];
     const multi = isMulti(before);
     const role = roleOf(id);
@@ -227,9 +257,27 @@ export default {
       return `${id} accepted ${q(entry[1])} at ballot ${fmtBallot(entry[0])}`;
     }
     const sp = ev.splice && ev.splice.learned;
-    if (!sp) return null;
+    if (!sp) {
+      if (ch.asking === true) {
+        return multi ? `${id} knows of slots it has not learned: it asks the acceptors, the other learners and the proposers (learn?)`
+          : `${id} has not learned a value yet: it asks the acceptors, the other learners and the proposers (learn?)`;
+      }
+      return null;
+    }
     const i = sp[0] + sp[1].length - 1;
     const value = sp[1][sp[1].length - 1];
+    const fsp = ev.splice.learned_from;
+    const how = fsp ? fsp[1].slice(sp[0] - fsp[0]) : [];
+    const asked = how.map((f, k) => (caughtUp(f) && sp[1][k] !== null ? k : -1)).filter((k) => k >= 0);
+    if (asked.length) {
+      const last = how[asked[asked.length - 1]];
+      const why = last === "acceptors" ? "a majority of acceptors reported accepting it at one ballot"
+        : `${last} knew it was chosen and told it`;
+      if (!multi) return `${id} missed the decision (it was down or cut off): it asked, and learned ${q(value)}: ${why}`;
+      const slots = asked.map((k) => sp[0] + k + 1);
+      const range = slots.length === 1 ? `slot ${slots[0]}` : `slots ${slots[0]}–${slots[slots.length - 1]}`;
+      return `${id} caught up on ${range} it had missed: it asked, and ${why}`;
+    }
     if (!multi) return `${id} learned the chosen value: ${q(value)}`;
     const first = before.order.find((x) => x[0] === "l");
     return id === first ? `Slot ${i + 1} is decided: ${q(value)} (${id} learned it)` : null;
@@ -386,7 +434,9 @@ function learnersLine(snap, ids, slot = 0) {
     return v !== null && v !== undefined;
   });
   if (!knows.length) return "no learner knows yet";
-  return knows.length === ids.l.length ? `every learner knows it` : `learned by ${listNodes(knows)}`;
+  const caught = knows.filter((id) => caughtUp((snap.nodes[id].learned_from || [])[slot]));
+  const tail = caught.length ? ` (${listNodes(caught)} caught up by asking)` : "";
+  return (knows.length === ids.l.length ? `every learner knows it` : `learned by ${listNodes(knows)}`) + tail;
 }
 
 /** The value a majority of acceptors hold at one ballot in `slot` (0-based) right now, if any. */
@@ -442,8 +492,21 @@ function singlePanel(snap, ids, ctx) {
           proposing ? h("span", { title: "the value it proposes in phase 2, found in a promise" }, ` → ${q(v.proposal)}`) : null),
       ]);
     }));
+  const learners = h("table", { class: "px-table px-learners" },
+    h("tr", {}, h("th", {}, "learner"), h("th", {}, "learned"), h("th", {}, "how")),
+    ids.l.map((id) => {
+      const v = snap.nodes[id];
+      const val = v.learned[0];
+      const how = (v.learned_from || [])[0];
+      const known = val !== null && val !== undefined;
+      return row(id, snap, ctx, [
+        h("td", {}, known ? q(val) : h("span", { class: "px-muted" }, v.status !== "up" ? `nothing (${v.status})` : "nothing")),
+        h("td", { class: caughtUp(how) ? "px-caught" : "" },
+          known ? howLearned(how) : v.asking ? "asking (learn?)" : h("span", { class: "px-muted" }, "—")),
+      ]);
+    }));
   return [banner, h("div", { class: "px-section" }, "Acceptors ", h("small", {}, "on stable storage · colour = whose ballot")),
-    acceptors, h("div", { class: "px-section" }, "Proposers"), proposers];
+    acceptors, h("div", { class: "px-section" }, "Proposers"), proposers, h("div", { class: "px-section" }, "Learners"), learners];
 }
 
 function multiPanel(el, snap, ids, ctx) {
@@ -485,10 +548,12 @@ function multiPanel(el, snap, ids, ctx) {
   for (const id of ids.l) {
     rows.push(line(id, (v, i) => {
       const val = v.learned[i];
+      const how = (v.learned_from || [])[i];
       return val !== null && val !== undefined
-        && h("span", { class: "px-cell learned", title: `${id} learned slot ${i + 1}: ${q(val)}` }, short(val));
+        && h("span", { class: `px-cell learned${caughtUp(how) ? " caught" : ""}`,
+                       title: `${id} learned slot ${i + 1}: ${q(val)} (from ${howLearned(how)})` }, short(val));
     }));
   }
-  return [banner, h("div", { class: "px-section" }, "Log ", h("small", {}, "acceptors: accepted (colour = whose ballot) · learners: decided")),
+  return [banner, h("div", { class: "px-section" }, "Log ", h("small", {}, "acceptors: accepted (colour = whose ballot) · learners: decided (amber edge: caught up by asking)")),
     h("div", { class: "px-grid" }, rows)];
 }
