@@ -3,6 +3,7 @@
     .venv/bin/python bench/paxos.py             # 200 seeds per row (about a minute)
     .venv/bin/python bench/paxos.py --seeds 50
     .venv/bin/python bench/paxos.py --fuzz 2000 # also: safety under random faults, 2,000 runs per mode
+    .venv/bin/python bench/paxos.py --fuzz 300 --no-catch-up  # the same with learner catch-up off
 
 Rows (two proposers, five acceptors, p2 proposes 30 ms after p1, 10 s per run):
 
@@ -74,25 +75,33 @@ def speed():
           f"choose latency mean {m['choose_latency_ms']['mean']} ms, max {m['choose_latency_ms']['max']} ms")
 
 
-def fuzz(runs):
+def fuzz(runs, catch_up=True):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "simulator"))
     from test_paxos import scenario_from  # the same generator the tests use
 
     for multi in (False, True):
-        bad, slots, t0 = 0, 0, time.perf_counter()
+        bad, slots, behind, t0 = 0, 0, 0, time.perf_counter()
         for seed in range(runs):
-            sim = Simulation(scenario_from(10_000 + seed, multi, crash_acceptors=seed % 2 == 0))
+            sc = scenario_from(10_000 + seed, multi, crash_acceptors=seed % 2 == 0)
+            sc["params"]["catch_up"] = catch_up
+            sim = Simulation(sc)
             sim.run()
             bad += bool(sim.violations)
             slots += len(sim.protocol.chosen)
+            # catch-up: learners still missing a slot chosen at least 1 s before the end (healed 1.5 s before)
+            old = [s for s, t in sim.protocol.chosen_at.items() if t <= sc["duration"] - 1000]
+            behind += sum(1 for lid in sim.protocol.learners for s in old
+                          if s > len(sim.nodes[lid].learned) or sim.nodes[lid].learned[s - 1] is None)
         print(f"random faults, {'multi ' if multi else 'single'}: {runs} runs, {slots} slots chosen, "
-              f"{bad} with a violation ({time.perf_counter() - t0:.1f} s)")
+              f"{bad} with a violation, {behind} learner-slots still missing at the end "
+              f"({time.perf_counter() - t0:.1f} s)")
     for mutation in Paxos.mutations:
         for multi in (False, True):
             caught = 0
             for seed in range(runs):
                 sc = scenario_from(seed, multi, mutations=[mutation],
                                    crash_acceptors=mutation == "forget_promise_on_restart")
+                sc["params"]["catch_up"] = catch_up
                 sim = Simulation(sc)
                 sim.run()
                 caught += bool(sim.violations)
@@ -103,6 +112,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=200)
     ap.add_argument("--fuzz", type=int, default=0, help="runs per mode of the random-fault safety check")
+    ap.add_argument("--no-catch-up", action="store_true", help="learners do not ask for what they missed")
     args = ap.parse_args()
     seeds = range(1, args.seeds + 1)
     jitter = {"latency": [10, 30]}
@@ -113,7 +123,7 @@ def main():
     row("duel network, Multi-Paxos leader, backoff off", [duel(s, DUEL_NETWORK, False, multi=True) for s in seeds])
     speed()
     if args.fuzz:
-        fuzz(args.fuzz)
+        fuzz(args.fuzz, catch_up=not args.no_catch_up)
 
 
 if __name__ == "__main__":

@@ -174,14 +174,16 @@ class LearnerNode(PaxosNode):
         self.unsure = False  # catch-up, Multi-Paxos: restarted, and no majority has answered a learn? since
         self.answered = {}  # acceptors that answered the last learn?
         self.asking = False  # catch-up: it has asked and not yet learned everything it knows it misses
+        self.low = 1  # no slot below this one is unknown (a hint for first_unknown)
 
     def knows(self, slot):
         return slot <= len(self.learned) and self.learned[slot - 1] is not None
 
     def first_unknown(self):
-        slot = 1
+        slot = self.low  # slots below it are known (learned slots are never forgotten)
         while self.knows(slot):
             slot += 1
+        self.low = slot
         return slot
 
     def learn(self, slot, value, how):
