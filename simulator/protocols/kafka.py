@@ -12,6 +12,16 @@ records straight from the partition logs, whose end offsets grow with time at `p
 
 Links are FIFO (Kafka requests share one TCP connection per client and broker): `fifo_links = True`.
 
+Coordinator failover (`brokers` >= 2): the nodes are then `b1`..`bN` and `c1`..`cN`. The group coordinator is the
+leader of the group's __consumer_offsets partition, which every broker replicates. The coordinator's writes (the
+group metadata and committed offsets) are replicated synchronously to the in-sync replicas (acks=all, with Kafka's
+default min.insync.replicas=1). The controller (KRaft's quorum, not drawn: modelled by the Protocol object) fences
+a crashed or paused broker after `broker_session_timeout_ms` and moves the leadership to the next in-sync broker
+(in order, after the failed one); the new coordinator loads the group from its replica. Consumers find the
+coordinator with FindCoordinator; a crash resets their connections at once (a pause does not: they notice through
+request timeouts); a broker that is not the coordinator answers group requests with NOT_COORDINATOR. With
+`brokers` = 1 nothing of this exists: one node `broker`, exactly as before.
+
 Kafka's timings (`*_ms` params) are in Kafka milliseconds with Kafka's defaults, divided by `time_scale`
 to give simulated milliseconds, so a class need not wait 45 s for a session timeout.
 
@@ -19,12 +29,16 @@ The observer (the Protocol instance) tracks who owns each partition, checks the 
 event and measures partition-time unowned per rebalance, partitions moved, duplicates and lag.
 """
 
+import copy
+
 from ..errors import InterventionError, ScenarioError
 from ..node import Node
 from ..params import Action, Param
 from .base import Protocol
 
 BROKER = "broker"
+GROUP_KINDS = ("OffsetCommit", "OffsetFetch", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup",
+               "ConsumerGroupHeartbeat")  # requests only the coordinator answers
 TOPICS = ("t0", "t1", "t2", "t3")
 MAX_PARTITIONS = 32  # per topic
 LOG_MAX = 1200  # a consumer's ownership log keeps its last entries (trimmed by LOG_TRIM at a time)
@@ -343,6 +357,18 @@ class Broker(Node):
         self.config = {"session_ms": k.session, "max_poll_ms": k.max_poll, "heartbeat_ms": k.cg_hb if
                        self.mode == "consumer" else k.hb, "initial_delay_ms": k.initial_delay,
                        "auto_commit_ms": k.auto_commit if k.auto_commit_on else None, "static": p["static_membership"]}
+        if k.multi_broker:
+            self.init_role()
+
+    def init_role(self):
+        """brokers >= 2: the broker's part in the __consumer_offsets partition (see the module docstring)."""
+        self.VIEW = Broker.VIEW + ("role", "in_sync", "leader_epoch")
+        self.VISIBLE_TIMERS = ("rebalance", "failover")
+        first = self.index == 0
+        self.role = "coordinator" if first else "follower"  # b1 leads at the start
+        self.in_sync = True
+        self.leader_epoch = 0
+        self.replica = None  # this broker's copy of what the coordinator wrote to __consumer_offsets
 
     def init_volatile(self):
         self.state = "Empty"
@@ -388,8 +414,10 @@ class Broker(Node):
         n = self.counts().get(topic, 0)
         self.partitions = self.partitions + [[tp(topic, n + i), self.now] for i in range(count)]
         self.mark("partitions")
-        self.metadata_changed()
-        self.publish()
+        if self.acting:
+            self.metadata_changed()
+            self.publish()
+            self.replicate()
 
     def metadata_changed(self):
         """The partition metadata changed (the KIP-848 coordinator reacts at once; classic waits for the leader)."""
@@ -399,7 +427,83 @@ class Broker(Node):
             return dict(getattr(self, f))
         return super().view_value(f)
 
+    # --- brokers >= 2: leadership of __consumer_offsets ------------------------------------------------------
+    @property
+    def acting(self):
+        """Whether this broker acts as the group coordinator (always, with one broker)."""
+        return not self.k.multi_broker or self.role == "coordinator"
+
+    def multi_message(self, src, m):
+        """brokers >= 2: any broker answers FindCoordinator and Metadata; only the coordinator the group requests."""
+        kind = m["kind"]
+        if kind == "FindCoordinator":
+            leader = self.k.available_coordinator()
+            self.send(src, {"kind": "FindCoordinatorResponse", "req": m["req"],
+                            "error": "NONE" if leader else "COORDINATOR_NOT_AVAILABLE", "coordinator": leader})
+            return True
+        if kind in GROUP_KINDS and not self.acting:
+            msg = {"kind": kind + "Response", "error": "NOT_COORDINATOR", "req": m.get("req")}
+            if kind == "ConsumerGroupHeartbeat":
+                msg.update(member_id=m["member_id"], sent_epoch=m["epoch"], epoch=-1)
+            self.send(src, msg)
+            return True
+        return False
+
+    def replica_state(self):
+        """What this coordinator has written to __consumer_offsets (shared, never changed in place)."""
+        return {"saved": self.saved, "committed": self.committed, "history": list(self.history)}
+
+    def load_replica(self, r):
+        self.saved = r["saved"]
+        self.committed = dict(r["committed"])
+        self.history = list(r["history"])
+
+    def replicate(self):
+        """acks=all: the write is in every in-sync replica before the coordinator answers."""
+        if self.k.multi_broker and self.role == "coordinator":
+            self.k.replicate(self, self.replica_state())
+
+    def take_over(self, epoch):
+        """The controller made this broker the leader of __consumer_offsets: load the group from the replica."""
+        for name in list(self._timers):
+            self.cancel_timer(name)
+        self.load_replica(self.replica)
+        self.role = "coordinator"
+        self.leader_epoch = epoch
+        self.in_sync = True
+        self.init_volatile()
+        self.mark_all()
+        self.on_start()
+        self.replicate()
+
+    def resign(self, epoch):
+        """No longer the leader (the controller moved it while this broker was down): drop the group."""
+        for name in list(self._timers):
+            self.cancel_timer(name)
+        self.forget_group()
+        self.role = "follower"
+        self.leader_epoch = epoch
+        self.in_sync = False
+        self.init_volatile()
+        self.mark_all()
+
+    def forget_group(self):
+        self.saved = None
+        self.committed = {}
+        self.history = []
+
+    def catch_up(self, replica, epoch):
+        """A follower fetched the leader's log: it is in sync again."""
+        self.replica = replica
+        self.put("in_sync", True)
+        self.put("leader_epoch", epoch)
+
+    def drop_out(self):
+        self.put("in_sync", False)
+
     def on_message(self, src, m):
+        if self.k.multi_broker and self.multi_message(src, m):
+            return
         kind = m["kind"]
         if kind == "OffsetCommit":
             self.on_commit(src, m)
@@ -411,6 +515,7 @@ class Broker(Node):
         else:
             self.on_group_message(src, kind, m)
         self.publish()
+        self.replicate()
 
     def on_commit(self, src, m):
         err = self.validate_commit(m)
@@ -827,6 +932,9 @@ class ClassicCoordinator(Broker):
 
     # --- timers ---------------------------------------------------------------------------------------
     def on_timer(self, name):
+        if name == "failover":
+            self.k.failover(self)
+            return
         if name == "rebalance":
             if self.state == "PreparingRebalance":
                 if self.initial and self.new_member_added and self.initial_remaining > 0:
@@ -855,6 +963,7 @@ class ClassicCoordinator(Broker):
             if self.pending.pop(name[2:], None) is not None:
                 self.maybe_complete_join()
         self.publish()
+        self.replicate()
 
 
 class ConsumerCoordinator(Broker):
@@ -1081,6 +1190,9 @@ class ConsumerCoordinator(Broker):
         return None if all(t in held for t in m["offsets"]) else "STALE_MEMBER_EPOCH"
 
     def on_timer(self, name):
+        if name == "failover":
+            self.k.failover(self)
+            return
         mid = name[2:]
         mem = self.group.get(mid)
         if mem is not None:
@@ -1089,6 +1201,21 @@ class ConsumerCoordinator(Broker):
             elif name.startswith("r:") and mem["state"] == "unrevoked":
                 self.remove_member(mid, f"{mem['node']} did not revoke its partitions within the rebalance timeout")
         self.publish()
+        self.replicate()
+
+    # --- brokers >= 2: all of the group lives in __consumer_offsets ------------------------------------------
+    REPLICATED = ("group", "static", "group_epoch", "target_epoch", "targets", "owner", "committed", "history")
+
+    def replica_state(self):
+        return copy.deepcopy({f: getattr(self, f) for f in self.REPLICATED})
+
+    def load_replica(self, r):
+        for f, v in copy.deepcopy(r).items():
+            setattr(self, f, v)
+
+    def forget_group(self):
+        self.group, self.static, self.targets, self.owner, self.committed, self.history = {}, {}, {}, {}, {}, []
+        self.group_epoch = self.target_epoch = 0
 
 
 # --- consumers ----------------------------------------------------------------------------------------
@@ -1108,6 +1235,8 @@ class Consumer(Node):
         self.dups = 0
         self.log = []  # [t, kind, partition, n]: own, drop (revoked), lost, dup (n records again), reject (n: why),
         # stall (n: for how long)
+        if self.k.multi_broker:
+            self.VIEW = Consumer.VIEW + ("coordinator",)
 
     def init_volatile(self):
         if getattr(self, "owned", None):  # a crash: what it owned is lost
@@ -1132,10 +1261,73 @@ class Consumer(Node):
         self.next_commit = 0
         self.known = {}
         self.fetching = {}
+        self.coordinator = None if self.k.multi_broker else BROKER  # where group and offset requests go
+        self.finding = None  # the FindCoordinator request in flight
+        self.find_tries = 0  # for the exponential retry backoff
+        self.find_at = 0  # which broker to ask next
+        self.avoid = None  # the broker that just failed us (the client's connection backoff)
+        self.hb_wait = None  # classic, brokers >= 2: when the oldest unanswered Heartbeat was sent
 
     @property
     def k(self):
         return self.sim.protocol
+
+    # --- brokers >= 2: finding the coordinator ---------------------------------------------------------------
+    def find_coordinator(self):
+        """FindCoordinator(key = the group id) to a broker other than the one that just failed."""
+        if self.finding is not None or not self.active:
+            return
+        brokers = self.k.broker_ids
+        ask = [b for b in brokers if b != self.avoid] or brokers
+        self.seq += 1
+        self.finding = self.seq
+        self.send(ask[self.find_at % len(ask)], {"kind": "FindCoordinator", "req": self.seq, "key": "group"})
+        self.set_timer("find", self.k.request_timeout)
+
+    def on_find_response(self, src, m):
+        if m["req"] != self.finding:
+            return
+        self.finding = None
+        self.cancel_timer("find")
+        if m["error"] != "NONE":  # the controller has not moved the leadership yet: retry with backoff
+            self.find_tries += 1
+            self.set_timer("find", self.k.find_backoff(self.find_tries))
+            return
+        self.find_tries = 0
+        self.avoid = None
+        self.put("coordinator", m["coordinator"])
+        self.put("error", None)
+        self.coordinator_found()
+
+    def coordinator_found(self):
+        self.request_offsets([t for t in self.missing_offsets() if t not in self.fetching])
+
+    def on_find_timer(self):
+        if self.finding is not None:  # no answer: that broker is down; ask the next one
+            self.finding = None
+            self.find_at += 1
+        self.find_coordinator()
+
+    def coordinator_lost(self, why):
+        """markCoordinatorUnknown: the connection failed, a request timed out, or NOT_COORDINATOR."""
+        if self.coordinator is None:
+            return
+        self.avoid = self.coordinator
+        self.put("error", f"{why}: looking for the coordinator (FindCoordinator)")
+        self.put("coordinator", None)
+        self.hb_wait = None
+        self.fetching = {}
+        self.cancel_timer("offsets")
+        w, self.waiting = self.waiting, None
+        if w is not None:
+            self.cancel_timer("request")
+            self.request_failed(w)
+        self.find_coordinator()
+
+    def request_failed(self, w):
+        """A request to the lost coordinator will get no answer."""
+        if w[0] == "commit":
+            self.go_on(self.then)
 
     def put(self, field, value):
         if getattr(self, field) != value:
@@ -1193,10 +1385,13 @@ class Consumer(Node):
     def request_offsets(self, tps):
         if not tps:
             return
+        if self.coordinator is None:
+            self.find_coordinator()  # coordinator_found() asks again
+            return
         self.seq += 1
         for t in tps:
             self.fetching[t] = self.seq
-        self.send(BROKER, {"kind": "OffsetFetch", "req": self.seq, "partitions": list(tps)})
+        self.send(self.coordinator, {"kind": "OffsetFetch", "req": self.seq, "partitions": list(tps)})
         self.set_timer("offsets", self.k.request_timeout)
 
     def on_offsets(self, m):
@@ -1220,14 +1415,14 @@ class Consumer(Node):
     def commit_sync(self, tps, then):
         """Commit the positions of `tps` and wait for the answer (or the request timeout), then go on with `then`."""
         offsets = self.commit_offsets(tps)
-        if not offsets or not self.member_id or self.generation < 0:
-            self.go_on(then)
+        if not offsets or not self.member_id or self.generation < 0 or self.coordinator is None:
+            self.go_on(then)  # (no coordinator known: the commit fails at once; simplified)
             return
         self.seq += 1
         self.waiting = ("commit", self.seq)
         self.then = then
         self.put("phase", "committing")
-        self.send(BROKER, self.commit_msg(offsets))
+        self.send(self.coordinator, self.commit_msg(offsets))
         self.set_timer("request", self.k.request_timeout)
 
     def commit_msg(self, offsets):
@@ -1239,9 +1434,10 @@ class Consumer(Node):
             return
         self.next_commit = self.now + self.k.auto_commit
         offsets = self.commit_offsets([t for t in self.owned if t not in self.revoking])
-        if offsets and self.member_id and self.generation >= 0 and self.phase in self.COMMIT_PHASES:
+        if offsets and self.member_id and self.generation >= 0 and self.phase in self.COMMIT_PHASES \
+                and self.coordinator is not None:
             self.seq += 1
-            self.send(BROKER, self.commit_msg(offsets))
+            self.send(self.coordinator, self.commit_msg(offsets))
 
     def on_commit_response(self, m):
         if m["error"] != "NONE":
@@ -1328,15 +1524,21 @@ class Consumer(Node):
         elif name == "heartbeat":
             self.on_heartbeat_timer()
         elif name == "request":
-            self.on_request_timeout()
+            if self.k.multi_broker and self.waiting is not None:
+                self.coordinator_lost(f"{self.waiting[0].capitalize()} request timed out")
+            else:
+                self.on_request_timeout()
         elif name == "offsets":
             self.request_offsets(self.missing_offsets())
         elif name == "metadata":
-            self.seq += 1
-            self.send(BROKER, {"kind": "Metadata", "req": self.seq})
+            if self.coordinator is not None:
+                self.seq += 1
+                self.send(self.coordinator, {"kind": "Metadata", "req": self.seq})
             self.set_timer("metadata", self.k.metadata_age)
         elif name == "retry":
             self.on_retry()
+        elif name == "find":
+            self.on_find_timer()
 
     def on_retry(self):
         pass
@@ -1345,6 +1547,17 @@ class Consumer(Node):
         if not self.active:
             return  # a late answer to a consumer that has shut down
         kind = m["kind"]
+        if self.k.multi_broker:
+            if kind == "FindCoordinatorResponse":
+                self.on_find_response(src, m)
+                return
+            if src != self.coordinator:
+                return  # an answer from a broker we no longer take for the coordinator
+            if m.get("error") == "NOT_COORDINATOR":
+                self.coordinator_lost(f"{src} answered NOT_COORDINATOR")
+                return
+            if kind == "HeartbeatResponse":
+                self.hb_wait = None
         if kind == "OffsetFetchResponse":
             self.on_offsets(m)
         elif kind == "OffsetCommitResponse":
@@ -1428,7 +1641,16 @@ class ClassicConsumer(Consumer):
             a, self.stashed = self.stashed, None
             self.on_assignment(a)
         if self.phase == "unjoined" or (self.need_rejoin and self.phase == "stable"):
+            if self.coordinator is None:  # ensureCoordinatorReady
+                self.find_coordinator()
+                return
             self.prepare_join()
+
+    def request_failed(self, w):
+        if w[0] == "commit":
+            self.go_on(self.then)
+        else:  # the join starts over once the coordinator is found
+            self.put("phase", "unjoined")
 
     # --- joining -------------------------------------------------------------------------------------------
     def prepare_join(self):
@@ -1458,6 +1680,9 @@ class ClassicConsumer(Consumer):
         self.send_join()
 
     def send_join(self):
+        if self.coordinator is None:
+            self.put("phase", "unjoined")  # app_work joins once the coordinator is found
+            return
         self.seq += 1
         self.waiting = ("join", self.seq)
         if self.k.mode == "cooperative":
@@ -1466,7 +1691,7 @@ class ClassicConsumer(Consumer):
             owned, gen = list(self.claim), self.claim_gen
         else:
             owned, gen = [], -1
-        self.send(BROKER, {"kind": "JoinGroup", "req": self.seq, "member_id": self.member_id or "",
+        self.send(self.coordinator, {"kind": "JoinGroup", "req": self.seq, "member_id": self.member_id or "",
                            "instance_id": self.instance_id, "topics": self.topics(), "protocol": self.k.assignor,
                            "owned": owned, "generation": gen, "rebalance_timeout": self.k.max_poll,
                            "session_timeout": self.k.session})
@@ -1482,6 +1707,10 @@ class ClassicConsumer(Consumer):
         if self.owned:
             self.release(self.owned, "lost")  # onPartitionsLost
         self.kept = []
+        if self.k.multi_broker:
+            # An assignment stashed for a stalled application thread belongs to the generation just lost. (Also
+            # true with one broker, but clearing it there would change brokers = 1 traces: see the docs.)
+            self.stashed = None
 
     def on_group_message(self, kind, m):
         if kind == "JoinGroupResponse":
@@ -1510,7 +1739,7 @@ class ClassicConsumer(Consumer):
                 assignments = self.compute_assignment(m["members"])
             self.seq += 1
             self.waiting = ("sync", self.seq)
-            self.send(BROKER, {"kind": "SyncGroup", "req": self.seq, "member_id": self.member_id,
+            self.send(self.coordinator, {"kind": "SyncGroup", "req": self.seq, "member_id": self.member_id,
                                "instance_id": self.instance_id, "generation": self.generation,
                                "assignments": assignments})
             self.put("phase", "syncing")
@@ -1585,13 +1814,22 @@ class ClassicConsumer(Consumer):
         if self.now - self.last_poll > self.k.max_poll and not self.closing:  # (closing is not a stall)
             self.poll_timeout()
             return
-        self.send(BROKER, {"kind": "Heartbeat", "member_id": self.member_id, "instance_id": self.instance_id,
-                           "generation": self.generation})
+        if self.k.multi_broker:
+            if self.coordinator is None:
+                self.find_coordinator()
+                return
+            if self.hb_wait is not None and self.now - self.hb_wait >= self.k.request_timeout:
+                self.coordinator_lost("Heartbeat timed out")
+                return
+            if self.hb_wait is None:
+                self.hb_wait = self.now
+        self.send(self.coordinator, {"kind": "Heartbeat", "member_id": self.member_id,
+                                     "instance_id": self.instance_id, "generation": self.generation})
 
     def poll_timeout(self):
         """The heartbeat thread sees no poll for max.poll.interval.ms: it leaves (a static member just stops)."""
-        if not self.instance_id:
-            self.send(BROKER, {"kind": "LeaveGroup", "member_id": self.member_id})
+        if not self.instance_id and self.coordinator is not None:
+            self.send(self.coordinator, {"kind": "LeaveGroup", "member_id": self.member_id})
         self.set_error("max.poll.interval.ms exceeded: the consumer left the group")
         self.reset("UNKNOWN_MEMBER_ID")
         self.waiting = None
@@ -1641,8 +1879,8 @@ class ClassicConsumer(Consumer):
 
     def finish_close(self):
         self.release(self.owned, "drop")
-        if self.member_id and not self.instance_id:
-            self.send(BROKER, {"kind": "LeaveGroup", "member_id": self.member_id})
+        if self.member_id and not self.instance_id and self.coordinator is not None:
+            self.send(self.coordinator, {"kind": "LeaveGroup", "member_id": self.member_id})
         self.shut_down()
         self.put("phase", "idle")
 
@@ -1669,13 +1907,17 @@ class ModernConsumer(Consumer):
         self.send_heartbeat()
 
     def send_heartbeat(self, epoch=None):
+        if self.coordinator is None:
+            if epoch is None:
+                self.find_coordinator()  # coordinator_found() sends it
+            return
         if epoch is None:
             if self.hb_sent is not None and self.now - self.hb_sent < self.k.request_timeout:
                 self.hb_again = True  # one heartbeat in flight at a time
                 return
             self.hb_sent = self.now
             self.hb_again = False
-        self.send(BROKER, {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id,
+        self.send(self.coordinator, {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id,
                            "instance_id": self.instance_id, "epoch": self.generation if epoch is None else epoch,
                            "topics": self.topics(), "owned": list(self.owned),
                            "rebalance_timeout": self.k.max_poll})
@@ -1689,7 +1931,21 @@ class ModernConsumer(Consumer):
         if self.generation > 0 and self.now - self.last_poll > self.k.max_poll and not self.closing:
             self.poll_timeout()
             return
+        if self.k.multi_broker and self.hb_sent is not None and self.now - self.hb_sent >= self.k.request_timeout:
+            self.coordinator_lost("ConsumerGroupHeartbeat timed out")
+            return
         self.send_heartbeat()
+
+    def coordinator_lost(self, why):
+        if self.coordinator is not None:
+            self.hb_sent = None
+            self.hb_again = False
+        super().coordinator_lost(why)
+
+    def coordinator_found(self):
+        super().coordinator_found()
+        if self.phase not in ("unjoined", "idle", "leaving", "fenced"):
+            self.send_heartbeat()  # to the new coordinator, with the member epoch
 
     def poll_timeout(self):
         self.send_heartbeat(-2 if self.instance_id else -1)
@@ -1816,7 +2072,8 @@ class Kafka(Protocol):
     version = "1"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Who consumes which partition: JoinGroup/SyncGroup barriers, eager vs cooperative rebalancing, "
                "static membership, KIP-848, and the duplicates a rebalance leaves behind.")
-    nodes = Param(4, "consumer slots c1..cN (the group coordinator `broker` is one more node)", 1, 16)
+    nodes = Param(4, "consumer slots c1..cN (the group coordinator `broker`, or b1..bN with params.brokers, "
+                     "comes on top)", 1, 16)
     fifo_links = True
     params = {
         "group_protocol": Param("classic", "group.protocol: classic (JoinGroup/SyncGroup, client-side assignment) "
@@ -1853,6 +2110,12 @@ class Kafka(Protocol):
                                    300000, 1000, 3_600_000),
         "request_timeout_ms": _ms("request.timeout.ms", 30000, 1000, 600_000),
         "time_scale": Param(10, "every Kafka timing above is divided by this (1 = real time)", 1, 1000),
+        "brokers": Param(1, "brokers: 1 = one node `broker`, the coordinator (no failover); 2..5 = b1..bN, the "
+                         "coordinator is the leader of the group's __consumer_offsets partition, replicated on "
+                         "every broker, and fails over when its broker dies", 1, 5),
+        "broker_session_timeout_ms": _ms("broker.session.timeout.ms (brokers >= 2): how long the controller waits "
+                                         "for a silent broker before fencing it and moving the coordinator",
+                                         9000, 100, 600_000),
     }
     actions = {
         "add_consumer": Action(
@@ -1879,7 +2142,7 @@ class Kafka(Protocol):
         "leader": "the classic group's leader (the consumer that computes the assignment)",
         "next": "the first idle consumer slot",
         "last": "the highest-numbered running consumer",
-        "coordinator": "the group coordinator (broker)",
+        "coordinator": "the group coordinator (broker; with brokers >= 2 the current leader of __consumer_offsets)",
     }
     mutations = {
         "no_revoke_before_rejoin": "cooperative: a member skips revoking the partitions moved away from it and "
@@ -1897,6 +2160,8 @@ class Kafka(Protocol):
                                 "(KIP-848), every partition of the assignment has an owner",
         "fenced_commits": "the coordinator accepts an offset commit only from a current member of the current "
                           "generation (member epoch)",
+        "single_coordinator": "brokers >= 2: at most one broker acts as the group coordinator at any moment, and it "
+                              "is the leader of __consumer_offsets the controller elected",
     }
 
     # --- construction -------------------------------------------------------------------------------------
@@ -1909,6 +2174,9 @@ class Kafka(Protocol):
         if params.get("consumers", 0) > count:
             raise ScenarioError(f"params.consumers: at most the number of consumer slots (nodes = {count}), got "
                                 f"{params['consumers']}", field="params.consumers")
+        brokers = params.get("brokers", 1)
+        if brokers >= 2:
+            return [f"b{i}" for i in range(1, brokers + 1)] + [f"c{i}" for i in range(1, count + 1)]
         return cls.node_ids(count)
 
     @classmethod
@@ -1937,6 +2205,10 @@ class Kafka(Protocol):
 
         self.mode = mode_of(p)
         self.assignor = p["assignor"]
+        self.nb = p["brokers"]
+        self.multi_broker = self.nb >= 2
+        self.broker_ids = [f"b{i}" for i in range(1, self.nb + 1)] if self.multi_broker else [BROKER]
+        self.failover_delay = scaled("broker_session_timeout_ms")
         self.hb = scaled("heartbeat_interval_ms")
         self.cg_hb = scaled("consumer_heartbeat_interval_ms")
         self.session = scaled("session_timeout_ms")
@@ -1955,8 +2227,13 @@ class Kafka(Protocol):
         self.rate = p["produce_rate"]
         self.reset_earliest = p["auto_offset_reset"] == "earliest"
 
+    def find_backoff(self, tries):
+        """retry.backoff.ms 100 doubling up to retry.backoff.max.ms 1000 (Kafka ms), scaled."""
+        s = self.sim.params["time_scale"]
+        return max(1, (min(100 * 2 ** min(tries - 1, 4), 1000) + s // 2) // s)
+
     def make_node(self, node_id, index, rng):
-        if index == 0:
+        if index < self.nb:
             cls = ConsumerCoordinator if self.mode == "consumer" else ClassicCoordinator
         else:
             cls = ModernConsumer if self.mode == "consumer" else ClassicConsumer
@@ -1964,8 +2241,16 @@ class Kafka(Protocol):
 
     def setup(self):
         sim = self.sim
-        self.broker = sim.nodes[BROKER]
-        self.consumer_ids = sim.node_ids[1:]
+        self.broker = sim.nodes[self.broker_ids[0]]  # the group coordinator (the last one while none is up)
+        self.consumer_ids = sim.node_ids[self.nb:]
+        if self.multi_broker:
+            self.leader = self.broker_ids[0]  # leader of the group's __consumer_offsets partition
+            self.leader_epoch = 0
+            self.isr = list(self.broker_ids)  # in-sync replicas, in broker order
+            self.down_since = None  # when the leader's broker went silent (the controller's clock)
+            self.candidate = None  # the broker the controller will move the leadership to
+            self.failovers = []  # [t, from, to]
+            self.replicate(self.broker, self.broker.replica_state())
         for nid in self.consumer_ids[:sim.params["consumers"]]:
             node = sim.nodes[nid]
             node.active = True
@@ -1995,6 +2280,102 @@ class Kafka(Protocol):
         self.max_lag = 0
         self.lag_sampled = -1
         self.notes = []
+
+    # --- brokers >= 2: the controller (KRaft's quorum, not drawn) ---------------------------------------------
+    def available_coordinator(self):
+        """What FindCoordinator answers: the leader, if its broker is up (else COORDINATOR_NOT_AVAILABLE)."""
+        return self.leader if self.sim.nodes[self.leader].status == "up" else None
+
+    def replicate(self, leader, state):
+        nodes = self.sim.nodes
+        for b in self.isr:
+            if b != leader.id:
+                nodes[b].replica = state
+
+    def after_intervention(self, iv, resolved):
+        nid = resolved.get("node")
+        if self.multi_broker and nid in self.broker_ids and iv["action"] in ("crash", "restart", "pause", "resume"):
+            self.broker_changed(nid, iv["action"])
+
+    def broker_changed(self, nid, action):
+        sim = self.sim
+        node = sim.nodes[nid]
+        down = action in ("crash", "pause")
+        if nid == self.leader:
+            if down:
+                self.down_since = sim.now
+                self.note(f"{nid}, the group coordinator, {'crashed' if action == 'crash' else 'is paused'}: the "
+                          f"controller fences it after broker.session.timeout.ms and moves the coordinator")
+            else:
+                self.down_since = None
+                self.note(f"{nid} is back before the controller fenced it: it is still the coordinator")
+            if action == "crash":  # its TCP connections are reset: the clients notice at once
+                for c in self.consumer_ids:
+                    cn = sim.nodes[c]
+                    if cn.status == "up" and cn.active and cn.coordinator == nid:
+                        sim.dispatch(cn, "coordinator_lost", f"the connection to {nid} was reset")
+        elif down:
+            if nid in self.isr:
+                self.isr.remove(nid)
+                sim.dispatch(node, "drop_out")
+        else:
+            self.catch_up(nid)
+        self.plan()
+
+    def catch_up(self, nid):
+        leader = self.sim.nodes[self.leader]
+        node = self.sim.nodes[nid]
+        if leader.status == "up" and nid != self.leader and node.status == "up" and nid not in self.isr:
+            self.sim.dispatch(node, "catch_up", leader.replica_state(), self.leader_epoch)
+            self.isr = [b for b in self.broker_ids if b in self.isr or b == nid]
+
+    def plan(self):
+        """The controller: if the leader's broker is down, the next in-sync broker that is up (in order, after the
+        leader) takes over once broker.session.timeout.ms has passed since the leader went silent."""
+        nodes = self.sim.nodes
+        cand = None
+        if nodes[self.leader].status != "up":
+            i = self.broker_ids.index(self.leader)
+            order = self.broker_ids[i + 1:] + self.broker_ids[:i]
+            cand = next((b for b in order if b in self.isr and nodes[b].status == "up"), None)
+        if cand == self.candidate:
+            return
+        if self.candidate is not None:
+            self.sim.dispatch(nodes[self.candidate], "cancel_timer", "failover")
+        self.candidate = cand
+        if cand is not None:
+            delay = max(0, self.down_since + self.failover_delay - self.sim.now)
+            self.sim.dispatch(nodes[cand], "set_timer", "failover", delay)
+
+    def failover(self, node):
+        """The failover timer fired on `node` (inside its handler): it becomes the group coordinator."""
+        sim = self.sim
+        self.candidate = None
+        old = sim.nodes[self.leader]
+        if old.status == "up" or node.id not in self.isr:
+            self.plan()
+            return
+        self.leader_epoch += 1
+        self.isr = [b for b in self.isr if b != old.id]
+        sim.dispatch(old, "resign", self.leader_epoch)
+        self.leader = node.id
+        self.broker = node
+        self.down_since = None
+        node.take_over(self.leader_epoch)
+        self.failovers.append([sim.now, old.id, node.id])
+        self.note(f"{old.id} is fenced: {node.id} becomes the group coordinator (leader epoch {self.leader_epoch}) "
+                  f"and loads the group from __consumer_offsets")
+        for b in self.broker_ids:
+            if b != node.id and sim.nodes[b].status == "up" and b not in self.isr:
+                self.catch_up(b)
+
+    def check_single_coordinator(self):
+        acting = [b for b in self.broker_ids if self.sim.nodes[b].role == "coordinator"]
+        if len(acting) > 1 or (acting and acting[0] != self.leader):
+            self.report_violation("single_coordinator",
+                                  f"{' and '.join(acting)} act as the group coordinator; the controller's leader of "
+                                  f"__consumer_offsets is {self.leader} (epoch {self.leader_epoch})",
+                                  acting[-1], ("sc", tuple(acting), self.leader_epoch))
 
     def nodes_of(self, mids):
         g = self.broker.group
@@ -2070,7 +2451,7 @@ class Kafka(Protocol):
     def resolve(self, selector):
         nodes = self.sim.nodes
         if selector == "coordinator":
-            return BROKER
+            return self.leader if self.multi_broker else BROKER
         if selector == "leader":
             nid = self.broker.leader if self.mode != "consumer" else None
             return nid if nid is not None and nodes[nid].status != "crashed" else None
@@ -2083,8 +2464,8 @@ class Kafka(Protocol):
 
     def _consumer(self, iv):
         nid = iv["node"]
-        if nid == BROKER:
-            raise InterventionError(f"node: {iv['action']} takes a consumer (c1..), not the broker",
+        if nid in self.broker_ids:
+            raise InterventionError(f"node: {iv['action']} takes a consumer (c1..), not a broker",
                                     code="invalid_target", field="node")
         return self.sim.nodes[nid]
 
@@ -2125,6 +2506,10 @@ class Kafka(Protocol):
         sim = self.sim
         action = iv["action"]
         if action == "add_partitions":
+            if self.multi_broker:  # cluster metadata: every broker learns it
+                for b in self.broker_ids:
+                    sim.dispatch(sim.nodes[b], "add_partitions", iv["topic"], iv["count"])
+                return {"partitions": self.counts()[iv["topic"]]}
             sim.dispatch(self.broker, "add_partitions", iv["topic"], iv["count"])
             return {"partitions": self.counts()[iv["topic"]]}
         c = sim.nodes[iv["node"]]
@@ -2238,6 +2623,15 @@ class Kafka(Protocol):
             if self.multi and ("members" in ch or "generation" in ch):
                 for t in list(self.multi):
                     self.check_exclusive(t)
+            if "role" in ch:
+                self.check_single_coordinator()
+        elif node.index < self.nb:  # another broker (brokers >= 2)
+            if "partitions" in ch:
+                for name, t in node.partitions:
+                    if name not in self.created:
+                        self.new_partition(name, t)
+            if "role" in ch:
+                self.check_single_coordinator()
         else:
             if "owned" in ch:
                 self.ownership(node)
@@ -2308,7 +2702,11 @@ class Kafka(Protocol):
         if self.first_settled is not None:
             unowned += sum(now - max(since, self.first_settled) for since in self.unowned_since.values())
         lag = {t: self.committed_lag(t) for t in tp_sorted(self.created)}
-        return {
+        extra = {}
+        if self.multi_broker:
+            extra = {"coordinator": self.leader, "leader_epoch": self.leader_epoch, "isr": list(self.isr),
+                     "failovers": [list(f) for f in self.failovers]}
+        return extra | {
             "mode": self.mode,
             "rebalances": self.generations,
             "rebalance_episodes": len(self.episodes) + (1 if self.episode else 0),
@@ -2382,6 +2780,19 @@ class Kafka(Protocol):
                                      "consumers": 3, "max_poll_interval_ms": 60000},
                           "interventions": [{"at": 5000, "action": "stall", "node": "c3", "duration": 9000},
                                             {"at": 6000, "action": "add_consumer", "node": "c4"}]}},
+            {"slug": "kafka-coordinator-failover", "title": "The coordinator fails over",
+             "narrative": "Three brokers; the group coordinator is b1, the leader of the group's __consumer_offsets "
+                          "partition, which b2 and b3 replicate. b1 crashes at 6 s: the consumers' connections "
+                          "break and they ask b2 with FindCoordinator (not available yet) while they keep consuming. "
+                          "After broker.session.timeout.ms the controller fences b1 and b2 becomes the coordinator: it "
+                          "loads the group and the committed offsets from __consumer_offsets, the consumers find it "
+                          "and go on without a rebalance. c4 joins at 9 s: b2 runs that rebalance. b1 restarts at 13 "
+                          "s as a follower and catches up.",
+             "scenario": {"protocol": "kafka", "seed": 5, "duration": 20000, "nodes": 4,
+                          "params": {"brokers": 3, "assignor": "range", "partitions": 6, "consumers": 3},
+                          "interventions": [{"at": 6000, "action": "crash", "node": "coordinator"},
+                                            {"at": 9000, "action": "add_consumer", "node": "c4"},
+                                            {"at": 13000, "action": "restart", "node": "b1"}]}},
             {"slug": "kafka-zombie", "title": "A zombie's commit is fenced",
              "narrative": "c2 freezes (a long GC pause) past its session timeout. The coordinator removes it and its "
                           "partitions move to c1 and c3. When c2 wakes it still thinks it owns them: it processes "

@@ -90,7 +90,8 @@ def test_registered_and_described():
     assert d["params"]["max_poll_interval_ms"]["default"] == 300000
     assert d["params"]["initial_rebalance_delay_ms"]["default"] == 3000
     assert set(d["actions"]) == {"add_consumer", "remove_consumer", "stall", "add_partitions"}
-    assert set(d["invariants"]) == {"exclusive_ownership", "all_partitions_owned", "fenced_commits"}
+    assert set(d["invariants"]) == {"exclusive_ownership", "all_partitions_owned", "fenced_commits",
+                                    "single_coordinator"}
     assert set(d["mutations"]) == {"no_revoke_before_rejoin", "accept_stale_commits", "no_wait_for_release"}
     out = subprocess.run([PY, "-m", "simulator", "protocols"], cwd=ROOT, capture_output=True, text=True, check=True)
     assert any(p["name"] == "kafka" for p in json.loads(out.stdout)["protocols"])
