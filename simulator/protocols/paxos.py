@@ -196,6 +196,10 @@ class LearnerNode(PaxosNode):
                 self.note(gap)
         self.mark_splice("learned", set_slot(self.learned, slot, value))
         self.mark_splice("learned_from", set_slot(self.learned_from, slot, how))
+        self.settle()
+
+    def settle(self):
+        """Stop showing `asking` once it misses nothing it knows of."""
         if self.asking and not self.behind(0):
             self.asking = False
             self.mark("asking")
@@ -267,6 +271,7 @@ class LearnerNode(PaxosNode):
                 if len(self.answered) >= self.proto.majority:
                     # quorum intersection: every slot chosen before it asked was reported by one of these
                     self.unsure = False
+                    self.settle()
         elif kind == "learned":  # another learner's answer: what it learned is chosen (learners agree)
             for slot, value in m["learned"]:
                 self.learn(slot, value, src)

@@ -134,6 +134,20 @@ def test_multi_paxos_learner_without_catch_up_keeps_a_hole():
     assert sim.nodes["l2"].learned == []
 
 
+def test_multi_paxos_learner_that_missed_nothing_stops_asking():
+    """A restarted Multi-Paxos learner asks once; when a majority of acceptors answered and reported nothing it
+    misses, it stops asking (and shows so)."""
+    sc = paxos(seed=6, duration=3000, params={"multi": True, "client_interval": 0},
+               interventions=[{"at": 900, "action": "crash", "node": "l2"},
+                              {"at": 1000, "action": "restart", "node": "l2"}])
+    sim, events = run(sc)
+    assert sim.nodes["l2"].asking is False
+    assert {e["t"] for e in sends(events, "learn?", "l2")} == {1000}
+    flips = [e["changes"]["asking"] for e in events if e["type"] == "state" and e["node"] == "l2"
+             and "asking" in e["changes"] and e["t"] >= 1000]
+    assert flips == [True, False]
+
+
 def test_multi_paxos_cut_off_learner_hears_the_commit_point_and_asks():
     """l1 is cut off (not crashed) while slots are chosen and no more values come: the leader's commit point
     tells it what it misses, and it fetches the slots."""
