@@ -275,7 +275,9 @@ export default {
         : `${last} knew it was chosen and told it`;
       if (!multi) return `${id} missed the decision (it was down or cut off): it asked, and learned ${q(value)}: ${why}`;
       const slots = asked.map((k) => sp[0] + k + 1);
-      const range = slots.length === 1 ? `slot ${slots[0]}` : `slots ${slots[0]}–${slots[slots.length - 1]}`;
+      const range = slots.length === 1 ? `slot ${slots[0]}`
+        : slots[slots.length - 1] - slots[0] === slots.length - 1 ? `slots ${slots[0]}–${slots[slots.length - 1]}`
+        : `slots ${slots.join(", ")}`;
       const whyAll = slots.length === 1 ? why : last === "acceptors"
         ? "for each, a majority of acceptors reported accepting it at one ballot" : `${last} knew they were chosen and told it`;
       return `${id} caught up on ${range} it had missed: it asked, and ${whyAll}`;
