@@ -364,6 +364,7 @@ class Broker(Node):
         """brokers >= 2: the broker's part in the __consumer_offsets partition (see the module docstring)."""
         self.VIEW = Broker.VIEW + ("role", "in_sync", "leader_epoch")
         self.VISIBLE_TIMERS = ("rebalance", "failover")
+        self.config = dict(self.config, failover_ms=self.k.failover_delay)
         first = self.index == 0
         self.role = "coordinator" if first else "follower"  # b1 leads at the start
         self.in_sync = True

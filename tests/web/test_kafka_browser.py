@@ -112,3 +112,30 @@ def test_board_fits_a_phone(daphne_server, make_page):
     page.locator("#panel").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "kafka-phone.png"), full_page=True)
     errors.check()
+
+
+def test_coordinator_failover_moves_the_badge(daphne_server, make_page):
+    """The failover preset (3 brokers): b1 wears the COORD badge; b1 crashes at 6 s and, after the controller's
+    broker.session.timeout.ms, the badge is on b2; the consumers found b2 with FindCoordinator and the feed says so.
+    Screenshot at the projector's 1280x720."""
+    page, errors = make_page(width=1280, height=720)
+    open_kafka(page, daphne_server, "&preset=kafka-coordinator-failover&speed=4")
+    page.wait_for_function("() => window.playground.snapshot.t > 2000", timeout=20_000)
+    page.wait_for_timeout(200)
+    assert page.locator("[data-node=b1] .badge-text").text_content() == "COORD"
+    assert page.locator("[data-node=b2] .badge-text").text_content() == "in sync"
+    page.wait_for_function("() => window.playground.snapshot.nodes.b2.role === 'coordinator'", timeout=20_000)
+    page.wait_for_function("() => { const s = window.playground.snapshot; "
+                           "return ['c1', 'c2', 'c3'].every((c) => s.nodes[c].coordinator === 'b2'); }",
+                           timeout=20_000)
+    page.wait_for_timeout(300)
+    assert page.locator("[data-node=b2] .badge-text").text_content() == "COORD"
+    assert page.evaluate("() => window.playground.snapshot.nodes.b1.status") == "crashed"
+    feed = page.locator("#feed").inner_text()
+    assert "b1 crashed: it was the group coordinator" in feed
+    assert "b2 becomes the group coordinator" in feed and "__consumer_offsets" in feed
+    assert "found the new coordinator with FindCoordinator: b2" in feed
+    assert page.locator(".kf-sub").inner_text().endswith("coordinator b2")
+    assert page.locator(".invariant.bad").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "kafka-coordinator-failover.png"))
+    errors.check()

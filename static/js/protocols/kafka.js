@@ -4,6 +4,10 @@
 // (one row per partition, time to the right, a bar for whoever consumes it: gaps are partitions nobody
 // consumes, red hatching is two consumers at once, red ticks are records processed a second time). The badge
 // says where a consumer is in the protocol; the feed tells the rebalance in plain words.
+//
+// With params.brokers >= 2 the brokers b1..bN sit in a row in the middle; the group coordinator (the leader of the
+// group's __consumer_offsets partition) wears the COORD badge, followers say whether their replica is in sync.
+// Everything that reads the group (panel, board, badges) reads the current coordinator's view: coord(snap).
 
 import { h, s, GREY, listNodes } from "../util.js";
 
@@ -13,6 +17,8 @@ const COLORS = ["#2563eb", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2", "#db2777"
                 "#9333ea", "#b45309", "#1e40af", "#a21caf", "#854d0e", "#0369a1", "#4d7c0f", "#6d28d9"];
 const C = {
   broker: "#334155",
+  follower: "#94a3b8",
+  find: "#0284c7",
   idle: "#e2e8f0",
   join: "#f59e0b",
   sync: "#8b5cf6",
@@ -104,7 +110,20 @@ function bands(b) {
 
 // --- small helpers ------------------------------------------------------------------------------------
 const isBroker = (view) => view && "committed" in view;
-const consumers = (snap) => snap.order.filter((id) => id !== BROKER);
+const consumers = (snap) => snap.order.filter((id) => !isBroker(snap.nodes[id]));
+const brokers = (snap) => snap.order.filter((id) => isBroker(snap.nodes[id]));
+const multi = (view) => view && "role" in view; // params.brokers >= 2
+
+/** The id of the group coordinator: `broker`, or (brokers >= 2) the one whose role is coordinator. */
+function coordId(snap) {
+  if (snap.nodes[BROKER]) return BROKER;
+  return brokers(snap).find((id) => snap.nodes[id].role === "coordinator") || brokers(snap)[0];
+}
+
+/** The group coordinator's view: the group state, partitions and committed offsets live there. */
+function coord(snap) {
+  return snap.nodes[coordId(snap)];
+}
 const secs = (ms) => `${(ms / 1000).toFixed(ms < 10000 && ms % 1000 ? 1 : 0)} s`;
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many || `${one}s`}`;
 
@@ -136,7 +155,7 @@ function memberOf(broker, id, memberId) {
 /** A consumer that still consumes partitions the coordinator no longer counts it for. */
 function isZombie(snap, id, view) {
   const v = view || snap.nodes[id];
-  const b = snap.nodes[BROKER];
+  const b = coord(snap);
   if (!b || !v.owned || !v.owned.length || v.status === "crashed") return false;
   const m = memberOf(b, id, v.member_id);
   if (!m) return true;
@@ -185,7 +204,7 @@ function niceStep(range) {
 }
 
 function board(snap, width) {
-  const b = snap.nodes[BROKER];
+  const b = coord(snap);
   const parts = b.partitions.map((p) => p[0]);
   const created = Object.fromEntries(b.partitions);
   let now = snap.t;
@@ -391,9 +410,23 @@ function narrateConsumer(ev, before) {
   const id = ev.node;
   const b = before.nodes[id];
   const ch = ev.changes;
-  const broker = before.nodes[BROKER];
+  const broker = coord(before);
   if ("status" in ch || ("active" in ch && "member_id" in ch && "log" in ch)) return null; // crash, restart, launch
   const out = [];
+  if (ch.coordinator && ch.coordinator !== b.coordinator && b.error && /FindCoordinator/.test(b.error)
+      && !mem.told[`found ${ch.coordinator}`]) {
+    mem.told[`found ${ch.coordinator}`] = true; // said once: the other consumers do the same
+    out.push(`${id} found the new coordinator with FindCoordinator: ${ch.coordinator}. Its heartbeats, commits and ` +
+      "joins go there now; the others follow");
+  }
+  let quiet = false; // another consumer already said it lost this coordinator
+  if (ch.coordinator) delete mem.told[`lost ${ch.coordinator}`];
+  if (ch.coordinator === null && b.coordinator) {
+    const key = `lost ${b.coordinator}`;
+    quiet = !!mem.told[key];
+    mem.told[key] = true;
+    delete mem.told[`found ${b.coordinator}`];
+  }
   const owned = ch.owned;
   if (owned) {
     const lost = (b.owned || []).filter((tp) => !owned.includes(tp));
@@ -418,7 +451,7 @@ function narrateConsumer(ev, before) {
     }
     for (const tp of got) mem.lastOwner[tp] = id;
   }
-  if (ch.error && ch.error !== b.error) out.push(`${id}: ${ch.error}`);
+  if (ch.error && ch.error !== b.error && !quiet) out.push(`${id}: ${ch.error}`);
   if (ch.phase === "fenced") out.push(`${id} was fenced: another process now uses its group.instance.id; it shut down`);
   if ("stalled_until" in ch && ch.stalled_until === null && b.stalled_until !== null) {
     out.push(`${id} finished its slow batch and polls again`);
@@ -442,9 +475,16 @@ function narrateConsumer(ev, before) {
 
 function narrateSend(ev, before) {
   const m = ev.msg;
+  if (m.error === "NOT_COORDINATOR") {
+    const key = `nc ${ev.from} ${ev.to}`;
+    if (mem.told[key]) return null;
+    mem.told[key] = true;
+    return `${ev.from} answers ${ev.to} with NOT_COORDINATOR: it no longer leads __consumer_offsets. ` +
+      `${ev.to} looks for the coordinator again (FindCoordinator)`;
+  }
   if (m.kind === "OffsetCommitResponse" && m.error !== "NONE") {
     mem.rejected += 1;
-    const b = before.nodes[BROKER];
+    const b = coord(before);
     const why = {
       ILLEGAL_GENERATION: `it is from generation ${m.generation}, the group is at ${m.group_generation}`,
       UNKNOWN_MEMBER_ID: "the coordinator no longer knows this member (a zombie)",
@@ -476,7 +516,33 @@ function narrateSend(ev, before) {
   return null;
 }
 
+/** brokers >= 2: a broker became the coordinator, or caught up as a follower. */
+function narrateRole(ev, b) {
+  const ch = ev.changes;
+  const now = { ...b, ...ch };
+  if (ch.role === "coordinator" && b.role !== "coordinator") {
+    const gen = `${now.mode === "consumer" ? "epoch" : "generation"} ${now.generation}`;
+    const who = now.members.map((m) => m[1]);
+    return `The controller fenced the old coordinator: ${ev.node} becomes the group coordinator (leader epoch ` +
+      `${now.leader_epoch}) and loads the group from __consumer_offsets: ${now.state}, ${gen}` +
+      (who.length ? `, members ${listNodes(who)}` : "") + ". No rebalance is needed for that";
+  }
+  if (ch.role === "follower" && b.role === "coordinator") return null; // told with the new coordinator
+  if (ch.in_sync === true && b.in_sync === false && now.status === "up") {
+    return `${ev.node} caught up with the coordinator's __consumer_offsets: an in-sync replica again`;
+  }
+  return null;
+}
+
 function title(id, view) {
+  if (isBroker(view) && multi(view)) {
+    const head = view.role === "coordinator"
+      ? `${id}: the group coordinator, leader of __consumer_offsets (leader epoch ${view.leader_epoch})`
+      : `${id}: a follower replica of __consumer_offsets (${view.in_sync ? "in sync" : "out of sync"})`;
+    return view.role === "coordinator" ? [head, `group state: ${view.state}, ` +
+      `${view.mode === "consumer" ? "epoch" : "generation"} ${view.generation}`,
+      `members: ${view.members.map((m) => m[1]).join(", ") || "none"}`].join("\n") : head;
+  }
   if (isBroker(view)) {
     return [`broker: the group coordinator (${modeText(view)})`, `group state: ${view.state}, ` +
       `${view.mode === "consumer" ? "epoch" : "generation"} ${view.generation}`,
@@ -484,7 +550,8 @@ function title(id, view) {
   }
   if (!view.active) return `${id}: idle slot${view.phase === "fenced" ? " (its consumer was fenced)" : ""}`;
   const lines = [`${id}: ${view.phase}${view.leader ? ", group leader" : ""}${view.instance_id ? `, static (${view.instance_id})` : ""}`];
-  lines.push(`member ${view.member_id || "—"}, ${mem.snap && mem.snap.nodes[BROKER].mode === "consumer" ? "epoch" : "generation"} ${view.generation}`);
+  lines.push(`member ${view.member_id || "—"}, ${mem.snap && coord(mem.snap).mode === "consumer" ? "epoch" : "generation"} ${view.generation}`);
+  if ("coordinator" in view) lines.push(`coordinator: ${view.coordinator || "looking (FindCoordinator)"}`);
   lines.push(`owns: ${(view.owned || []).join(", ") || "nothing"}`);
   lines.push(`processed ${view.processed} records, ${view.dups} of them twice`);
   if (view.error) lines.push(`last error: ${view.error}`);
@@ -546,12 +613,30 @@ const mod = {
 
   layout(order) {
     const out = { [BROKER]: [0.5, 0.5] };
-    const cs = order.filter((id) => id !== BROKER);
-    const n = cs.length;
-    cs.forEach((id, i) => {
-      const a = (2 * Math.PI * i) / n;
-      out[id] = [0.5 + 0.42 * Math.sin(a), 0.5 - 0.42 * Math.cos(a)];
-    });
+    const bs = order.filter((id) => /^b\d+$/.test(id));
+    const cs = order.filter((id) => id !== BROKER && !/^b\d+$/.test(id));
+    if (!bs.length) {
+      const n = cs.length;
+      cs.forEach((id, i) => {
+        const a = (2 * Math.PI * i) / n;
+        out[id] = [0.5 + 0.42 * Math.sin(a), 0.5 - 0.42 * Math.cos(a)];
+      });
+      return out;
+    }
+    // brokers >= 2: the brokers in a row across the middle, the consumers on arcs above and below it
+    const span = Math.min(0.8, 0.28 * (bs.length - 1));
+    bs.forEach((id, i) => { out[id] = [0.5 + (i / (bs.length - 1) - 0.5) * span, 0.5]; });
+    const up = Math.ceil(cs.length / 2);
+    const arc = (ids, sign) => {
+      const m = ids.length;
+      const spread = Math.min(Math.PI / 3, (m - 1) * 0.45);
+      ids.forEach((id, k) => {
+        const a = m === 1 ? 0 : (-1 + (2 * k) / (m - 1)) * spread;
+        out[id] = [0.5 + sign * 0.44 * Math.sin(a), 0.5 - sign * 0.44 * Math.cos(a)];
+      });
+    };
+    arc(cs.slice(0, up), 1); // c1.. left to right along the top
+    arc(cs.slice(up), -1); // the rest right to left along the bottom
     return out;
   },
 
@@ -560,12 +645,16 @@ const mod = {
   },
 
   nodeColor(view) {
-    if (isBroker(view)) return C.broker;
+    if (isBroker(view)) return multi(view) && view.role !== "coordinator" ? C.follower : C.broker;
     if (!view.active) return view.phase === "fenced" ? "#fca5a5" : C.idle;
     return consumerColor(view.slot);
   },
 
   nodeBadge(view) {
+    if (isBroker(view) && multi(view)) {
+      if (view.role === "coordinator") return "COORD";
+      return view.in_sync ? "in sync" : "behind";
+    }
     if (isBroker(view)) {
       if (view.mode === "consumer") return view.state === "Stable" ? `E${view.generation}` : view.state === "Empty" ? "EMPTY" : "REC";
       return { Stable: `G${view.generation}`, PreparingRebalance: "JOIN", CompletingRebalance: "SYNC", Empty: "EMPTY" }[view.state] || null;
@@ -587,7 +676,7 @@ const mod = {
       case "leaving":
         return "BYE";
       case "stable": {
-        const g = snap && snap.nodes[BROKER] && snap.nodes[BROKER].mode === "consumer" ? "E" : "G";
+        const g = snap && coord(snap) && coord(snap).mode === "consumer" ? "E" : "G";
         return `${view.leader ? "★" : ""}${g}${view.generation}`;
       }
       default:
@@ -600,9 +689,12 @@ const mod = {
   },
 
   timerColor(name) {
-    return name === "stall" ? "#dc2626" : "#b45309";
+    return name === "stall" ? "#dc2626" : name === "failover" ? C.find : "#b45309";
   },
   messageColor(msg) {
+    if (msg.kind === "FindCoordinator" || msg.kind === "FindCoordinatorResponse") {
+      return msg.error && msg.error !== "NONE" ? C.follower : C.find;
+    }
     if (msg.error && msg.error !== "NONE" && msg.error !== "MEMBER_ID_REQUIRED") {
       return msg.error === "REBALANCE_IN_PROGRESS" ? C.join : C.error;
     }
@@ -633,7 +725,12 @@ const mod = {
 
   messageLabel(msg) {
     const err = msg.error && msg.error !== "NONE" ? msg.error : null;
+    if (err === "NOT_COORDINATOR") return "NOT_COORD";
     switch (msg.kind) {
+      case "FindCoordinator":
+        return "Find?";
+      case "FindCoordinatorResponse":
+        return err ? "n/a" : `→${msg.coordinator}`;
       case "JoinGroup":
         return "Join";
       case "JoinGroupResponse":
@@ -664,7 +761,24 @@ const mod = {
   narrate(ev, before) {
     watchTime(ev.t);
     if (ev.type === "intervention") {
-      const b = before.nodes[BROKER];
+      const b = coord(before);
+      const target = before.nodes[ev.node];
+      if (multi(target) && (ev.action === "crash" || ev.action === "pause")) {
+        if (target.role !== "coordinator") {
+          return `${ev.node} ${ev.action === "crash" ? "crashed" : "is paused"}: a follower replica drops out of the ` +
+            "in-sync replicas; the group does not notice";
+        }
+        return `${ev.node} ${ev.action === "crash" ? "crashed" : "is paused"}: it was the group coordinator. ` +
+          (ev.action === "crash" ? "The consumers' connections break at once and they ask another broker (FindCoordinator)"
+            : "The consumers notice only when their requests time out") +
+          `. The controller fences ${ev.node} after broker.session.timeout.ms (${secs(target.config.failover_ms)}) ` +
+          "and moves the coordinator to the next in-sync broker. Meanwhile the consumers keep consuming";
+      }
+      if (multi(target) && (ev.action === "restart" || ev.action === "resume")) {
+        return target.role === "coordinator"
+          ? `${ev.node} is back before the controller fenced it: still the group coordinator`
+          : `${ev.node} is back as a follower of __consumer_offsets (the coordinator is ${coordId(before)})`;
+      }
       switch (ev.action) {
         case "add_consumer":
           return `▶ ${ev.node} starts${ev.instance_id ? ` (group.instance.id ${ev.instance_id})` : ""} and joins the group`;
@@ -686,13 +800,18 @@ const mod = {
     if (ev.type === "send") return narrateSend(ev, before);
     if (ev.type !== "state") return null;
     if (ev.node === BROKER) return narrateBroker(ev, before.nodes[BROKER]);
+    const view = before.nodes[ev.node];
+    if (isBroker(view)) {
+      if ("role" in ev.changes || "in_sync" in ev.changes) return narrateRole(ev, view);
+      return view.role === "coordinator" ? narrateBroker(ev, view) : null;
+    }
     return narrateConsumer(ev, before);
   },
 
   renderPanel(el, snap, ctx) {
     mem.snap = snap;
     watchTime(snap.t);
-    const b = snap.nodes[BROKER];
+    const b = coord(snap);
     if (!b) return;
     // The skeleton is built once and then updated in place: clickable things (chips, zoom buttons) must not
     // be replaced 30 times a second, or a click that lands between two frames is lost.
@@ -702,7 +821,8 @@ const mod = {
     ui.state.className = `kf-state ${stateClass(b)}`;
     ui.state.dataset.state = b.state;
     ui.sub.textContent = `${b.mode === "consumer" ? "epoch" : "generation"} ${b.generation} · ${modeText(b)}` +
-      `${b.leader ? ` · leader ${b.leader}` : ""}`;
+      `${b.leader ? ` · leader ${b.leader}` : ""}` +
+      (multi(b) ? ` · coordinator ${coordId(snap)}${b.status === "crashed" ? " (down)" : ""}` : "");
     const chipKey = JSON.stringify(cs.map((c) => {
       const v = snap.nodes[c];
       return [c, v.active, (v.owned || []).length, v.leader, v.stalled_until, v.status, isZombie(snap, c),
@@ -742,8 +862,8 @@ const mod = {
   },
 
   nodeMenu(id, view, snap) {
-    const b = snap.nodes[BROKER];
-    if (id === BROKER) {
+    const b = coord(snap);
+    if (isBroker(view)) {
       return topicsOf(b).map((t) => ({ label: `+ Add a partition to ${t}`, intervention: { action: "add_partitions", topic: t, count: 1 } }));
     }
     if (view.status !== "up") return [];
@@ -771,7 +891,7 @@ const mod = {
   },
 
   toolbar(snap) {
-    const b = snap.nodes[BROKER];
+    const b = coord(snap);
     const cs = consumers(snap);
     const idle = cs.find((c) => !snap.nodes[c].active && snap.nodes[c].status === "up");
     const running = cs.filter((c) => snap.nodes[c].active && snap.nodes[c].status === "up");
