@@ -1101,7 +1101,7 @@ class ConsumerCoordinator(Broker):
             self.bump(f"{src} changed its subscription")
         self.reconcile(mem, m["owned"])
         assignment = None
-        if mem["sent"] != mem["assigned"] or epoch == 0:
+        if mem["sent"] != mem["assigned"] or epoch == 0 or m.get("full"):
             assignment = list(mem["assigned"])
             mem["sent"] = list(mem["assigned"])
         self.reply(src, m, "NONE", mem, assignment)
@@ -1898,6 +1898,7 @@ class ModernConsumer(Consumer):
         self.reconciling = False
         self.hb_sent = None  # when the heartbeat in flight was sent (one at a time), or None
         self.hb_again = False  # send another as soon as the one in flight is answered (an acknowledgement)
+        self.full_hb = False  # brokers >= 2: the next heartbeat is a full one (after the coordinator was lost)
 
     def start(self):
         super().start()
@@ -1918,10 +1919,12 @@ class ModernConsumer(Consumer):
                 return
             self.hb_sent = self.now
             self.hb_again = False
-        self.send(self.coordinator, {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id,
-                           "instance_id": self.instance_id, "epoch": self.generation if epoch is None else epoch,
-                           "topics": self.topics(), "owned": list(self.owned),
-                           "rebalance_timeout": self.k.max_poll})
+        msg = {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id, "instance_id": self.instance_id,
+               "epoch": self.generation if epoch is None else epoch, "topics": self.topics(),
+               "owned": list(self.owned), "rebalance_timeout": self.k.max_poll}
+        if self.k.multi_broker:  # after a failure the client sends a full request: the answer has the assignment
+            msg["full"], self.full_hb = self.full_hb, False
+        self.send(self.coordinator, msg)
         if epoch is None:
             self.set_timer("heartbeat", self.k.cg_hb)
 
@@ -1941,6 +1944,7 @@ class ModernConsumer(Consumer):
         if self.coordinator is not None:
             self.hb_sent = None
             self.hb_again = False
+            self.full_hb = True
         super().coordinator_lost(why)
 
     def coordinator_found(self):
