@@ -3,6 +3,7 @@
     .venv/bin/python bench/kafka.py              # 50 seeds per row (about half a minute)
     .venv/bin/python bench/kafka.py --seeds 200
     .venv/bin/python bench/kafka.py --fuzz 2000  # also: invariants under random faults (chaos schedules)
+    .venv/bin/python bench/kafka.py --fuzz 500 --brokers 3  # the same with 3 brokers (coordinator failovers)
 
 Rows (default timings at time_scale 10, i.e. heartbeat 300 ms, session 4.5 s, max.poll 30 s; 20 records/s per
 partition; latency 10-30 ms):
@@ -13,6 +14,9 @@ partition; latency 10-30 ms):
 - rolling restart of 3 consumers (clean shutdown + start), dynamic vs static membership: rebalances, partitions
   moved, partition-ms unowned.
 - stall: c3 stops polling for 9 s (max.poll 6 s) and c4 joins at 6 s: eager vs KIP-848 unowned partition-ms.
+- coordinator failover: 3 brokers, 3 consumers on 6 partitions, the coordinator b1 crashes at 6 s
+  (broker.session.timeout.ms 9 s = 900 ms here). Per mode: when the last consumer talks to the new coordinator,
+  rebalances after the crash, partition-ms unowned after it, records processed twice.
 - speed: simulated seconds per wall second and events per second, 3 consumers, 60 s.
 """
 
@@ -92,6 +96,30 @@ def stall_row(name, slug, seeds):
     print(f"  {name:20s} unowned {med(ms):6.0f} partition-ms in the rebalance c4 started · it lasted {med(dur):.0f} ms")
 
 
+def failover_row(name, params, seeds):
+    found, reb, ms, dups = [], [], [], []
+    for seed in range(seeds):
+        sc = {"protocol": "kafka", "seed": seed, "nodes": 3, "duration": 16000,
+              "params": dict(params, brokers=3, partitions=6, consumers=3),
+              "interventions": [{"at": 6000, "action": "crash", "node": "coordinator"}]}
+        sim = Simulation(sc)
+        sim.advance(6000)
+        m0 = sim.protocol.metrics()
+        last = None
+        for ev in sim.drain() + sim.run():
+            if ev["type"] == "state" and ev["changes"].get("coordinator") == "b2":
+                last = ev["t"]
+        assert not sim.violations, sim.violations
+        m = sim.protocol.metrics()
+        assert m["failovers"] and m["failovers"][0][2] == "b2"
+        found.append(last - 6000)
+        reb.append(m["rebalances"] - m0["rebalances"])
+        ms.append(m["unowned_partition_ms"] - m0["unowned_partition_ms"])
+        dups.append(m["duplicate_records"] - m0["duplicate_records"])
+    print(f"  {name:20s} every consumer on b2 {med(found):4.0f} ms after the crash · rebalances {med(reb):.0f} "
+          f"· unowned {med(ms):.0f} partition-ms · duplicates {med(dups):.0f}")
+
+
 def speed():
     sc = {"protocol": "kafka", "seed": 1, "nodes": 4, "duration": 60000, "params": {"partitions": 6, "consumers": 3}}
     t0 = time.perf_counter()
@@ -103,7 +131,7 @@ def speed():
 
 def extra(rng, ids):
     k = rng.random()
-    c = rng.choice(ids[1:])
+    c = rng.choice([i for i in ids if i.startswith("c")])
     if k < 0.35:
         return {"action": "add_consumer", "node": c}
     if k < 0.6:
@@ -113,7 +141,7 @@ def extra(rng, ids):
     return {"action": "add_partitions", "topic": "t0", "count": 1}
 
 
-def fuzz(runs):
+def fuzz(runs, brokers=1):
     """Random chaos schedules (crashes, pauses, cuts, partitions, loss, duplication, drift, coordinator crashes)
     plus joins, leaves, stalls and new partitions; then every fault is healed: no violation, and the group settles."""
     bad = 0
@@ -122,11 +150,12 @@ def fuzz(runs):
     t0 = time.perf_counter()
     for seed in range(runs):
         rng = random.Random(seed)
-        ids = ["broker"] + [f"c{i}" for i in range(1, 6)]
+        bs = [f"b{i}" for i in range(1, brokers + 1)] if brokers > 1 else ["broker"]
+        ids = bs + [f"c{i}" for i in range(1, 6)]
         params = dict(rng.choice(modes)[1], partitions=rng.randint(1, 8), consumers=rng.randint(0, 5),
                       topics=rng.randint(1, 2), static_membership=rng.random() < 0.4, max_poll_interval_ms=20000,
                       session_timeout_ms=10000, metadata_max_age_ms=5000, commit_on_revoke=rng.random() < 0.3,
-                      auto_commit=rng.random() < 0.85)
+                      auto_commit=rng.random() < 0.85, brokers=brokers)
         ivs = random_schedule(seed, ids, 15000, count=rng.randint(3, 25), extra=extra, extra_weight=6)
         sc = {"protocol": "kafka", "seed": seed, "nodes": 5, "duration": 40000, "params": params,
               "network": {"latency": [1, rng.choice([10, 30, 100, 300])], "loss": rng.choice([0, 0, 0.02, 0.1]),
@@ -145,7 +174,7 @@ def fuzz(runs):
         sim.network.default["loss"] = 0
         sim.network.duplicate = 0
         sim.run()
-        unsettled = any(sim.nodes[c].active for c in ids[1:]) and not sim.protocol.settled()
+        unsettled = any(sim.nodes[c].active for c in ids[len(bs):]) and not sim.protocol.settled()
         if sim.violations or unsettled:
             bad += 1
             print(f"  seed {seed}: {'violation ' + sim.violations[0]['details'] if sim.violations else 'did not settle'}")
@@ -157,6 +186,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--fuzz", type=int, default=0)
+    ap.add_argument("--brokers", type=int, default=1, help="brokers in the --fuzz runs (2..5: coordinator failover)")
     args = ap.parse_args()
     print(f"A 4th consumer joins 3 on 6 partitions (median of {args.seeds} seeds):")
     for name, params in MODES:
@@ -167,11 +197,14 @@ def main():
     print("A stalled consumer (9 s, max.poll.interval 6 s) while c4 joins:")
     stall_row("eager range", "kafka-stalled-consumer", args.seeds)
     stall_row("KIP-848 uniform", "kafka-kip848-stall", args.seeds)
+    print("The coordinator's broker crashes (3 brokers, failover after 900 ms):")
+    for name, params in MODES:
+        failover_row(name, params, args.seeds)
     print("Speed:")
     speed()
     if args.fuzz:
         print("Invariants under random faults:")
-        fuzz(args.fuzz)
+        fuzz(args.fuzz, args.brokers)
 
 
 if __name__ == "__main__":
