@@ -2308,7 +2308,8 @@ class Kafka(Protocol):
         down = action in ("crash", "pause")
         if nid == self.leader:
             if down:
-                self.down_since = sim.now
+                if self.down_since is None:  # (a paused coordinator that then crashes went silent at the pause)
+                    self.down_since = sim.now
                 self.note(f"{nid}, the group coordinator, {'crashed' if action == 'crash' else 'is paused'}: the "
                           f"controller fences it after broker.session.timeout.ms and moves the coordinator")
             else:

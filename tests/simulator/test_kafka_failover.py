@@ -7,7 +7,10 @@ Fuzzing is bounded (a few dozen Hypothesis examples per property); set PLAYGROUN
 """
 
 import copy
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +18,8 @@ from hypothesis import strategies as st
 
 from simulator import InterventionError, Simulation
 from simulator.protocols.kafka import Kafka
-from simulator.trace import trace_hash
+from simulator.trace import canonical, trace_hash
+from simulator.view import replay
 
 LONG = os.environ.get("PLAYGROUND_LONG") == "1"
 FUZZ = settings(max_examples=300 if LONG else 12, deadline=None, derandomize=True,
@@ -203,6 +207,47 @@ def test_same_failover_scenario_same_trace():
     sim.drain()
     twin = copy.deepcopy(sim)
     assert trace_hash(sim.run()) == trace_hash(twin.run())
+
+
+def test_a_paused_then_crashed_coordinator_fails_over_from_the_pause():
+    """The controller's clock starts when the broker goes silent (the pause), not at the later crash."""
+    sc = failover()
+    sc["interventions"] = [{"at": 6000, "action": "pause", "node": "b1"}, {"at": 6500, "action": "crash", "node": "b1"}]
+    sim = Simulation(sc)
+    sim.run()
+    assert sim.protocol.metrics()["failovers"][0][0] == 6000 + FAILOVER_MS
+
+
+def test_same_trace_across_processes():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(root, "docs", "examples", "kafka-coordinator-failover.json")
+    hashes = set()
+    for seed in ("0", "4242"):
+        out = subprocess.run([sys.executable, "-m", "simulator", "run", path, "--quiet"], cwd=root, capture_output=True,
+                             text=True, check=True, env=dict(os.environ, PYTHONHASHSEED=seed))
+        hashes.add(json.loads(out.stdout)["trace_hash"])
+    assert len(hashes) == 1
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_snapshot_plus_events_equals_snapshot_across_failovers(mode):
+    """What the page rebuilds from the events equals the snapshot, through crashes, takeovers, catch-ups."""
+    sc = failover(mode, duration=22000)
+    sc["nodes"] = 4
+    sc["interventions"] += [{"at": 8000, "action": "add_consumer", "node": "c4"},
+                            {"at": 9000, "action": "add_partitions", "topic": "t0", "count": 1},
+                            {"at": 10000, "action": "restart", "node": "b1"},
+                            {"at": 12000, "action": "pause", "node": "b2"},
+                            {"at": 16000, "action": "resume", "node": "b2"}]
+    sim = Simulation(sc)
+    sim.advance(1000)
+    snap = json.loads(canonical(sim.snapshot()))
+    for t in (3000, 6001, 7000, 9500, 11000, 13500, 17000, 22000):
+        events = json.loads("[" + ",".join(canonical(e) for e in sim.run(t)) + "]")
+        snap = replay(snap, events, until=t)
+        assert canonical(snap) == canonical(sim.snapshot()), t
+    assert [f[1:] for f in sim.protocol.metrics()["failovers"]] == [["b1", "b2"], ["b2", "b3"]]
+    assert sim.violations == []
 
 
 # --- invariants under generated schedules -----------------------------------------------------------------------
