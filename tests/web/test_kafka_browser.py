@@ -124,6 +124,8 @@ def test_coordinator_failover_moves_the_badge(daphne_server, make_page):
     page.wait_for_timeout(200)
     assert page.locator("[data-node=b1] .badge-text").text_content() == "COORD"
     assert page.locator("[data-node=b2] .badge-text").text_content() == "in sync"
+    page.wait_for_function("() => window.playground.snapshot.t > 6300", timeout=20_000)
+    page.screenshot(path=str(ARTIFACTS / "kafka-coordinator-lost.png"))  # the consumers look for it meanwhile
     page.wait_for_function("() => window.playground.snapshot.nodes.b2.role === 'coordinator'", timeout=20_000)
     page.wait_for_function("() => { const s = window.playground.snapshot; "
                            "return ['c1', 'c2', 'c3'].every((c) => s.nodes[c].coordinator === 'b2'); }",
