@@ -605,7 +605,7 @@ class ClassicCoordinator(Broker):
 
     def save(self):
         keys = ("member_id", "node", "instance_id", "topics", "owned", "generation", "gen", "assignment",
-                "session_timeout", "rebalance_timeout")
+                "session_timeout", "rebalance_timeout", "stale_claims")
         self.saved = {"generation": self.generation, "leader": self.leader_mid,
                       "members": [{k: (list(m[k]) if isinstance(m[k], list) else m[k]) for k in keys}
                                   for m in self.group.values()]}
@@ -696,7 +696,7 @@ class ClassicCoordinator(Broker):
 
     def add_member(self, mid, node, m, reason):
         mem = {"member_id": mid, "node": node, "instance_id": m["instance_id"], "assignment": [], "gen": -1,
-               "awaiting_sync": None, "is_new": True}
+               "awaiting_sync": None, "is_new": True, "stale_claims": False}
         self.update_member(mem, m)
         self.group[mid] = mem
         if m["instance_id"]:
@@ -741,7 +741,7 @@ class ClassicCoordinator(Broker):
         if old["awaiting_sync"] is not None:
             self.send(old["node"], {"kind": "SyncGroupResponse", "req": old["awaiting_sync"],
                                     "error": "FENCED_INSTANCE_ID", "assignment": []})
-        mem = dict(old, member_id=new_mid, node=src, awaiting_join=None, awaiting_sync=None)
+        mem = dict(old, member_id=new_mid, node=src, awaiting_join=None, awaiting_sync=None, stale_claims=False)
         self.group = {(new_mid if k == old_mid else k): (mem if k == old_mid else v) for k, v in self.group.items()}
         self.static[inst] = new_mid
         if self.leader_mid == old_mid:
@@ -825,8 +825,13 @@ class ClassicCoordinator(Broker):
             self.save()
             return
         self.set_state("CompletingRebalance")
+        # The claims the leader's assignor will honour: those of the newest generation among the members' claims
+        # (AbstractStickyAssignor). A member that claims an older one missed a generation: what it still holds is no
+        # longer its own in the group's eyes (recorded for the exclusive_ownership invariant, not sent anywhere).
+        newest = max((m["generation"] for m in self.group.values() if m["awaiting_join"] is not None), default=-1)
         for m in self.group.values():
             if m["awaiting_join"] is not None:
+                m["stale_claims"] = self.k.mode == "cooperative" and bool(m["owned"]) and m["generation"] < newest
                 m["gen"] = self.generation
                 m["is_new"] = False
                 self.join_result(m)
@@ -917,12 +922,13 @@ class ClassicCoordinator(Broker):
         self.send(src, {"kind": "LeaveGroupResponse", "error": err})
 
     def validate_commit(self, m):
-        """ClassicGroup.validateOffsetCommit."""
-        if self.state == "CompletingRebalance":
-            return "REBALANCE_IN_PROGRESS"
+        """ClassicGroup.validateOffsetCommit: the member and its generation first, then (only for a member of the
+        current generation, which has had its JoinGroup answer) REBALANCE_IN_PROGRESS while the group completes."""
         err = self.fence_check(m["member_id"], m["instance_id"])
         if err is None and m["generation"] != self.generation:
             err = "ILLEGAL_GENERATION"
+        if err is None and self.state == "CompletingRebalance":
+            err = "REBALANCE_IN_PROGRESS"
         return err
 
     def commit_refreshes_session(self, m):
@@ -2074,7 +2080,7 @@ def _ms(doc, default, lo, hi):
 class Kafka(Protocol):
     name = "kafka"
     title = "Kafka consumer-group rebalancing"
-    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
+    version = "2"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Who consumes which partition: JoinGroup/SyncGroup barriers, eager vs cooperative rebalancing, "
                "static membership, KIP-848, and the duplicates a rebalance leaves behind.")
     nodes = Param(4, "consumer slots c1..cN (the group coordinator `broker`, or b1..bN with params.brokers, "
@@ -2541,7 +2547,12 @@ class Kafka(Protocol):
             return False
         if self.mode == "consumer":
             return m["epoch"] >= 0
-        return c.generation == self.broker.generation
+        if c.generation != self.broker.generation:
+            return False
+        # Cooperative: a member that joined this generation with claims of an older one than the newest (it missed
+        # a rebalance: the assignor ignores them and may give them to others) owns nothing of what it still holds
+        # until this generation's assignment reaches it; then it revokes what is not in it.
+        return not (m.get("stale_claims") and c.claim_gen != c.generation)
 
     def check_exclusive(self, t):
         owners = [n for n in self.owners[t] if self.counted(self.sim.nodes[n])]
@@ -2641,7 +2652,7 @@ class Kafka(Protocol):
         else:
             if "owned" in ch:
                 self.ownership(node)
-            elif self.multi and ("member_id" in ch or "generation" in ch):
+            if self.multi and ("member_id" in ch or "generation" in ch or "phase" in ch):
                 for t in node.owned:
                     if t in self.multi:
                         self.check_exclusive(t)
