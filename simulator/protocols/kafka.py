@@ -1714,10 +1714,10 @@ class ClassicConsumer(Consumer):
         if self.owned:
             self.release(self.owned, "lost")  # onPartitionsLost
         self.kept = []
-        if self.k.multi_broker:
-            # An assignment stashed for a stalled application thread belongs to the generation just lost. (Also
-            # true with one broker, but clearing it there would change brokers = 1 traces: see the docs.)
-            self.stashed = None
+        # An assignment stashed for a stalled application thread belongs to the generation just lost: the join
+        # is over as failed, onJoinComplete never runs for it (AbstractCoordinator.joinGroupIfNeeded: "generation
+        # data was cleared by heartbeat thread ... marking this rebalance as failed and retry").
+        self.stashed = None
 
     def on_group_message(self, kind, m):
         if kind == "JoinGroupResponse":

@@ -7,6 +7,7 @@
 - One that never gets an error rejoins with claims of an older generation than the newest: the assignor ignores
   them (AbstractStickyAssignor), hands them to others, and the member revokes them when its assignment comes. Until
   then what it still holds is a zombie's, not a current member's (exclusive_ownership).
+- An assignment stashed for a stalled application thread is dropped when the member is reset (every broker count).
 """
 
 from simulator import Simulation
@@ -93,3 +94,36 @@ def test_three_brokers_no_broker_fault_the_fuzz_schedule_runs_clean():
     sim.run()
     assert sim.violations == []
 
+
+def stalled_then_paused(brokers=1):
+    """c3 has sent its SyncGroup when its application thread stalls; the answer is stashed for it. Then the process
+    is paused past max.poll.interval.ms: on resume the heartbeat thread resets the member (poll timeout)."""
+    params = {"assignor": "range", "partitions": 6, "consumers": 3, "max_poll_interval_ms": 20000,
+              "session_timeout_ms": 10000}
+    if brokers > 1:
+        params["brokers"] = brokers
+    return {"protocol": "kafka", "seed": 1, "nodes": 4, "duration": 12000, "params": params,
+            "interventions": [{"at": 3000, "action": "add_consumer", "node": "c4"},
+                              {"at": 3500, "action": "stall", "node": "c3", "duration": 1000},
+                              {"at": 3600, "action": "pause", "node": "c3"},
+                              {"at": 6100, "action": "resume", "node": "c3"}]}
+
+
+def test_a_stashed_assignment_does_not_survive_a_reset_with_one_broker():
+    sim = Simulation(stalled_then_paused())
+    events = sim.run()
+    assert sim.violations == []
+    c3 = sim.nodes["c3"]
+    seen = {"member_id": None, "owned": []}
+    first_mid = None
+    for ev in events:
+        if ev["type"] == "state" and ev["node"] == "c3":
+            for k in seen:
+                if k in ev["changes"]:
+                    seen[k] = ev["changes"][k]
+            if seen["member_id"] and first_mid is None:
+                first_mid = seen["member_id"]
+            assert not (seen["owned"] and not seen["member_id"]), ev["t"]  # never partitions without a member id
+    assert [e for e in c3.log if e[1] == "reject" and "max.poll.interval.ms" in str(e[3])]
+    assert c3.member_id and c3.member_id != first_mid  # it rejoined as a new member and got partitions properly
+    assert c3.owned and sim.protocol.settled()
