@@ -4,6 +4,7 @@
     .venv/bin/python bench/kafka.py --seeds 200
     .venv/bin/python bench/kafka.py --fuzz 2000  # also: invariants under random faults (chaos schedules)
     .venv/bin/python bench/kafka.py --fuzz 500 --brokers 3  # the same with 3 brokers (coordinator failovers)
+    .venv/bin/python bench/kafka.py --lossy-static 400  # only: static cooperative members under loss and churn
 
 Rows (default timings at time_scale 10, i.e. heartbeat 300 ms, session 4.5 s, max.poll 30 s; 20 records/s per
 partition; latency 10-30 ms):
@@ -182,12 +183,38 @@ def fuzz(runs, brokers=1):
           f"({time.perf_counter() - t0:.0f} s)")
 
 
+def lossy_static_cooperative(runs):
+    """The setting that showed a stale static member sharing partitions: cooperative-sticky, static members, 10%
+    loss and 5% duplication, a consumer joining and leaving every 700 ms."""
+    bad = 0
+    for seed in range(runs):
+        sc = {"protocol": "kafka", "seed": seed, "nodes": 5, "duration": 20000,
+              "params": {"assignor": "cooperative-sticky", "partitions": 8, "topics": 2, "consumers": 3,
+                         "static_membership": True, "max_poll_interval_ms": 20000, "session_timeout_ms": 10000,
+                         "metadata_max_age_ms": 5000},
+              "network": {"latency": [1, 100], "loss": 0.1, "duplicate": 0.05},
+              "interventions": [{"at": 3000 + 700 * k, "action": "add_consumer" if k % 2 == 0 else "remove_consumer",
+                                 "node": "c4"} for k in range(10)]}
+        sim = Simulation(sc)
+        sim.run()
+        if sim.violations:
+            bad += 1
+            print(f"  seed {seed}: violation {sim.violations[0]['details']}")
+    print(f"  {runs} lossy static cooperative runs: {bad} with a violation")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--fuzz", type=int, default=0)
     ap.add_argument("--brokers", type=int, default=1, help="brokers in the --fuzz runs (2..5: coordinator failover)")
+    ap.add_argument("--lossy-static", type=int, default=0, metavar="N",
+                    help="only N runs of cooperative-sticky static members under 10%% loss with churn, then stop")
     args = ap.parse_args()
+    if args.lossy_static:
+        print("Cooperative-sticky, static members, 10% loss, a consumer joining and leaving every 700 ms:")
+        lossy_static_cooperative(args.lossy_static)
+        return
     print(f"A 4th consumer joins 3 on 6 partitions (median of {args.seeds} seeds):")
     for name, params in MODES:
         join_row(name, params, args.seeds)
