@@ -5,7 +5,8 @@ delivered, and cutting a link drops what is in flight on it at once, so the
 trace shows each loss where it happens. Reordering follows from latency, except
 for a protocol that declares `fifo_links = True` (its nodes talk over TCP-like
 connections, as Kafka clients do): each directed link then delivers in send
-order (a message never arrives before one sent earlier on the same link).
+order (a message never arrives before one sent earlier on the same link), and a
+duplicated copy is discarded on arrival (drop reason `duplicate`), as TCP does.
 """
 
 from heapq import heappush
@@ -171,6 +172,8 @@ class Network:
         rec._ok = True
         rec.ev = ev
         rec.lost = loss > 0 and self.rng.random() < loss
+        if dup_of is not None and self.fifo and not rec.lost:
+            rec.lost = "duplicate"  # a TCP-like link: the receiver discards a copy it already has
         rec.held = False
         heappush(env._queue, (at, NORMAL, next(env._eid), rec))
         self.in_flight[mid] = rec
@@ -196,7 +199,7 @@ class Network:
                 sim.flush(node)
             return
         if rec.lost:
-            self._drop(rec, "loss")
+            self._drop(rec, "loss" if rec.lost is True else rec.lost)
         elif self.severing and self.is_cut(ev["from"], dst):
             self._drop(rec, "cut")
         elif node.status == "crashed":

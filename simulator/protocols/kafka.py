@@ -114,10 +114,11 @@ def roundrobin_assign(counts, members):
     return out
 
 
-def valid_claims(counts, members):
+def valid_claims(counts, members, contested=None):
     """The previously owned partitions each member may keep (AbstractStickyAssignor.allSubscriptionsEqual): only
     members of the newest generation among the claims keep theirs (older claims are stale), only partitions that
-    still exist and are subscribed, and a partition two of them claim is dropped from both."""
+    still exist and are subscribed, and a partition two of them claim is dropped from both (and recorded in
+    `contested`, if given: Kafka's partitionsWithMultiplePreviousOwners)."""
     exists = dict.fromkeys(all_partitions(counts))
     order = sorted(members, key=member_key)
     newest = max((m.get("generation", -1) for m in order), default=-1)
@@ -134,6 +135,8 @@ def valid_claims(counts, members):
                 dropped[t] = True
             else:
                 claims[t] = m["member_id"]
+    if contested is not None:
+        contested.update(dropped)
     owned = {m["member_id"]: [] for m in order}
     for t in tp_sorted(claims):
         owned[claims[t]].append(t)
@@ -234,10 +237,16 @@ def _general(counts, order, subs, owned):
 
 def cooperative_adjust(assignment, counts, members):
     """CooperativeStickyAssignor.adjustAssignment: a partition still claimed by another member is left out of
-    its new owner's assignment; the old owner revokes it, rejoins, and the follow-up rebalance hands it over."""
-    owned = valid_claims(counts, members)
+    its new owner's assignment; the old owner revokes it, rejoins, and the follow-up rebalance hands it over. A
+    partition two members claim in the same generation (one of them missed that generation's assignment: its claims
+    carry the generation of its JoinGroup answer, not of the assignment it holds) is dropped from both claims and is
+    in partitionsTransferringOwnership whoever gets it (AbstractStickyAssignor.assignNewPartition): it is left out of
+    every assignment this round, so both claimants revoke it before anyone is given it."""
+    contested = {}
+    owned = valid_claims(counts, members, contested)
     holder = {t: mid for mid, ts in owned.items() for t in ts}
-    return {mid: [t for t in ts if holder.get(t, mid) == mid] for mid, ts in assignment.items()}
+    return {mid: [t for t in ts if holder.get(t, mid) == mid and t not in contested]
+            for mid, ts in assignment.items()}
 
 
 def uniform_assign(counts, members, previous):
@@ -688,7 +697,7 @@ class ClassicCoordinator(Broker):
     def update_member(self, mem, m):
         mem.update(topics=list(m["topics"]), owned=list(m["owned"]), generation=m["generation"],
                    rebalance_timeout=m["rebalance_timeout"], session_timeout=m["session_timeout"],
-                   awaiting_join=m["req"])
+                   awaiting_join=m["req"], held_gen=self.k.held_generation(mem["node"], m))
 
     @staticmethod
     def matches(mem, m):
@@ -828,14 +837,20 @@ class ClassicCoordinator(Broker):
         # The claims the leader's assignor will honour: those of the newest generation among the members' claims
         # (AbstractStickyAssignor). A member that claims an older one missed a generation: what it still holds is no
         # longer its own in the group's eyes (recorded for the exclusive_ownership invariant, not sent anywhere).
-        newest = max((m["generation"] for m in self.group.values() if m["awaiting_join"] is not None), default=-1)
-        for m in self.group.values():
-            if m["awaiting_join"] is not None:
-                m["stale_claims"] = self.k.mode == "cooperative" and bool(m["owned"]) and m["generation"] < newest
-                m["gen"] = self.generation
-                m["is_new"] = False
-                self.join_result(m)
-                self.set_timer(f"s:{m['member_id']}", m["session_timeout"])
+        # The claim's generation is the member's generation (ConsumerCoordinator.metadata: generation().generationId),
+        # set by its last JoinGroup answer even if that generation's SyncGroup answer never came: its claims may then
+        # be older than they say. What it holds is a zombie's too if the assignment it holds (`held_gen`, model-only:
+        # the generation of the last assignment it took) is older than the newest one a joined member holds.
+        joined = [m for m in self.group.values() if m["awaiting_join"] is not None]
+        newest = max((m["generation"] for m in joined), default=-1)
+        newest_held = max((m.get("held_gen", m["generation"]) for m in joined), default=-1)
+        for m in joined:
+            m["stale_claims"] = self.k.mode == "cooperative" and bool(m["owned"]) and (
+                m["generation"] < newest or m.get("held_gen", m["generation"]) < newest_held)
+            m["gen"] = self.generation
+            m["is_new"] = False
+            self.join_result(m)
+            self.set_timer(f"s:{m['member_id']}", m["session_timeout"])
         self.pending_sync = {mid: True for mid in self.group}
         self.set_timer("sync", self.rebalance_timeout)
 
@@ -2436,6 +2451,15 @@ class Kafka(Protocol):
 
     def generation_started(self, generation):
         self.generations += 1
+
+    def held_generation(self, node_id, join):
+        """For the exclusive_ownership invariant only (nothing is sent): the generation of the assignment the member
+        that sent JoinGroup `join` holds, which its claim's generation (its current generation) can be newer than
+        when that generation's SyncGroup answer never reached it."""
+        gen = join["generation"]
+        node = self.sim.nodes.get(node_id)
+        held = getattr(node, "claim_gen", None)
+        return gen if held is None else min(gen, held)
 
     def static_rejoined(self, node):
         self.note(f"{node} restarted with its group.instance.id: it gets its partitions back, no rebalance")

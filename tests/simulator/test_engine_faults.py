@@ -60,6 +60,19 @@ def test_loss_drops_about_that_share_with_reason_loss():
     assert all(e["t"] == by_send[e["id"]]["deliver_at"] for e in lost)
 
 
+def test_on_tcp_like_links_a_duplicate_is_discarded_on_arrival():
+    """Kafka's links are TCP-like (`fifo_links`): the network's duplication fault still makes copies (the trace
+    shows them), but the receiver discards each one (reason `duplicate`); the original is delivered."""
+    events, _ = run({"protocol": "kafka", "seed": 2, "duration": 8000, "network": {"duplicate": 0.3}})
+    dups = [e for e in of(events, "send") if "dup_of" in e]
+    assert len(dups) > 20
+    delivered, dropped = by_id(events, "deliver"), by_id(events, "drop")
+    assert not [d for d in dups if d["id"] in delivered]
+    assert {dropped[d["id"]]["reason"] for d in dups if d["id"] in dropped} <= {"duplicate", "loss", "cut", "crashed"}
+    assert sum(1 for d in dups if dropped.get(d["id"], {}).get("reason") == "duplicate") > len(dups) * 0.9
+    assert sum(1 for d in dups if d["dup_of"] in delivered) > len(dups) * 0.9
+
+
 def test_duplication_sends_copies_that_are_delivered_too():
     events, _ = run(raft(duration=4000, params=TRAFFIC, network={"duplicate": 0.3}))
     sends = of(events, "send")
