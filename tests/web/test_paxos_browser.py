@@ -181,11 +181,16 @@ def test_phone_width(daphne_server, make_page):
     open_paxos(page, daphne_server, seed=4)
     page.wait_for_function("document.querySelector('.px-banner.chosen') !== null", timeout=30_000)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    for sel in ("#panel", ".px-acceptors", ".px-proposers"):
-        page.locator(sel).first.wait_for(state="visible")  # the panel renders on the next animation frame
-    panel = page.locator("#panel").bounding_box()
-    for table in (".px-acceptors", ".px-proposers"):
-        box = page.locator(table).first.bounding_box()
+    # measured in one go inside the page: the panel is redrawn as events arrive, so an element found by one call
+    # may be gone by the next
+    boxes = page.wait_for_function("""() => {
+        const box = (sel) => { const el = document.querySelector(sel); if (!el) return null;
+                               const b = el.getBoundingClientRect(); return b.width ? {x: b.x, width: b.width} : null; };
+        const out = {panel: box('#panel'), acceptors: box('.px-acceptors'), proposers: box('.px-proposers')};
+        return Object.values(out).every((b) => b) ? out : null; }""").json_value()
+    panel = boxes["panel"]
+    for table in ("acceptors", "proposers"):
+        box = boxes[table]
         assert box["x"] + box["width"] <= panel["x"] + panel["width"] + 1, table
     page.screenshot(path=ARTIFACTS / "paxos-phone-390.png", full_page=True)
     errors.check()
