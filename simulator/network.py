@@ -114,10 +114,7 @@ class Network:
 
     def heal_all(self):
         self.cuts.clear()
-        self.partition = []
-        self.island = {}
-        self.bridges = {}
-        self.severing = False
+        self.split([])  # no partition, no bridges
 
     def _sever(self):
         self.severing = bool(self.cuts or self.island)

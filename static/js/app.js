@@ -76,7 +76,8 @@ const ext = {
     state.dirty = true;
   },
 };
-const extras = [setupTimeline(ext), setupShare(ext)];
+const timeline = setupTimeline(ext);
+const extras = [timeline, setupShare(ext, timeline)];
 
 // --- connection ----------------------------------------------------------------------------------
 const conn = new Connection({ onMessage, onState: showConnection });
@@ -377,8 +378,8 @@ function showMenu(id, x, y, ...children) {
   menu.dataset.node = id;
   const first = menu.querySelector("button");
   if (first) first.focus();
-  select(id);
-  if (state.selected !== id) select(id);
+  state.selected = topo.selected = id; // the node whose menu is open is the selected one (select() toggles)
+  state.dirty = true;
 }
 
 function menuButton(item) {
@@ -658,7 +659,7 @@ function toast(text, kind = "info") {
 
 // --- for tests and the curious ----------------------------------------------------------------------
 window.playground = {
-  timeline: extras[0],
+  timeline,
   get snapshot() {
     return state.snap;
   },

@@ -1,13 +1,14 @@
 // Sharing on the page: the Share button (save the run so far, copy a link that replays it exactly), Export
 // (download the run as a scenario file) and Import (open a scenario file). docs/sharing.md.
 //
-// setupShare(ext) -> { observe(msg), handles, startOptions() }; `ext` is the page's API (static/js/app.js).
+// setupShare(ext, timeline) -> { observe(msg), handles, startOptions() }; `ext` is the page's API
+// (static/js/app.js), `timeline` the time-travel bar (its marks name the run's interventions).
 
 import { fmtTime } from "./util.js";
 
 const MAX_FILE = 256 * 1024; // simulator.scenario.MAX_SCENARIO_BYTES
 
-export function setupShare(ext) {
+export function setupShare(ext, timeline) {
   const { state, config } = ext;
   const $ = (sel) => document.querySelector(sel);
   const shareBtn = $("#share");
@@ -50,9 +51,7 @@ export function setupShare(ext) {
   let resumeOnClose = false;
 
   function interventionCount() {
-    const tl = window.playground && window.playground.timeline;
-    const marks = (tl && tl.marks) || [];
-    return marks.filter((m) => m.kind === "intervention").length;
+    return timeline.marks.filter((m) => m.kind === "intervention").length;
   }
 
   /** A sensible default title: "Raft · seed 3 · 4 interventions" (or the saved run's own title, for a branch of it). */

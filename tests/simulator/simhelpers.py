@@ -1,8 +1,10 @@
-"""Helpers shared by the engine, scenario, CLI and Raft tests (not a test module)."""
+"""Helpers shared by the engine, scenario, CLI, Raft and Kafka tests (not a test module)."""
 
 import copy
 import json
 import os
+
+from hypothesis import strategies as st
 
 from simulator import Simulation
 from simulator.chaos import raft_actions, random_schedule
@@ -70,3 +72,16 @@ def load(path):
 
 
 __all__ = ["copy", "trace_hash", "canonical", "Simulation"]
+
+
+def consumer_intervention(draw, kind, t, node):
+    """The fuzz schedules' consumer actions (add, remove, stall, crash, restart, pause, resume) at `t`, or None."""
+    if kind == "add":
+        return {"at": t, "action": "add_consumer", "node": node}
+    if kind == "remove":
+        return {"at": t, "action": "remove_consumer", "node": node}
+    if kind == "stall":
+        return {"at": t, "action": "stall", "node": node, "duration": draw(st.integers(100, 4000))}
+    if kind in ("crash", "restart", "pause", "resume"):
+        return {"at": t, "action": kind, "node": node}
+    return None

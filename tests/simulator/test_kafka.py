@@ -27,6 +27,8 @@ from simulator.protocols.kafka import (
 from simulator.trace import canonical, trace_hash
 from simulator.view import replay
 
+from simhelpers import consumer_intervention
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LONG = os.environ.get("PLAYGROUND_LONG") == "1"
 FUZZ = settings(max_examples=300 if LONG else 25, deadline=None, derandomize=True,
@@ -568,16 +570,11 @@ def schedules(draw, network=False):
         kind = draw(st.sampled_from(["add", "remove", "crash", "restart", "stall", "pause", "resume", "partitions"]
                                     + (["cut", "heal", "broker"] if network else [])))
         node = draw(st.sampled_from(slots))
-        if kind == "add":
-            ivs.append({"at": t, "action": "add_consumer", "node": node})
-        elif kind == "remove":
-            ivs.append({"at": t, "action": "remove_consumer", "node": node})
-        elif kind == "stall":
-            ivs.append({"at": t, "action": "stall", "node": node, "duration": draw(st.integers(100, 4000))})
+        iv = consumer_intervention(draw, kind, t, node)
+        if iv is not None:
+            ivs.append(iv)
         elif kind == "partitions":
             ivs.append({"at": t, "action": "add_partitions", "topic": "t0", "count": 1})
-        elif kind in ("crash", "restart", "pause", "resume"):
-            ivs.append({"at": t, "action": kind, "node": node})
         elif kind in ("cut", "heal"):
             ivs.append({"at": t, "action": kind, "a": "broker", "b": node, "oneway": draw(st.booleans())})
         else:

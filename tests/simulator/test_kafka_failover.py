@@ -21,6 +21,8 @@ from simulator.protocols.kafka import Kafka
 from simulator.trace import canonical, trace_hash
 from simulator.view import replay
 
+from simhelpers import consumer_intervention
+
 LONG = os.environ.get("PLAYGROUND_LONG") == "1"
 FUZZ = settings(max_examples=300 if LONG else 12, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -275,14 +277,9 @@ def schedules(draw, mode):
                                      "bcrash", "brestart", "bpause", "bresume", "coordinator"]))
         node = draw(st.sampled_from(slots))
         broker = draw(st.sampled_from(bs))
-        if kind == "add":
-            ivs.append({"at": t, "action": "add_consumer", "node": node})
-        elif kind == "remove":
-            ivs.append({"at": t, "action": "remove_consumer", "node": node})
-        elif kind == "stall":
-            ivs.append({"at": t, "action": "stall", "node": node, "duration": draw(st.integers(100, 4000))})
-        elif kind in ("crash", "restart", "pause", "resume"):
-            ivs.append({"at": t, "action": kind, "node": node})
+        iv = consumer_intervention(draw, kind, t, node)
+        if iv is not None:
+            ivs.append(iv)
         elif kind == "coordinator":
             ivs.append({"at": t, "action": "crash", "node": "coordinator"})
         else:
