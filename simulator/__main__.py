@@ -1,4 +1,4 @@
-"""`python -m simulator run SCENARIO.json` / `python -m simulator protocols`."""
+"""`python -m simulator run SCENARIO.json` / `export SCENARIO.json --format mermaid|shiviz` / `protocols`."""
 
 import argparse
 import json
@@ -7,6 +7,7 @@ import sys
 
 from .engine import Simulation
 from .errors import PlaygroundError
+from .export import FORMATS, export_lines
 from .interventions import describe_common
 from .protocols import all_protocols
 from .scenario import DURATION, MAX_SCENARIO_BYTES
@@ -15,27 +16,35 @@ from .trace import TraceHash, canonical
 SLICE_MS = 1000  # print as we go, so a long run streams instead of holding its trace
 
 
-def cmd_run(args):
+def load_simulation(args):
+    """The Simulation of `args.scenario` (a file, or - for standard input) with --seed/--until applied; an
+    error line and exit code 2 instead when it cannot be read or is not valid."""
     try:
         with open(args.scenario, "rb") if args.scenario != "-" else sys.stdin.buffer as fh:
             raw = fh.read(MAX_SCENARIO_BYTES + 1)
         scenario = json.loads(raw) if len(raw) <= MAX_SCENARIO_BYTES else raw
     except OSError as err:
-        return _fail(f"cannot read {args.scenario}: {err.strerror}", "io_error")
+        return None, _fail(f"cannot read {args.scenario}: {err.strerror}", "io_error")
     except ValueError as err:
-        return _fail(f"scenario: not valid JSON ({err})", "invalid_scenario")
+        return None, _fail(f"scenario: not valid JSON ({err})", "invalid_scenario")
     if args.until is not None and not DURATION.min <= args.until <= DURATION.max:
-        return _fail(f"--until: must be {DURATION.describe()} (simulated ms), got {args.until}", "invalid_scenario",
-                     "duration")
+        return None, _fail(f"--until: must be {DURATION.describe()} (simulated ms), got {args.until}",
+                           "invalid_scenario", "duration")
     try:
         if isinstance(scenario, dict):
             if args.seed is not None:
                 scenario["seed"] = args.seed
             if args.until is not None:
                 scenario["duration"] = args.until
-        sim = Simulation(scenario)
+        return Simulation(scenario), 0
     except PlaygroundError as err:
-        return _fail(err.message, err.code, err.field)
+        return None, _fail(err.message, err.code, err.field)
+
+
+def cmd_run(args):
+    sim, status = load_simulation(args)
+    if sim is None:
+        return status
     out = sys.stdout
     digest = TraceHash()
     until = sim.duration
@@ -51,6 +60,14 @@ def cmd_run(args):
     summary["trace_hash"] = digest.hexdigest()
     summary["scenario"] = sim.recorded_scenario()
     out.write(canonical(summary) + "\n")
+    return 0
+
+
+def cmd_export(args):
+    sim, status = load_simulation(args)
+    if sim is None:
+        return status
+    sys.stdout.write("".join(line + "\n" for line in export_lines(sim, args.format, args.hide)))
     return 0
 
 
@@ -81,6 +98,15 @@ def main(argv=None):
     run.add_argument("--until", type=int, help=f"simulated ms to run (1..{DURATION.max}); overrides duration")
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(func=cmd_run)
+    export = sub.add_parser("export", help="run a scenario; print its trace as a Mermaid sequence diagram or a "
+                                           "ShiViz log (docs/export.md)")
+    export.add_argument("scenario", help="scenario JSON file (- for standard input)")
+    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument("--seed", type=int, help="override the scenario's seed")
+    export.add_argument("--until", type=int, help=f"simulated ms to run (1..{DURATION.max}); overrides duration")
+    export.add_argument("--hide", action="append", default=[], metavar="KIND",
+                        help="leave out messages of this kind (e.g. a heartbeat); repeatable")
+    export.set_defaults(func=cmd_export)
     protocols = sub.add_parser("protocols", help="list protocols with parameters, bounds and actions, as JSON")
     protocols.set_defaults(func=cmd_protocols)
     args = parser.parse_args(argv)
