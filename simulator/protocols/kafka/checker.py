@@ -1,0 +1,280 @@
+"""The observer: Kafka's invariants, checked after every state event, and the figures (partition-time unowned per
+rebalance, partitions moved, duplicates, lag, commits).
+
+A part of the Protocol object (spec.Kafka inherits it): it tracks who owns each partition from the consumers'
+`owned` fields, and the coordinator's group from its node."""
+
+from .topics import all_partitions, tp_sorted
+
+QUIET = ("positions", "processed", "dups", "log", "timers", "error", "committed")  # cannot settle a group
+
+INVARIANTS = {
+    "exclusive_ownership": "no partition is owned by two current members of the group at once (a consumer "
+                           "the coordinator no longer counts, by member id and generation, is a zombie: its "
+                           "work is duplicated and its commits are fenced)",
+    "all_partitions_owned": "once the group is stable and every member has synced (classic) or reconciled "
+                            "(KIP-848), every partition of the assignment has an owner",
+    "fenced_commits": "the coordinator accepts an offset commit only from a current member of the current "
+                      "generation (member epoch)",
+    "single_coordinator": "brokers >= 2: at most one broker acts as the group coordinator at any moment, and it "
+                          "is the leader of __consumer_offsets the controller elected",
+}
+
+
+class Checker:
+    def setup_checker(self):
+        self.created = {}
+        self.owners = {}  # tp -> {consumer: True}
+        self.unowned_since = {}
+        self.unowned_ms = 0  # partition-ms with no owner since the group first settled
+        for name, t in self.broker.partitions:
+            self.new_partition(name, t)
+        self.held = {nid: [] for nid in self.consumer_ids}
+        self.multi = {}  # partitions with two owners or more
+        self.last_owner = {}
+        self.moved = 0
+        self.first_settled = None
+        self.episode = None
+        self.episodes = []
+        self.generations = 0
+        self.assigned_for = {}  # generation -> partitions the leader assigned
+        self.rejected = {}
+        self.accepted_commits = 0
+        self.max_lag = 0
+        self.lag_sampled = -1
+
+    def new_partition(self, name, t):
+        self.created[name] = t
+        self.owners[name] = {}
+        self.unowned_since[name] = t
+
+    def assignment_computed(self, generation, counts, assignment):
+        self.assigned_for[generation] = all_partitions(counts)
+
+    def generation_started(self, generation):
+        self.generations += 1
+
+    def commit_accepted(self, broker, src, m, stale, old):
+        self.accepted_commits += 1
+        if stale is None:
+            return
+        back = [t for t, off in m["offsets"].items() if old.get(t) is not None and off < old[t]]
+        details = (f"the coordinator accepted {src}'s commit of {', '.join(tp_sorted(m['offsets']))} although it "
+                   f"would fail with {stale} (it sent generation {m['generation']}, the group is at "
+                   f"{broker.generation})")
+        if back:
+            details += f"; committed offsets went backwards on {', '.join(tp_sorted(back))}"
+        self.report_violation("fenced_commits", details, src, ("fc", src, m["generation"], broker.generation))
+
+    def commit_rejected(self, src, err):
+        self.rejected[err] = self.rejected.get(err, 0) + 1
+
+    def check_single_coordinator(self):
+        acting = [b for b in self.broker_ids if self.sim.nodes[b].role == "coordinator"]
+        if len(acting) > 1 or (acting and acting[0] != self.leader):
+            self.report_violation("single_coordinator",
+                                  f"{' and '.join(acting)} act as the group coordinator; the controller's leader of "
+                                  f"__consumer_offsets is {self.leader} (epoch {self.leader_epoch})",
+                                  acting[-1], ("sc", tuple(acting), self.leader_epoch))
+
+    def counted(self, c):
+        """Whether consumer `c`'s ownership counts: a current member (member id, generation) of the group."""
+        mid = c.member_id
+        m = self.broker.group.get(mid) if mid else None
+        if m is None or m["node"] != c.id or c.status == "crashed":
+            return False
+        if self.mode == "consumer":
+            return m["epoch"] >= 0
+        if c.generation != self.broker.generation:
+            return False
+        # Cooperative: a member that joined this generation with claims of an older one than the newest (it missed
+        # a rebalance: the assignor ignores them and may give them to others) owns nothing of what it still holds
+        # until this generation's assignment reaches it; then it revokes what is not in it.
+        return not (m.get("stale_claims") and c.claim_gen != c.generation)
+
+    def check_exclusive(self, t):
+        owners = [n for n in self.owners[t] if self.counted(self.sim.nodes[n])]
+        if len(owners) >= 2:
+            gen = self.broker.generation
+            self.report_violation("exclusive_ownership",
+                          f"{t} is consumed by {' and '.join(owners)} at once, both current members "
+                          f"({'group epoch' if self.mode == 'consumer' else 'generation'} {gen})",
+                          owners[-1], ("ex", t, tuple(owners), gen))
+
+    def ownership(self, c):
+        now = self.sim.now
+        new, old = c.owned, self.held[c.id]
+        for t in old:
+            if t not in new:
+                o = self.owners[t]
+                o.pop(c.id, None)
+                if not o:
+                    self.unowned_since[t] = now
+                if len(o) < 2:
+                    self.multi.pop(t, None)
+        for t in new:
+            if t in old:
+                continue
+            o = self.owners[t]
+            if not o:
+                self.close_unowned(t, now)
+            prev = self.last_owner.get(t)
+            if prev is not None and prev != c.id:
+                self.moved += 1
+                if self.episode is not None:
+                    self.episode["moved"] += 1
+            self.last_owner[t] = c.id
+            o[c.id] = True
+            if len(o) >= 2:
+                self.multi[t] = True
+                self.check_exclusive(t)
+        self.held[c.id] = list(new)
+
+    def close_unowned(self, t, now):
+        since = self.unowned_since.pop(t, None)
+        if since is None:
+            return
+        if self.first_settled is not None:
+            self.unowned_ms += now - max(since, self.first_settled)
+        ep = self.episode
+        if ep is not None:
+            ms = now - max(since, ep["start"])
+            if ms > 0:
+                ep["unowned_by_partition"][t] = ep["unowned_by_partition"].get(t, 0) + ms
+
+    def settled(self):
+        b = self.broker
+        if not b.group:
+            return False
+        nodes = self.sim.nodes
+        if self.mode == "consumer":
+            if b.target_epoch != b.group_epoch:
+                return False
+            for mid, m in b.group.items():
+                c = nodes[m["node"]]
+                if m["state"] != "stable" or m["epoch"] != b.target_epoch or c.member_id != mid \
+                        or c.status == "crashed" or c.generation != m["epoch"] or c.phase != "stable" \
+                        or c.owned != m["assigned"]:
+                    return False
+            return True
+        if b.state != "Stable":
+            return False
+        for mid, m in b.group.items():
+            c = nodes[m["node"]]
+            if c.member_id != mid or c.status == "crashed" or c.generation != b.generation or c.phase != "stable" \
+                    or c.need_rejoin or c.stashed is not None:
+                return False
+        return True
+
+    def on_state(self, node, ev):
+        ch = ev["changes"]
+        if node is self.broker:
+            if "partitions" in ch:
+                for name, t in node.partitions:
+                    if name not in self.created:
+                        self.new_partition(name, t)
+            if "state" in ch or "generation" in ch:
+                self.group_changed()
+            if self.multi and ("members" in ch or "generation" in ch):
+                for t in list(self.multi):
+                    self.check_exclusive(t)
+            if "role" in ch:
+                self.check_single_coordinator()
+        elif node.index < self.nb:  # another broker (brokers >= 2)
+            if "partitions" in ch:
+                for name, t in node.partitions:
+                    if name not in self.created:
+                        self.new_partition(name, t)
+            if "role" in ch:
+                self.check_single_coordinator()
+        else:
+            if "owned" in ch:
+                self.ownership(node)
+            if self.multi and ("member_id" in ch or "generation" in ch or "phase" in ch):
+                for t in node.owned:
+                    if t in self.multi:
+                        self.check_exclusive(t)
+        now = self.sim.now
+        if now - self.lag_sampled >= 100:
+            self.lag_sampled = now
+            lag = self.total_lag()
+            if lag > self.max_lag:
+                self.max_lag = lag
+        if any(f not in QUIET for f in ch) and self.settled():
+            self.on_settled()
+
+    def group_changed(self):
+        b = self.broker
+        starting = (b.state == "PreparingRebalance") if self.mode != "consumer" else True
+        if starting and self.episode is None and b.group:
+            before = b.generation - 1 if self.mode == "consumer" else b.generation  # KIP-848 has bumped already
+            self.episode = {"start": self.sim.now, "end": None, "trigger": b.reason, "from_generation": before,
+                            "to_generation": None, "moved": 0, "duplicates": 0, "unowned_by_partition": {}}
+
+    def on_settled(self):
+        now = self.sim.now
+        b = self.broker
+        if self.first_settled is None:
+            self.first_settled = now
+        if self.mode == "consumer":
+            parts = [name for name, _ in b.partitions]
+        else:
+            parts = self.assigned_for.get(b.generation)
+        if parts is not None:
+            missing = [t for t in parts if not any(self.counted(self.sim.nodes[n]) for n in self.owners[t])]
+            if missing:
+                self.report_violation("all_partitions_owned",
+                              f"the group is stable at {'epoch' if self.mode == 'consumer' else 'generation'} "
+                              f"{b.generation} but nobody owns {', '.join(missing)}", None,
+                              ("ao", b.generation, tuple(missing)))
+        ep = self.episode
+        if ep is not None:
+            for t, since in self.unowned_since.items():
+                ms = now - max(since, ep["start"])
+                if ms > 0:
+                    ep["unowned_by_partition"][t] = ep["unowned_by_partition"].get(t, 0) + ms
+                self.unowned_since[t] = now
+                if self.first_settled is not None and self.first_settled < now:
+                    self.unowned_ms += now - max(since, self.first_settled)
+            ep["end"] = now
+            ep["to_generation"] = b.generation
+            ep["duration_ms"] = now - ep["start"]
+            ep["unowned_by_partition"] = {t: ep["unowned_by_partition"][t]
+                                          for t in tp_sorted(ep["unowned_by_partition"])}
+            ep["unowned_partition_ms"] = sum(ep["unowned_by_partition"].values())
+            self.episodes.append(ep)
+            self.episode = None
+
+    def committed_lag(self, t):
+        return self.leo(t, self.sim.now) - self.broker.committed.get(t, 0)
+
+    def total_lag(self):
+        return sum(self.committed_lag(t) for t in self.created)
+
+    def metrics(self):
+        now = self.sim.now
+        unowned = self.unowned_ms
+        if self.first_settled is not None:
+            unowned += sum(now - max(since, self.first_settled) for since in self.unowned_since.values())
+        lag = {t: self.committed_lag(t) for t in tp_sorted(self.created)}
+        extra = {}
+        if self.multi_broker:
+            extra = {"coordinator": self.leader, "leader_epoch": self.leader_epoch, "isr": list(self.isr),
+                     "failovers": [list(f) for f in self.failovers]}
+        return extra | {
+            "mode": self.mode,
+            "rebalances": self.generations,
+            "rebalance_episodes": len(self.episodes) + (1 if self.episode else 0),
+            "unowned_partition_ms": unowned,
+            "partitions_moved": self.moved,
+            "records_processed": self.records,
+            "duplicate_records": self.duplicates,
+            "duplicates_by_partition": {t: self.dups_by_tp[t] for t in tp_sorted(self.dups_by_tp)},
+            "records_skipped": self.skipped,
+            "commits_accepted": self.accepted_commits,
+            "commits_rejected": dict(sorted(self.rejected.items())),
+            "consumer_lag": lag,
+            "total_lag": sum(lag.values()),
+            "max_total_lag": max(self.max_lag, sum(lag.values())),
+            "rebalance_log": [dict(e) for e in self.episodes[-20:]],
+        }
