@@ -1,0 +1,167 @@
+"""Hunt for a counterexample: seeded random fault schedules until one breaks an invariant, then shrink it.
+
+`iter_hunt(scenario, budget=..., seed=..., workers=...)` yields JSON-ready events: `progress` lines as
+trials finish, `shrink` lines as the first failure gets smaller, then one final `hunt` line whose
+`scenario` is an ordinary scenario that shows the violation when run. Trial `i` of a hunt is drawn from its
+own stream (`hunt:<seed>:<i>`), and the first failure is the lowest-numbered failing trial, so the result is
+the same whatever the number of workers or the order in which they finish. See docs/hunt.md.
+"""
+
+import copy
+import json
+import random
+
+from ..engine import Simulation
+from ..errors import ScenarioError
+from ..protocols import get_protocol
+from ..scenario import DURATION, normalize_scenario
+from .schedules import draw_trial, hot_moments, vocabulary_for
+
+DEFAULT_BUDGET = 2000
+MAX_BUDGET = 1_000_000
+MAX_WORKERS = 64
+CHUNK = 16  # trials per task: one Dask task costs ~1.7 ms, a short trial ~5-50 ms
+SLICE_MS = 200  # a trial checks for a violation this often and stops at the first one
+
+
+def make_plan(scenario, seed=1, duration=None):
+    """Everything a worker needs to draw and run trials: a small, picklable dict.
+
+    Raises ScenarioError for a scenario that does not validate (before any trial runs).
+    """
+    if not isinstance(scenario, dict):
+        raise ScenarioError("scenario: must be a JSON object")
+    normal = normalize_scenario(scenario)
+    protocol = get_protocol(normal["protocol"])
+    base = {k: copy.deepcopy(v) for k, v in scenario.items() if k not in ("title", "description", "layout")}
+    ids = Simulation(dict(normal, interventions=[], duration=1)).node_ids
+    vocab = vocabulary_for(protocol, ids, normal["params"])
+    if duration is None:
+        last = max((iv["at"] for iv in normal["interventions"]), default=0)
+        duration = min(DURATION.max, max(vocab.horizon, last + 1000))
+    else:
+        duration = DURATION.check(duration, "duration")
+    baseline = Simulation(dict(base, duration=duration))
+    baseline.advance(duration)
+    hot = hot_moments(baseline.drain(), vocab.hot_keys)
+    return {"base": base, "normal": normal, "ids": ids, "duration": duration, "seed": seed, "hot": hot,
+            "baseline_violation": _first(baseline.violations)}
+
+
+def _first(violations):
+    return None if not violations else {k: violations[0][k] for k in ("t", "invariant", "details")}
+
+
+def trial_changes(plan, index):
+    """Trial `index`'s seed and changes, drawn from its own stream (independent of every other trial)."""
+    rng = random.Random(f"hunt:{plan['seed']}:{index}")
+    normal = plan["normal"]
+    vocab = vocabulary_for(get_protocol(normal["protocol"]), plan["ids"], normal["params"])
+    sim_seed = normal["seed"] if rng.random() < 0.5 else rng.randrange(2**31)
+    changes = draw_trial(rng, vocab, plan["duration"], plan["hot"], plan["base"].get("params", {}),
+                         normal["network"])
+    changes["seed"] = sim_seed
+    return changes
+
+
+def apply_changes(base, changes, duration):
+    """The scenario of a trial: `base` with the trial's seed, params, network settings and interventions."""
+    sc = copy.deepcopy(base)
+    sc["seed"] = changes["seed"]
+    sc["duration"] = duration
+    if changes["params"]:
+        sc["params"] = dict(sc.get("params", {}), **changes["params"])
+    if changes["network"]:
+        sc["network"] = dict(sc.get("network", {}), **changes["network"])
+    ivs = list(sc.get("interventions", [])) + changes["interventions"]
+    ivs.sort(key=lambda iv: iv["at"])  # stable: the starting scenario's come first at equal times
+    sc["interventions"] = ivs
+    return sc
+
+
+def first_violation(scenario, invariant=None):
+    """Run `scenario`; the first violation event (of `invariant`, if given), or None. Stops at it.
+
+    A scenario that does not validate (a shrink step removed a node it names) counts as no violation.
+    """
+    try:
+        sim = Simulation(scenario)
+    except ScenarioError:
+        return None
+    t = 0
+    end = sim.duration
+    while t < end:
+        t = min(end, t + SLICE_MS)
+        sim.advance(t)
+        sim.drain()  # nothing is kept: a trial only needs its violations
+        for v in sim.violations:
+            if invariant is None or v["invariant"] == invariant:
+                return {"t": v["t"], "invariant": v["invariant"], "details": v["details"]}
+    return None
+
+
+def run_trials(plan, start, stop):
+    """Trials start..stop-1 in order, stopping at the first failure: {"start", "tried", "failure"}."""
+    for index in range(start, stop):
+        changes = trial_changes(plan, index)
+        found = first_violation(apply_changes(plan["base"], changes, plan["duration"]))
+        if found is not None:
+            return {"start": start, "tried": index - start + 1,
+                    "failure": {"index": index, "changes": changes, "violation": found}}
+    return {"start": start, "tried": stop - start, "failure": None}
+
+
+def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=None, shrink=True):
+    """Generator of hunt events (dicts); the last is {"type": "hunt", ...}. Closing it cancels the work."""
+    from ..compute import ordered_map
+    from .shrink import Shrinker
+
+    if not isinstance(budget, int) or isinstance(budget, bool) or not 1 <= budget <= MAX_BUDGET:
+        raise ScenarioError(f"budget: must be an integer between 1 and {MAX_BUDGET}, got {budget!r}",
+                            field="budget")
+    if workers is not None and (not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS):
+        raise ScenarioError(f"workers: must be an integer between 1 and {MAX_WORKERS}, got {workers!r}",
+                            field="workers")
+    plan = make_plan(scenario, seed, duration)
+    chunks = [(start, min(budget, start + CHUNK)) for start in range(0, budget, CHUNK)]
+    tried = 0
+    failure = None
+    for result in ordered_map(run_trials, plan, chunks, workers=workers):
+        tried += result["tried"]
+        failure = result["failure"]
+        yield {"type": "progress", "tried": tried, "found": 0 if failure is None else 1, "budget": budget}
+        if failure is not None:
+            break  # closing ordered_map's generator cancels the chunks still queued
+    final = {"type": "hunt", "found": failure is not None, "invariant": None, "tried": tried, "budget": budget,
+             "seed": seed, "scenario": None}
+    if failure is None:
+        yield final
+        return
+    found = apply_changes(plan["base"], failure["changes"], plan["duration"])
+    invariant = failure["violation"]["invariant"]
+    final.update(invariant=invariant, trial=failure["index"], found_interventions=len(found["interventions"]))
+    if shrink:
+        protocol = get_protocol(plan["normal"]["protocol"])
+        vocab = vocabulary_for(protocol, plan["ids"], plan["normal"]["params"])
+        shrinker = Shrinker(found, plan["base"].get("interventions", []), failure["changes"]["interventions"],
+                            invariant, protocol, vocab.shrink_load)
+        yield from shrinker.steps(plan["base"])
+        found = shrinker.scenario
+    violation = first_violation(found, invariant)
+    found["title"] = f"Counterexample: {invariant}"
+    found["description"] = (f"Found by `python -m simulator hunt` (seed {seed}, trial {failure['index']}) and "
+                            f"shrunk: {violation['details']}")
+    final.update(scenario=found, violation=violation)
+    yield final
+
+
+def hunt(scenario, **kwargs):
+    """Run a whole hunt; return its final event (the `hunt` dict)."""
+    last = None
+    for last in iter_hunt(scenario, **kwargs):
+        pass
+    return last
+
+
+def dumps(event):
+    return json.dumps(event, sort_keys=True, separators=(",", ":"))
