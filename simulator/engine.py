@@ -18,12 +18,13 @@ import copy
 import gc
 import random
 from collections.abc import Mapping
-from heapq import heappop
+from heapq import heappop, heappush
 
 import simpy
 from simpy.events import NORMAL
 
 from .errors import InterventionError
+from .context import NodeContext
 from .interventions import apply_intervention, check_intervention, validate_intervention
 from .network import Network
 from .node import Node
@@ -90,6 +91,23 @@ class _Timer:
         self.wake = wake
 
 
+class _Call(simpy.Event):
+    """The SimPy event of a `Simulation.schedule` call: runs `fn()` when due (a bare triggered event, like a
+    Timeout, made without Timeout's checks)."""
+
+    __slots__ = ("env", "callbacks", "fn")
+    _value = None
+    _ok = True
+
+
+def _run_call(event):
+    event.fn()
+
+
+_CALL_CALLBACKS = (_run_call,)  # shared by every _Call (SimPy only iterates it)
+_new = object.__new__
+
+
 class Simulation:
     def __init__(self, scenario):
         self.scenario = normalize_scenario(scenario)
@@ -110,13 +128,15 @@ class Simulation:
         ids = self.protocol.scenario_node_ids(sc["nodes"], sc["params"])
         node_rngs = [random.Random(self.rng.getrandbits(64)) for _ in ids]
         self.protocol_rng = random.Random(self.rng.getrandbits(64))
+        self.node_ids = ids
+        self.peers = Peers(ids)
+        self.context = self.protocol.ctx = NodeContext(self, self.protocol)  # what nodes see of the engine
         self.nodes = {}
         for index, (nid, rng) in enumerate(zip(ids, node_rngs)):
             self.nodes[nid] = self.protocol.make_node(nid, index, rng)
-        self.node_ids = ids
-        self.peers = Peers(ids)
         net = sc["network"]
         self.network = Network(self, net["latency"], net["loss"], net["duplicate"], net["links"], net_rng)
+        self.context.send = self.network.send
         self.applied = []  # interventions applied so far, as recorded (with "at")
         self.scripted = list(sc["interventions"])  # still to apply, sorted by "at"
         self.scripted.reverse()  # pop() from the end = the earliest
@@ -411,6 +431,17 @@ class Simulation:
         self.pending.append({"t": self.env._now, "type": "timer", "node": node.id, "timer": name})  # emit
         self.dispatch(node, "on_timer", name)
 
+    # --- scheduled work (client load) --------------------------------------------------
+    def schedule(self, delay, callback):
+        """Run `callback()` `delay` ms from now, after what is already due then (SimPy's order: time, then
+        scheduling order). One SimPy event, as env.timeout(delay) with a callback would be."""
+        env = self.env
+        ev = _new(_Call)
+        ev.env = env
+        ev.callbacks = _CALL_CALLBACKS
+        ev.fn = callback
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+
     # --- interventions ----------------------------------------------------------------
     def intervene(self, intervention):
         """Apply a live intervention now and record it with its simulated time.
@@ -452,6 +483,11 @@ class Simulation:
         node.init_volatile()
         node.mark_all()
         self.flush(node)
+
+    def crash_at(self, node, point):
+        """A node crashes itself at a named point of its protocol (a fault an intervention armed)."""
+        self.emit({"t": self.env._now, "type": "fault", "node": node.id, "fault": "crash", "point": point})
+        self.crash(node)
 
     def restart(self, node):
         node.status = "up"

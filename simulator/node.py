@@ -6,11 +6,25 @@ A node is event-driven rather than a long-lived SimPy generator: the engine call
 re-initialised from `init_volatile`) and delivery cheap (a timeout callback per
 message, not a process; see shared/notes/engineering.md).
 
+A node reaches the engine only through its context, `self.ctx`
+(simulator/context.py): send, timers, now, params, mutation flags, metrics, the
+protocol instance. The names a node uses are bound once at construction:
+`self.params`, `self.mutations`, `self.metrics`, `self.protocol` (the one name
+for the protocol instance), and `self.rng` (its own random stream).
+
+Messages are dispatched by kind through a table built once per class from the
+methods marked `@receives("Kind", ...)` (inherited ones included): the default
+`on_message` is one dict lookup. A protocol that does something for every message
+first (Raft adopts a higher term) overrides `on_message` and then calls
+`self.HANDLERS[kind](self, src, msg)`. A kind with no handler is ignored.
+
 View state: the fields listed in `VIEW` are what the page draws. A handler that
 changes one calls `self.mark(field)`; the engine then emits one `state` event per
 handler with every marked field's new value. Lists that only grow or get cut
 (a Raft log) use `self.mark_splice(field, index)` to send just the changed tail.
 """
+
+from .context import NodeContext
 
 
 def uniform_int(rng, lo, hi):
@@ -19,12 +33,37 @@ def uniform_int(rng, lo, hi):
     return lo + int(rng.random() * (hi - lo + 1))
 
 
+def receives(*kinds):
+    """Mark a node method as the handler of messages of these kinds: `handler(self, src, msg)`."""
+    def mark(fn):
+        fn.message_kinds = kinds
+        return fn
+    return mark
+
+
 class Node:
     VIEW = ()  # protocol view fields, in display order
     VISIBLE_TIMERS = None  # timer names shown in the view (arcs); None = all
+    HANDLERS = {}  # message kind -> function(self, src, msg), built per class from @receives
 
-    def __init__(self, sim, node_id, index, rng):
-        self.sim = sim
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        table = {}
+        for klass in reversed(cls.__mro__):
+            for fn in vars(klass).values():
+                for kind in getattr(fn, "message_kinds", ()):
+                    table[kind] = fn
+        cls.HANDLERS = table
+
+    def __init__(self, ctx, node_id, index, rng):
+        if not isinstance(ctx, NodeContext):  # compatibility: a module not yet moved passes the Simulation
+            self.sim = ctx
+            ctx = ctx.context
+        self.ctx = ctx
+        self.protocol = ctx.protocol
+        self.params = ctx.params
+        self.mutations = ctx.mutations
+        self.metrics = ctx.metrics
         self.id = node_id
         self.index = index
         self.rng = rng  # this node's own stream, derived from the scenario seed
@@ -49,31 +88,34 @@ class Node:
         """Called at t=0 and after each restart: start timers here."""
 
     def on_message(self, src, msg):
-        """A message `msg` (a dict with `kind`) from node `src` arrived."""
+        """A message `msg` (a dict with `kind`) from node `src` arrived: its handler runs (see HANDLERS)."""
+        handler = self.HANDLERS.get(msg["kind"])
+        if handler is not None:
+            handler(self, src, msg)
 
     def on_timer(self, name):
         """Timer `name` fired."""
 
-    # --- services ----------------------------------------------------------------------
+    # --- services (all through the context) -------------------------------------------------
     @property
     def now(self):
-        return self.sim.env.now
+        return self.ctx.now
 
     @property
     def peers(self):
-        return self.sim.peers[self.id]
+        return self.ctx.peers[self.id]
 
     def send(self, dst, msg):
-        self.sim.network.send(self.id, dst, msg)
+        self.ctx.send(self.id, dst, msg)
 
     def broadcast(self, msg, peers=None):
-        send = self.sim.network.send
+        send = self.ctx.send
         for dst in self.peers if peers is None else peers:
             send(self.id, dst, msg)
 
     def set_timer(self, name, delay):
         """(Re)arm timer `name` to fire after `delay` ms of this node's clock (drift applies)."""
-        return self.sim.set_timer(self, name, delay)
+        return self.ctx.set_timer(self, name, delay)
 
     def cancel_timer(self, name):
         if self._timers.pop(name, None) is not None:

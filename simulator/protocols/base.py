@@ -1,32 +1,121 @@
-"""What every protocol module provides, in one place.
+"""What every protocol package provides, in one place (docs/architecture.md tells the whole story).
 
-A protocol module defines a `Node` subclass (simulator.node.Node) and a
-`Protocol` subclass, and ends with `PROTOCOL = TheProtocol`. The Protocol class
-declares parameters (with bounds), node count bounds, actions, mutations and
-presets; an instance lives beside one Simulation and holds the incremental
-invariant checks and the metrics.
+A protocol is one package, simulator/protocols/<name>/, whose `PROTOCOL` is a Protocol subclass assembled
+from its parts, one object per Simulation:
+
+    class Raft(RaftWorkload, RaftChecker, Protocol):   # spec.py
+        ...
+
+- `Protocol` (spec.py): parameters with bounds, node count bounds, actions (each a `check_<action>` and an
+  `apply_<action>` method), role selectors, mutations, counters, version, node construction.
+- `Checker` (checker.py): invariants, each declared with `@invariant(name, doc)` on the method that checks it
+  (so `describe()["invariants"]` is derived from the declarations), `on_state`, `metrics()`.
+- `Workload` (workload.py): the automatic client load, started once all nodes exist.
+
+Check-then-apply: `act(iv)` runs the action's check, then its apply. The check must change nothing; the engine
+also runs it before a live intervention moves the clock (engine.Simulation.intervene), so an action refused
+for any reason leaves the run exactly as it was, clock and snapshot included.
 """
 
+from ..context import Counters, Flags, Params
 from ..errors import InterventionError
 from ..params import Param
 
 
-class Protocol:
+def invariant(name, doc):
+    """Declare the invariant `name` (what it asserts: `doc`) on the checker method that checks it. Stack it
+    when one method checks several."""
+    def mark(fn):
+        fn.declared_invariants = ((name, doc),) + getattr(fn, "declared_invariants", ())
+        return fn
+    return mark
+
+
+class Checker:
+    """The invariant checker: incremental checks on every `state` event, and the figures (metrics)."""
+
+    invariants = {}  # name -> doc, derived from the @invariant declarations (never written by hand)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = {}
+        where = {}
+        for klass in reversed(cls.__mro__):
+            for fn in vars(klass).values():
+                for name, doc in getattr(fn, "declared_invariants", ()):
+                    if name in declared and where[name] is not fn:
+                        raise TypeError(f"{cls.__name__}: invariant {name!r} declared twice")
+                    declared[name] = doc
+                    where[name] = fn
+        if declared:
+            if "invariants" in cls.__dict__:
+                raise TypeError(f"{cls.__name__}: invariants are declared with @invariant, not listed by hand")
+            cls.invariants = declared
+            cls.invariant_checks = where  # name -> the function that checks it
+
+    def setup_checker(self):
+        """Called once all nodes exist, before they start: the checker's initial state."""
+
+    def on_state(self, node, ev):
+        """Called after every `state` event: check invariants incrementally, update figures."""
+
+    def report_violation(self, name, details, node, key):
+        """Emit a violation once per `key` (e.g. per invariant and term), not on every later event."""
+        if key in self._reported:
+            return
+        if name not in self.invariants:
+            raise AssertionError(f"violation of undeclared invariant {name!r}")
+        self._reported[key] = True
+        self.sim.violation(name, details, node)
+
+    def metrics(self):
+        return {}
+
+
+class Workload:
+    """The automatic client load (a part of the Protocol object)."""
+
+    def start_workload(self):
+        """Called once the checker is set up, before the nodes start: schedule the first client requests with
+        `self.ctx.schedule(delay, callback)`."""
+
+
+class Protocol(Checker, Workload):
     name = ""
     title = ""
     version = "1"  # behaviour version: bump when a change alters this protocol's traces (stored with share links)
     summary = ""  # one line: what it teaches
     nodes = Param(5, "number of nodes", 3, 101)
     params = {}  # name -> Param
-    actions = {}  # name -> params.Action
+    actions = {}  # name -> params.Action; each has check_<name>(iv) and apply_<name>(iv) methods
     mutations = {}  # name -> what the deliberately broken variant does
-    invariants = {}  # name -> what it asserts
     selectors = {}  # role selector -> doc, e.g. {"leader": "the current leader"}
+    counters = {}  # name -> initial value (0, {} ...): the metrics nodes count (ctx.metrics)
     Node = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "act" in vars(cls) or any("act" in vars(k) for k in cls.__mro__[1:] if k is not Protocol):
+            return  # compatibility: a protocol with its own act/check_action (Kafka, until it moves)
+        checks, applies = {}, {}
+        for action in cls.actions:
+            check = getattr(cls, f"check_{action}", None)
+            apply = getattr(cls, f"apply_{action}", None)
+            if check is None or apply is None:
+                raise TypeError(f"{cls.__name__}: action {action!r} needs check_{action} and apply_{action}")
+            checks[action], applies[action] = check, apply
+        cls._action_checks, cls._action_applies = checks, applies
 
     def __init__(self, sim):
         self.sim = sim
         self._reported = {}
+        self.ctx = None  # the NodeContext (params, mutations, metrics...), set by the Simulation before any node
+
+    def context_parts(self):
+        """(params, mutation flags, counters) of this run, for the NodeContext."""
+        sc = self.sim.scenario
+        derived = self.derive_params(sc["params"], sc["nodes"], sc["mutations"])
+        return Params(dict(sc["params"], **derived)), Flags(self.mutations, sc["mutations"]), Counters(self.counters)
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -43,11 +132,19 @@ class Protocol:
     def validate_params(cls, params):
         """Cross-field checks beyond each Param's bounds; raise ScenarioError naming the field."""
 
+    @classmethod
+    def derive_params(cls, params, nodes, mutations):
+        """Values computed once from the validated parameters, added to `ctx.params` (e.g. gossip's suspicion
+        timeout); `nodes` is the scenario's node count."""
+        return {}
+
     def make_node(self, node_id, index, rng):
-        return self.Node(self.sim, node_id, index, rng)
+        return self.Node(self.ctx, node_id, index, rng)
 
     def setup(self):
-        """Called once all nodes exist, before they start."""
+        """Called once all nodes exist, before they start: the checker, then the workload."""
+        self.setup_checker()
+        self.start_workload()
 
     # --- interventions ------------------------------------------------------------------
     def resolve(self, selector):
@@ -56,31 +153,19 @@ class Protocol:
 
     def check_action(self, iv):
         """Raise InterventionError if one of this protocol's actions (targets resolved) cannot apply now.
-
-        Must not change anything. The engine calls it before a live intervention moves the clock to
-        the next millisecond, so a refused one leaves the run exactly as it was; `act` must refuse the
-        same cases (it may simply call this first)."""
+        Changes nothing: the engine calls it before a live intervention moves the clock."""
+        check = self._action_checks.get(iv["action"])
+        if check is None:
+            raise InterventionError(f"unknown action {iv['action']!r}", code="unknown_action")
+        check(self, iv)
 
     def act(self, iv):
-        """Apply one of this protocol's own actions; return extra fields for the event."""
-        raise InterventionError(f"unknown action {iv['action']!r}", code="unknown_action")
+        """Apply one of this protocol's own actions (its check first); return extra fields for the event."""
+        self.check_action(iv)
+        return self._action_applies[iv["action"]](self, iv)
 
     def after_intervention(self, iv, resolved):
         """Hook for metrics (e.g. count crashes)."""
-
-    # --- checks and figures ---------------------------------------------------------------
-    def on_state(self, node, ev):
-        """Called after every `state` event: check invariants incrementally, update metrics."""
-
-    def report_violation(self, name, details, node, key):
-        """Emit a violation once per `key` (e.g. per invariant and term), not on every later event."""
-        if key in self._reported:
-            return
-        self._reported[key] = True
-        self.sim.violation(name, details, node)
-
-    def metrics(self):
-        return {}
 
     # --- description ----------------------------------------------------------------------
     @classmethod

@@ -421,6 +421,9 @@ class Raft(Protocol):
     }
     Node = RaftNode
 
+    def make_node(self, node_id, index, rng):
+        return RaftNode(self.sim, node_id, index, rng)  # (until Raft moves to its package)
+
     @classmethod
     def validate_params(cls, p):
         if p["election_timeout_min"] > p["election_timeout_max"]:
