@@ -71,6 +71,36 @@ def cmd_export(args):
     return 0
 
 
+def cmd_experiment(args):
+    from .experiments import csv_lines, normalize_experiment, run_experiment
+
+    try:
+        with open(args.file, "rb") as fh:
+            raw = json.loads(fh.read(MAX_SCENARIO_BYTES + 1))
+        if args.trials is not None and isinstance(raw, dict):
+            raw["trials"] = args.trials
+        exp = normalize_experiment(raw)
+    except OSError as err:
+        return _fail(f"cannot read {args.file}: {err.strerror}", "io_error")
+    except ValueError as err:
+        return _fail(f"experiment: not valid JSON ({err})", "invalid_experiment")
+    except PlaygroundError as err:
+        return _fail(err.message, err.code, err.field)
+
+    def progress(rows, done, total):
+        if not args.quiet:
+            sys.stdout.write(canonical({"type": "progress", "done": done, "total": total}) + "\n")
+            sys.stdout.flush()
+
+    result = run_experiment(exp, on_rows=progress)
+    if args.csv:
+        with open(args.csv, "w") as fh:
+            fh.write("\n".join(csv_lines(result)) + "\n")
+    sys.stdout.write(canonical({"type": "experiment", "title": exp["title"], "variants": result["variants"],
+                                "experiment": exp}) + "\n")
+    return 0
+
+
 def _fail(message, code, field=None):
     err = {"type": "error", "code": code, "message": message}
     if field:
@@ -107,6 +137,13 @@ def main(argv=None):
     export.add_argument("--hide", action="append", default=[], metavar="KIND",
                         help="leave out messages of this kind (e.g. a heartbeat); repeatable")
     export.set_defaults(func=cmd_export)
+    experiment = sub.add_parser("experiment", help="run an experiment (a sweep over many seeded trials); print "
+                                                   "progress and results as JSON Lines (docs/experiments.md)")
+    experiment.add_argument("file", help="experiment JSON file")
+    experiment.add_argument("--trials", type=int, help="override the number of trials per variant")
+    experiment.add_argument("--csv", metavar="FILE", help="also write every trial's metrics as CSV")
+    experiment.add_argument("--quiet", action="store_true", help="print only the final results line")
+    experiment.set_defaults(func=cmd_experiment)
     protocols = sub.add_parser("protocols", help="list protocols with parameters, bounds and actions, as JSON")
     protocols.set_defaults(func=cmd_protocols)
     args = parser.parse_args(argv)

@@ -1,0 +1,126 @@
+"""What experiments measure, read from the trace: each protocol's metrics as an observer of events.
+
+An observer is fed every event of one trial (`feed(events)`) and answers `metrics()`. It keeps only the node
+fields it needs (from `state` events), so it works on any run the engine produces, live or headless, and needs
+nothing from a protocol's internals. `mark(name, t)` records a moment the trial's setup chose (e.g. the crash).
+"""
+
+
+class Observer:
+    """Tracks each node's status and the fields listed in `FIELDS` from `state` events."""
+
+    FIELDS = ()
+    metrics_doc = {}  # metric name -> what it measures (shown by the CLI and the page)
+
+    def __init__(self, node_ids):
+        self.nodes = {nid: {"status": "up"} for nid in node_ids}
+        self.marks = {}
+        self.t = 0
+
+    def mark(self, name, t):
+        self.marks[name] = t
+
+    def feed(self, events):
+        fields = self.FIELDS
+        for ev in events:
+            self.t = ev["t"]
+            if ev["type"] == "state":
+                node = self.nodes[ev["node"]]
+                changes = ev["changes"]
+                before = {f: node.get(f) for f in fields if f in changes}
+                if "status" in changes:
+                    before["status"] = node["status"]
+                for f in ("status",) + tuple(fields):
+                    if f in changes:
+                        node[f] = changes[f]
+                self.on_change(ev, before)
+            else:
+                self.on_event(ev)
+
+    def on_change(self, ev, before):
+        """A node's tracked fields changed (`before` holds the old values of those that did)."""
+
+    def on_event(self, ev):
+        """Any other event."""
+
+    def metrics(self):
+        return {}
+
+
+class RaftObserver(Observer):
+    """Raft: when a leader is up, elections started, commit latency of client requests."""
+
+    FIELDS = ("role", "term", "commit")
+    metrics_doc = {
+        "downtime_ms": "time from the crash of the leader until another node becomes leader "
+                       "(Raft paper, section 9.3, Figure 16)",
+        "elections": "elections started (a node became candidate) after the crash, or in the whole run",
+        "leaderless_ms": "total time with no up leader, from the first leader to the end of the run",
+        "commit_latency_ms": "mean time from a client request's append to its commit on the leader",
+    }
+
+    def __init__(self, node_ids):
+        super().__init__(node_ids)
+        self.elections = []  # times a node became candidate
+        self.leader_since = {}  # up leaders -> since
+        self.first_leader = None
+        self.new_leader_at = None  # the first leadership won after the "crash" mark
+        self.leaderless = 0
+        self.leaderless_since = None
+        self.pending = {}  # (node, index) -> appended at
+        self.latencies = []
+
+    def on_change(self, ev, before):
+        nid, node, t = ev["node"], self.nodes[ev["node"]], ev["t"]
+        is_leader = node.get("role") == "leader" and node["status"] == "up"
+        if "role" in before and node.get("role") == "candidate" and before["role"] != "candidate":
+            self.elections.append(t)
+        if is_leader and nid not in self.leader_since:
+            self.leader_since[nid] = t
+            if self.first_leader is None:
+                self.first_leader = t
+            crash = self.marks.get("crash")
+            if crash is not None and self.new_leader_at is None and t >= crash:
+                self.new_leader_at = t
+        elif not is_leader and nid in self.leader_since:
+            del self.leader_since[nid]
+        self._leaderless_at(t)
+        if "commit" in before and is_leader:
+            commit = node.get("commit") or 0
+            for key in [k for k in self.pending if k[0] == nid and k[1] <= commit]:
+                self.latencies.append(t - self.pending.pop(key))
+
+    def _leaderless_at(self, t):
+        if self.first_leader is None:
+            return
+        if not self.leader_since and self.leaderless_since is None:
+            self.leaderless_since = t
+        elif self.leader_since and self.leaderless_since is not None:
+            self.leaderless += t - self.leaderless_since
+            self.leaderless_since = None
+
+    def on_event(self, ev):
+        if ev["type"] == "intervention" and ev.get("action") == "client_request" and ev.get("result") == "appended":
+            self.pending[(ev["node"], ev["index"])] = ev["t"]
+
+    def metrics(self):
+        crash = self.marks.get("crash")
+        out = {"elections": len([t for t in self.elections if crash is None or t >= crash])}
+        if crash is not None:
+            out["downtime_ms"] = None if self.new_leader_at is None else self.new_leader_at - crash
+        leaderless = self.leaderless
+        if self.leaderless_since is not None:
+            leaderless += self.t - self.leaderless_since
+        out["leaderless_ms"] = leaderless if self.first_leader is not None else None
+        out["commit_latency_ms"] = (sum(self.latencies) / len(self.latencies)) if self.latencies else None
+        return out
+
+
+OBSERVERS = {"raft": RaftObserver}
+
+
+def observer_for(protocol, node_ids):
+    cls = OBSERVERS.get(protocol)
+    if cls is None:
+        return None
+    return cls(node_ids)

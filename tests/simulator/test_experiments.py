@@ -1,0 +1,145 @@
+"""Experiments: seeded trials over a sweep, metrics read from the trace, summaries, the CLI."""
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from simulator.errors import ScenarioError
+from simulator.experiments import (batches, csv_lines, normalize_experiment, run_batch, run_experiment, run_trial,
+                                   trial_scenario)
+from simulator.experiments.stats import quantile, summarize
+
+from simhelpers import ROOT
+
+CRASH = {"title": "leader crash", "scenario": {"protocol": "raft", "network": {"latency": [7, 8]}},
+         "sweep": [{"label": "150-300"},
+                   {"label": "12-24", "params": {"election_timeout_min": 12, "election_timeout_max": 24,
+                                                 "heartbeat_interval": 6}}],
+         "trials": 6, "setup": {"kind": "crash_leader", "stable_ms": 500, "limit_ms": 5000},
+         "metrics": ["downtime_ms", "elections"]}
+
+
+def test_same_experiment_same_numbers_however_the_work_is_spread():
+    exp = normalize_experiment(CRASH)
+    first = run_experiment(exp)
+
+    def shuffled(func, exp, units):  # workers finishing in any order, in smaller pieces
+        units = [(v, [t]) for v, trials in units for t in trials]
+        random.Random(5).shuffle(units)
+        return (func(exp, v, trials) for v, trials in units)
+
+    second = run_experiment(exp, map_batches=shuffled)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert [r["seed"] for r in first["rows"][:6]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_leader_crash_trial_measures_the_time_until_a_new_leader():
+    exp = normalize_experiment(CRASH)
+    for trial in range(4):
+        row = run_trial(exp, 0, trial)
+        # followers wait at least election_timeout_min minus the time since the last heartbeat (< 50 ms), and
+        # a vote takes a round trip: no new leader in under 100 ms; and within a few timeouts
+        assert 100 <= row["downtime_ms"] <= 2000, row
+        assert row["elections"] >= 1
+
+
+def test_shorter_timeouts_give_shorter_downtime():
+    result = run_experiment(normalize_experiment(dict(CRASH, trials=10)))
+    slow, fast = (v["metrics"]["downtime_ms"]["mean"] for v in result["variants"])
+    assert fast < slow
+
+
+def test_trials_of_a_variant_use_consecutive_seeds_and_the_variant_params():
+    exp = normalize_experiment(dict(CRASH, seed=40))
+    sc = trial_scenario(exp, 1, 3)
+    assert sc["seed"] == 43
+    assert sc["params"]["election_timeout_min"] == 12
+    assert sc["network"] == {"latency": [7, 8]}
+
+
+def test_batches_cover_every_trial_once():
+    exp = normalize_experiment(dict(CRASH, trials=60))
+    units = batches(exp, size=25)
+    covered = sorted((v, t) for v, trials in units for t in trials)
+    assert covered == [(v, t) for v in range(2) for t in range(60)]
+
+
+def test_a_run_experiment_measures_leaderless_time_under_a_partition():
+    exp = normalize_experiment({"scenario": {"protocol": "raft", "duration": 6000,
+                                             "params": {"check_quorum": True}, "interventions": [
+        {"at": 2000, "action": "partition", "groups": [["n1", "n2"], ["n3", "n4"], ["n5"]]},
+        {"at": 4000, "action": "heal_all"}]}, "trials": 2, "metrics": ["leaderless_ms", "elections"]})
+    rows = run_batch(exp, 0, [0, 1])
+    for row in rows:
+        # no island has a majority from 2000 to 4000 ms; with check-quorum the old leader steps down after an
+        # election timeout without a majority, so the cluster is leaderless for most of the split
+        assert 1500 <= row["leaderless_ms"] <= 2600, row
+        assert row["elections"] >= 2
+
+
+@pytest.mark.parametrize("raw, field", [
+    ([], "experiment"),
+    ({"scenario": {"protocol": "raft"}, "trials": 0}, "trials"),
+    ({"scenario": {"protocol": "raft"}, "trials": 10 ** 6}, "trials"),
+    ({"scenario": {"protocol": "raft"}, "sweep": [{"params": {}}]}, "sweep[0]"),
+    ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "colour": 1}]}, "sweep[0]"),
+    ({"scenario": {"protocol": "raft"}, "setup": {"kind": "explode"}}, "setup.kind"),
+    ({"scenario": {"protocol": "raft"}, "metrics": ["happiness"]}, "metrics"),
+    ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "params": {"heartbeat_interval": -3}}]},
+     "params.heartbeat_interval"),
+    ({"scenario": {"protocol": "raft"}, "bogus": 1}, "bogus"),
+])
+def test_a_bad_experiment_is_refused_naming_the_field(raw, field):
+    with pytest.raises(ScenarioError) as err:
+        normalize_experiment(raw)
+    assert err.value.field == field, err.value.message
+
+
+def test_summary_matches_the_textbook_formulas():
+    values = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, None]
+    s = summarize(values)
+    got = [v for v in values if v is not None]
+    assert s["trials"] == 12 and s["n"] == 11 and s["missing"] == 1
+    assert s["mean"] == pytest.approx(statistics.mean(got))
+    assert s["sd"] == pytest.approx(statistics.stdev(got))
+    half = 2.228 * statistics.stdev(got) / len(got) ** 0.5  # t(0.975, 10)
+    assert s["ci95"] == pytest.approx([statistics.mean(got) - half, statistics.mean(got) + half])
+    assert s["median"] == statistics.median(got)
+    assert s["cdf"][-1] == [9, 11 / 12]  # the missing trial never reaches the top
+    assert quantile(sorted(got), 0.9) == pytest.approx(6.0)
+
+
+def test_csv_has_a_row_per_trial():
+    result = run_experiment(normalize_experiment(dict(CRASH, trials=2)))
+    lines = csv_lines(result)
+    assert lines[0] == "variant,trial,seed,downtime_ms,elections"
+    assert len(lines) == 1 + 4
+    assert lines[1].startswith('"150-300",0,1,')
+
+
+def test_cli_prints_progress_then_the_results(tmp_path):
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(dict(CRASH, trials=3)))
+    out = subprocess.run([sys.executable, "-m", "simulator", "experiment", str(path), "--csv",
+                          str(tmp_path / "rows.csv")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    assert [l["type"] for l in lines[:-1]] == ["progress"] * (len(lines) - 1)
+    assert lines[-2]["done"] == lines[-2]["total"] == 6
+    final = lines[-1]
+    assert final["type"] == "experiment"
+    assert [v["label"] for v in final["variants"]] == ["150-300", "12-24"]
+    assert len((tmp_path / "rows.csv").read_text().splitlines()) == 7
+
+
+def test_cli_names_the_bad_field(tmp_path):
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps({"scenario": {"protocol": "raft"}, "trials": -1}))
+    out = subprocess.run([sys.executable, "-m", "simulator", "experiment", str(path)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert json.loads(out.stdout)["field"] == "trials"
