@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from simulator.errors import ScenarioError
 from simulator.scenario import MAX_SCENARIO_BYTES
 
+from .inputs import BadInput, parse_json
 from .ratelimit import RateLimited, save_rate_check
 from .selectors import scenario_get, scenario_public
 from .services import scenario_create
@@ -66,9 +67,9 @@ def scenarios(request):
         return error(400, "too_large", f"scenario: a scenario may have at most {MAX_SCENARIO_BYTES} bytes",
                      "scenario")
     try:
-        data = json.loads(body)
-    except ValueError as err:
-        return error(400, "bad_json", f"not valid JSON: {err}")
+        data = parse_json(body)  # depth, lone surrogates, NUL: refused before the engine or the database
+    except BadInput as err:
+        return error(400, err.code, err.message, err.field)
     if not isinstance(data, dict):
         return error(400, "invalid_scenario", "send a scenario object, or {\"scenario\": {...}, \"title\": ...}",
                      "scenario")
@@ -78,6 +79,8 @@ def scenarios(request):
             return error(400, "invalid_scenario", f"{unknown[0]}: unknown field (allowed: "
                          f"{', '.join(ENVELOPE_FIELDS)})", unknown[0])
         fields = {k: data.get(k) for k in ENVELOPE_FIELDS}
+        if not isinstance(fields["scenario"], dict):
+            return error(400, "invalid_scenario", "scenario: must be a scenario object", "scenario")
     else:  # a bare scenario, e.g. an exported file
         fields = {"scenario": data}
     for key in ("title", "description", "forked_from"):

@@ -8,18 +8,56 @@ Rooms use channel-layer groups, so owner and viewers may sit on different Daphne
 """
 
 import asyncio
-import json
+import functools
 import logging
 import re
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .session import ClientError, Session, Viewer, dumps
+from .session import ClientError, Session, Viewer, dumps, parse_message
 
 log = logging.getLogger("playground.ws")
 
 ROOM_RE = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
 WATCH_TIMEOUT = 3.0  # seconds to wait for a room's owner to answer a `watch`
+# Daphne refuses to send a WebSocket message over its --websocket_max_message_size (1 MiB by default): longer
+# texts go out as `chunk` messages of at most CHUNK_CHARS characters (4 bytes each at worst in UTF-8), which the
+# client joins (docs/websocket.md); a text over MAX_TEXT_CHARS is refused with a typed error.
+CHUNK_CHARS = 128 * 1024
+MAX_TEXT_CHARS = 32 * 1024 * 1024
+
+
+def daphne_protocol(send):
+    """The Daphne protocol object behind an ASGI `send`, or None (another server, or the test communicator).
+
+    Daphne hands each application instance `functools.partial(server.handle_reply, protocol)` as `send`, and the
+    middleware (origin check, auth, router) passes it through unchanged. The protocol is an autobahn
+    WebSocketServerProtocol on a Twisted transport: what tells how many bytes still wait to be written."""
+    if isinstance(send, functools.partial) and send.args and getattr(send.func, "__name__", "") == "handle_reply":
+        return send.args[0]
+    return None
+
+
+def write_buffer_bytes(protocol):
+    """Bytes the transport holds that the kernel has not taken yet (the client is not reading them).
+
+    Twisted's FileDescriptor keeps them in `dataBuffer[offset:]` plus `_tempDataBuffer` (`_tempDataLen` bytes);
+    Daphne has no backpressure of its own (daphne issue 170), so this is the only measure of a slow reader."""
+    transport = getattr(protocol, "transport", None)
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
+
+
+def chunks(text):
+    """`text` as messages Daphne will send: itself, or `chunk` messages carrying consecutive slices of it."""
+    if len(text) <= CHUNK_CHARS:
+        return [text]
+    count = -(-len(text) // CHUNK_CHARS)
+    return [dumps({"type": "chunk", "n": i, "of": count, "data": text[i * CHUNK_CHARS:(i + 1) * CHUNK_CHARS]})
+            for i in range(count)]
 
 
 def room_group(room):
@@ -30,9 +68,61 @@ def control_group(room):
     return f"roomctl.{room}"
 
 
+class SendFailed(Exception):
+    """Sending to our client failed while the connection was open: the session cannot go on."""
+
+
 class PlayConsumer(AsyncWebsocketConsumer):
+    """Every failure ends visibly: an exception in any handler, or a send that fails, becomes an `error` (code
+    `internal`) and a close frame with a reason (1011), and disconnect cleanup always runs (viewers get
+    `closed`)."""
+
+    async def dispatch(self, message):
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception as err:
+            if message.get("type") == "websocket.disconnect":  # cleanup failed half-way: log it, stop anyway
+                log.exception("websocket disconnect cleanup failed")
+                raise StopConsumer() from err
+            log.exception("websocket handler %s failed", message.get("type"))
+            await self.fail("the server failed to handle a message; the session has ended")
+
+    async def fail(self, reason, code="internal"):
+        """Tell the client why (a typed `error`) and close with that reason; the disconnect handler follows."""
+        if self.failed:
+            return
+        self.failed = True
+        self.session.closed = True
+        try:
+            await self._send_text(dumps({"type": "error", "code": code, "message": reason}))
+        except Exception:  # the client is gone or the socket is broken: the close below still goes out
+            pass
+        protocol = daphne_protocol(self.base_send)
+        if protocol is not None and hasattr(protocol, "sendClose"):
+            # Daphne drops the `reason` of a websocket.close message; autobahn sends it (at most 123 bytes)
+            protocol.sendClose(code=1011, reason=reason[:120])
+        else:
+            await self.close(code=1011, reason=reason)
+
+    def write_backlog(self):
+        return write_buffer_bytes(self.transport_protocol)
+
+    async def _send_text(self, text):
+        """Send one serialised message, in chunks if it is long (one message's chunks are never interleaved)."""
+        if len(text) > MAX_TEXT_CHARS:
+            raise SendFailed(f"a message of {len(text)} characters is too large to send")
+        async with self._send_lock:
+            for part in chunks(text):
+                await self.send(text_data=part)
+
     async def connect(self):
+        self.failed = False
+        self._send_lock = asyncio.Lock()
+        self.transport_protocol = daphne_protocol(self.base_send)
         self.session = Session(self.emit)
+        self.session.write_backlog = self.write_backlog
         self.session.page_origin = dict(self.scope.get("headers") or ()).get(b"origin", b"").decode("latin-1")
         self.session.client_addr = (self.scope.get("client") or (None,))[0]  # per-client save rate limit
         self.session.on_task_error = self._task_failed
@@ -44,18 +134,20 @@ class PlayConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
-        await self.session.close()
-        if self.watch_timeout is not None:
-            self.watch_timeout.cancel()
-        layer = self.channel_layer
-        if layer is None:
-            return
-        if self.owner_joined:
-            await layer.group_discard(control_group(self.session.room), self.channel_name)
-            if self.viewers:
-                await layer.group_send(room_group(self.session.room), {"type": "room.closed"})
-        if self.viewer is not None:
-            await self._leave_room()
+        self.session.closed = True
+        try:
+            await self.session.close()
+        finally:  # whatever happened to the run, the room is told
+            if self.watch_timeout is not None:
+                self.watch_timeout.cancel()
+            layer = self.channel_layer
+            if layer is not None:
+                if self.owner_joined:
+                    await layer.group_discard(control_group(self.session.room), self.channel_name)
+                    if self.viewers:
+                        await layer.group_send(room_group(self.session.room), {"type": "room.closed"})
+                if self.viewer is not None:
+                    await self._leave_room()
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.viewer is not None:
@@ -68,12 +160,26 @@ class PlayConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(control_group(self.session.room), self.channel_name)
 
     async def emit(self, text, seq=None, broadcast=True):
-        """Send one serialised message to our client, and to our room's viewers."""
+        """Send one serialised message to our client, and to our room's viewers.
+
+        A send that fails while the connection is open (not because the client left) ends the session visibly
+        (`fail`): a message must never be lost silently."""
+        if self.failed:
+            return
         try:
-            await self.send(text_data=text)
-        except Exception as err:  # the socket closed under us (the disconnect handler will follow)
-            log.debug("send failed, client gone: %r", err)
-            self.session.closed = True
+            await self._send_text(text)
+        except SendFailed as err:
+            log.error("send refused: %s", err)
+            await self.fail(f"{err}; the session has ended", code="too_large")
+            return
+        except Exception as err:
+            if self.transport_protocol is not None and getattr(self.transport_protocol, "state", None) not in (
+                    None, getattr(self.transport_protocol, "STATE_OPEN", None)):
+                log.debug("send failed, client gone: %r", err)  # the disconnect handler follows
+                self.session.closed = True
+                return
+            log.error("send failed: %r", err)
+            await self.fail(f"the server could not send a message ({type(err).__name__}); the session has ended")
             return
         if broadcast and self.viewers:
             await self.channel_layer.group_send(room_group(self.session.room),
@@ -81,11 +187,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     def _task_failed(self, err):
         # The run loop died (a bug, logged by the session): tell the client and close rather than hang.
-        async def report():
-            await self.send(text_data=dumps({"type": "error", "code": "internal",
-                                             "message": "the simulation stopped on an internal error"}))
-            await self.close(code=1011)
-        asyncio.get_running_loop().create_task(report())
+        asyncio.get_running_loop().create_task(self.fail("the simulation stopped on an internal error"))
 
     # --- owner side: channel-layer messages from viewers --------------------------------------
     async def room_join(self, event):
@@ -132,15 +234,12 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def _receive_as_viewer(self, text):
         try:
-            try:
-                msg = json.loads(text) if text is not None else None
-            except ValueError as err:
-                raise ClientError("bad_json", f"not valid JSON: {err}") from None
+            msg = parse_message(text) if text is not None else None
             if not isinstance(msg, dict):
                 raise ClientError("bad_message", "a message must be a JSON object with a `type`")
             kind = msg.get("type")
             if kind == "ack":
-                if self.viewer.on_ack(msg.get("seq")):
+                if self.viewer.on_ack(msg.get("seq"), self.write_backlog()):
                     await self._ask_sync()
             elif kind == "watch":
                 raise ClientError("already_watching", "this connection already watches a room; open another")
@@ -153,12 +252,12 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if self.viewer is None:
             return
         self.viewer.on_sync(event["seq"])
-        await self.send(text_data=event["text"])
+        await self.emit(event["text"], broadcast=False)
 
     async def room_frame(self, event):
-        if self.viewer is not None and self.viewer.should_forward(event["seq"]):
-            await self.send(text_data=event["text"])
+        if self.viewer is not None and self.viewer.should_forward(event["seq"], self.write_backlog()):
+            await self.emit(event["text"], broadcast=False)
 
     async def room_closed(self, event):
         if self.viewer is not None:
-            await self.send(text_data=dumps({"type": "closed", "message": "the room's owner left"}))
+            await self.emit(dumps({"type": "closed", "message": "the room's owner left"}), broadcast=False)

@@ -8,6 +8,7 @@ from simulator.errors import ScenarioError
 from simulator.scenario import MAX_SCENARIO_BYTES
 
 from . import views
+from .inputs import BadInput, parse_json
 from .ratelimit import RateLimited, save_rate_check
 from .selectors import scenario_display_title, scenario_get, scenario_version_notice
 from .services import presets_sync, scenario_create
@@ -81,8 +82,11 @@ def scenario_import(request):
         if upload.size > MAX_SCENARIO_BYTES:
             raise ScenarioError(f"file: {upload.size} bytes; a scenario may have at most {MAX_SCENARIO_BYTES}",
                                 code="too_large", field="file")
-        text = upload.read()
-        row = scenario_create(scenario=text)
+        try:
+            scenario = parse_json(upload.read())
+        except BadInput as err:
+            raise ScenarioError(f"file: {err.message}", code=err.code, field="file") from None
+        row = scenario_create(scenario=scenario)
     except ScenarioError as err:
         return render(request, "scenarios/import_error.html", {"error": err, "name": getattr(upload, "name", "")},
                       status=400)

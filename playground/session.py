@@ -30,6 +30,7 @@ from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.scenario import DURATION
 
+from .inputs import BadInput, clip, parse_json
 from .ratelimit import RateLimited, asave_rate_check
 from .travel import TRAVEL_HANDLERS, TravelMixin
 
@@ -41,6 +42,10 @@ log = logging.getLogger("playground.session")
 TICK = 1 / min(30.0, max(1.0, float(os.environ.get("PLAYGROUND_FPS", "20"))))
 WINDOW = 64  # unacknowledged frames after which the loop stops producing
 WINDOW_BYTES = 4 * 1024 * 1024  # ... or unacknowledged bytes
+# ... or bytes the transport still holds (written by us, not yet taken by the kernel): acks are the client's word,
+# this is what it really read. Polled every WRITE_BUFFER_POLL seconds while above the bound.
+WRITE_BUFFER_BYTES = 1024 * 1024
+WRITE_BUFFER_POLL = 0.05
 SLICE_STEPS = 2000  # at most this many engine steps between wall-clock checks
 CHUNK_SECONDS = 0.001  # aim: a clock check every millisecond of engine work
 SLICE_SECONDS = 0.010  # wall time one slice may take before yielding to the event loop...
@@ -70,11 +75,31 @@ def slice_seconds():
 class ClientError(Exception):
     """A message the session cannot act on; becomes an `error` message. The session goes on."""
 
-    def __init__(self, code, message, field=None):
+    def __init__(self, code, message, field=None, req_id=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.req_id = req_id  # the message's `id`, when the error is raised before the handler read it
+
+
+def _request_id(msg):
+    """The message's `id` if it is one we echo (a string of at most MAX_ID_LENGTH characters, or an integer)."""
+    req_id = msg.get("id") if isinstance(msg, dict) else None
+    if (isinstance(req_id, str) and len(req_id) <= MAX_ID_LENGTH) or (
+            isinstance(req_id, int) and not isinstance(req_id, bool)):
+        return req_id
+    return None
+
+
+def parse_message(text):
+    """A client's WebSocket message, through the input checks of playground/inputs.py (`bad_json` naming the
+    field, with the message's `id` when that is not what is at fault)."""
+    try:
+        return parse_json(text)
+    except BadInput as err:
+        req_id = _request_id(err.parsed) if err.field != "id" else None
+        raise ClientError(err.code, err.message, err.field, req_id) from None
 
 
 def _number(msg, key, lo, hi):
@@ -115,6 +140,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         self.on_task_error = None  # set by the consumer: called with the exception if the loop dies
         self.watch = None  # set by the consumer: async watch(msg) turns this connection into a viewer
         self.client_addr = None  # set by the consumer: the client's IP address (the save rate limit's key)
+        self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
 
     # --- lifecycle ----------------------------------------------------------------------
     def ensure_task(self):
@@ -153,30 +179,24 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         try:
             if text is None:
                 raise ClientError("bad_message", "send JSON text messages, not binary ones")
-            try:
-                msg = json.loads(text)
-            except ValueError as err:
-                raise ClientError("bad_json", f"not valid JSON: {err}") from None
+            msg = parse_message(text)
             if not isinstance(msg, dict):
                 raise ClientError("bad_message", "a message must be a JSON object with a `type`")
-            req_id = msg.get("id")
-            if req_id is not None and not (
-                (isinstance(req_id, str) and len(req_id) <= MAX_ID_LENGTH)
-                or (isinstance(req_id, int) and not isinstance(req_id, bool))
-            ):
-                req_id = None
+            req_id = _request_id(msg)
+            if req_id is None and msg.get("id") is not None:
                 raise ClientError("bad_message", f"id: must be a string of at most {MAX_ID_LENGTH} characters "
                                   "or an integer", "id")
             kind = msg.get("type")
             handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 known = ", ".join(sorted(self.HANDLERS))
-                raise ClientError("unknown_type", f"type: unknown message type {kind!r} (known: {known})", "type")
+                raise ClientError("unknown_type", f"type: unknown message type {clip(repr(kind))} (known: {known})",
+                                  "type")
             if kind not in ("start", "ack", "watch") and self.sim is None:
                 raise ClientError("not_started", "send `start` with a scenario first")
             await handler(self, msg)
         except ClientError as err:
-            await self.send_error(err.code, err.message, err.field, req_id)
+            await self.send_error(err.code, err.message, err.field, req_id if req_id is not None else err.req_id)
         except PlaygroundError as err:
             await self.send_error(err.code, err.message, err.field, req_id)
 
@@ -323,7 +343,8 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
 
     # --- outgoing ---------------------------------------------------------------------------
     def window_full(self):
-        return len(self.unacked) >= WINDOW or self.unacked_bytes >= WINDOW_BYTES
+        return (len(self.unacked) >= WINDOW or self.unacked_bytes >= WINDOW_BYTES
+                or self.write_backlog() > WRITE_BUFFER_BYTES)
 
     async def _send_seq(self, obj):
         """Number and send one flow-controlled message (call with the lock held)."""
@@ -421,7 +442,13 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
             if not self.playing or self.blocked or self.sim is None:
                 _playing.discard(self)
                 self._wake.clear()
-                await self._wake.wait()
+                if self.blocked and self.write_backlog() > WRITE_BUFFER_BYTES:
+                    try:  # no ack announces that the transport drained: look again soon
+                        await asyncio.wait_for(self._wake.wait(), WRITE_BUFFER_POLL)
+                    except asyncio.TimeoutError:
+                        pass
+                else:
+                    await self._wake.wait()
                 self._rebase()  # do not catch up on the time spent waiting
                 next_tick = loop.time()
                 continue
@@ -489,36 +516,41 @@ class Viewer:
         self.room = room
         self.synced_seq = None  # None: waiting for a snapshot
         self.sent = collections.deque()  # owner's seq numbers forwarded and not acknowledged
+        self.last_sent = 0  # the highest owner seq number this viewer was sent (in a frame or a snapshot)
         self.acked = 0
         self.stale = False
 
     def on_sync(self, seq):
         self.synced_seq = seq
+        self.last_sent = max(self.last_sent, seq)
         self.stale = False
         self.sent.clear()
 
-    def should_forward(self, seq):
-        """Forward this owner message (seq None: an unnumbered status message)?"""
+    def should_forward(self, seq, write_backlog=0):
+        """Forward this owner message (seq None: an unnumbered status message)? `write_backlog`: bytes our
+        transport still holds for this viewer (acks are claims; the buffer is what the client really read)."""
         if self.synced_seq is None or self.stale:
             return False
         if seq is None:
             return True
         if seq <= self.synced_seq:
             return False
-        if len(self.sent) >= WINDOW:
+        if len(self.sent) >= WINDOW or write_backlog > WRITE_BUFFER_BYTES:
             self.stale = True  # too far behind: drop frames from now on, resync after the next ack
             return False
         self.sent.append(seq)
+        self.last_sent = max(self.last_sent, seq)
         return True
 
-    def on_ack(self, seq):
+    def on_ack(self, seq, write_backlog=0):
         """Record an acknowledgement; return True if the viewer should ask for a fresh snapshot now."""
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise ClientError("bad_ack", "seq: must be a non-negative integer", "seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= self.last_sent:
+            raise ClientError("bad_ack", f"seq: must be an integer from 0 to {self.last_sent} (the last sent)",
+                              "seq")
         self.acked = max(self.acked, seq)
         while self.sent and self.sent[0] <= seq:
             self.sent.popleft()
-        if self.stale and not self.sent:
+        if self.stale and not self.sent and write_backlog <= WRITE_BUFFER_BYTES:
             self.synced_seq = None  # waiting for the snapshot
             return True
         return False

@@ -14,6 +14,7 @@ export class Connection {
     this.lastAck = 0; // highest sequence number acknowledged
     this.toAck = 0; // highest received
     this.ackTimer = null;
+    this.chunks = []; // slices of a long message received so far
   }
 
   open() {
@@ -31,6 +32,14 @@ export class Connection {
       let msg;
       try {
         msg = JSON.parse(e.data);
+        if (msg.type === "chunk") {
+          // a message too long for one WebSocket message comes in consecutive slices (docs/websocket.md)
+          if (msg.n === 0) this.chunks = [];
+          this.chunks.push(msg.data);
+          if (msg.n < msg.of - 1) return;
+          msg = JSON.parse(this.chunks.join(""));
+          this.chunks = [];
+        }
       } catch (err) {
         console.error("bad message from server", err);
         return;
