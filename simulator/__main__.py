@@ -72,7 +72,7 @@ def cmd_export(args):
 
 
 def cmd_experiment(args):
-    from .experiments import csv_lines, normalize_experiment, run_experiment
+    from .experiments import csv_lines, normalize_experiment, run_experiment, spread_over
 
     try:
         with open(args.file, "rb") as fh:
@@ -92,7 +92,7 @@ def cmd_experiment(args):
             sys.stdout.write(canonical({"type": "progress", "done": done, "total": total}) + "\n")
             sys.stdout.flush()
 
-    result = run_experiment(exp, on_rows=progress)
+    result = run_experiment(exp, map_batches=spread_over(args.workers), on_rows=progress)
     if args.csv:
         with open(args.csv, "w") as fh:
             fh.write("\n".join(csv_lines(result)) + "\n")
@@ -141,6 +141,8 @@ def main(argv=None):
                                                    "progress and results as JSON Lines (docs/experiments.md)")
     experiment.add_argument("file", help="experiment JSON file")
     experiment.add_argument("--trials", type=int, help="override the number of trials per variant")
+    experiment.add_argument("--workers", type=int, default=1,
+                            help="worker processes (a local Dask cluster; DASK_SCHEDULER_ADDRESS for a real one)")
     experiment.add_argument("--csv", metavar="FILE", help="also write every trial's metrics as CSV")
     experiment.add_argument("--quiet", action="store_true", help="print only the final results line")
     experiment.set_defaults(func=cmd_experiment)

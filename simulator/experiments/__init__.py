@@ -202,6 +202,17 @@ def run_experiment(exp, map_batches=None, on_rows=None):
     return {"experiment": exp, "variants": summarize_results(exp, rows), "rows": rows}
 
 
+def spread_over(workers=None, client=None):
+    """A `map_batches` for run_experiment that runs the units on Dask workers (simulator/compute.py): a local
+    cluster of `workers` processes, the cluster DASK_SCHEDULER_ADDRESS names, or `client`. In-process when
+    `workers` is 1 and neither is given."""
+    from ..compute import ordered_map
+
+    def map_batches(func, exp, units):
+        return ordered_map(func, exp, units, workers=workers, client=client)
+    return map_batches
+
+
 def csv_lines(result):
     """The rows as CSV: variant label, trial, seed, then each metric (empty when not reached)."""
     exp = result["experiment"]

@@ -10,7 +10,7 @@ import pytest
 
 from simulator.errors import ScenarioError
 from simulator.experiments import (batches, csv_lines, normalize_experiment, run_batch, run_experiment, run_trial,
-                                   trial_scenario)
+                                   spread_over, trial_scenario)
 from simulator.experiments.stats import quantile, summarize
 
 from simhelpers import ROOT
@@ -35,6 +35,18 @@ def test_same_experiment_same_numbers_however_the_work_is_spread():
     second = run_experiment(exp, map_batches=shuffled)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert [r["seed"] for r in first["rows"][:6]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_distributed_path_gives_the_same_numbers():
+    from dask.distributed import Client, LocalCluster
+
+    exp = normalize_experiment(dict(CRASH, trials=30))
+    local = run_experiment(exp)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        spread = run_experiment(exp, map_batches=spread_over(client=client))
+    assert json.dumps(local, sort_keys=True) == json.dumps(spread, sort_keys=True)
 
 
 def test_a_leader_crash_trial_measures_the_time_until_a_new_leader():
