@@ -112,7 +112,7 @@ def run_trial(exp, variant, trial):
     """Run one trial; return {"variant", "trial", "seed", metric: value..., "note"?}."""
     sc = trial_scenario(exp, variant, trial)
     sim = Simulation(sc)
-    obs = observer_for(sc["protocol"], sim.node_ids)
+    obs = observer_for(sim.scenario, sim.node_ids)
     setup = exp["setup"]
     out = {"variant": variant, "trial": trial, "seed": sc["seed"]}
     if setup["kind"] == "run":

@@ -116,11 +116,97 @@ class RaftObserver(Observer):
         return out
 
 
-OBSERVERS = {"raft": RaftObserver}
+class GossipObserver(Observer):
+    """Gossip: how long a rumour takes to reach every up node, the residue it leaves; SWIM: how long until a
+    crashed member is suspected and declared dead, and how many live members were declared dead."""
+
+    FIELDS = ("store", "hot", "suspects", "dead")
+    metrics_doc = {
+        "spread_ms": "time from the first node knowing the first rumour until every up node knows it",
+        "rounds": "spread_ms in gossip rounds (params.interval), rounded up: compare with log2 N + ln N (push)",
+        "residue": "fraction of up nodes that never heard the first rumour, at the end of the run "
+                   "(Demers et al.: s = e^-(k+1)(1-s) for push, feedback, coin)",
+        "messages": "messages sent in the whole run",
+        "detection_ms": "SWIM: from the first crash to the first up member suspecting the crashed node",
+        "dead_ms": "SWIM: from the first crash to the first up member declaring the crashed node dead",
+        "false_positives": "SWIM: times an up member declared another member dead while it was alive "
+                           "(up, or paused: slow but not crashed)",
+    }
+
+    def __init__(self, node_ids, interval=None):
+        super().__init__(node_ids)
+        self.interval = interval
+        self.rumour = None  # the first rumour id seen
+        self.started = None
+        self.knows = set()  # nodes that know the first rumour
+        self.spread_at = None
+        self.messages = 0
+        self.crashed = None  # (node, t) of the first crash
+        self.detected_at = None
+        self.dead_at = None
+        self.false_positives = 0
+
+    def _up(self):
+        return [n for n, v in self.nodes.items() if v["status"] == "up"]
+
+    def on_change(self, ev, before):
+        nid, node, t = ev["node"], self.nodes[ev["node"]], ev["t"]
+        if "store" in before:
+            store = node.get("store") or {}
+            if self.rumour is None and store:
+                self.rumour = sorted(store)[0]
+                self.started = t
+            if self.rumour in store:
+                self.knows.add(nid)
+        if self.rumour is not None and self.spread_at is None and ("store" in before or "status" in before):
+            if all(n in self.knows for n in self._up()):
+                self.spread_at = t
+        if "status" in before and node["status"] == "crashed" and self.crashed is None:
+            self.crashed = (nid, t)
+        if node["status"] != "up":
+            return
+        if "suspects" in before and self.crashed and self.detected_at is None:
+            if any(m == self.crashed[0] for m, _ in node.get("suspects") or ()):
+                self.detected_at = t
+        if "dead" in before:
+            old = {m for m, _ in before["dead"] or ()}
+            for member, _ in node.get("dead") or ():
+                if member in old:
+                    continue
+                if self.nodes[member]["status"] != "crashed":  # up, or paused: slow but alive
+                    self.false_positives += 1
+                elif self.crashed and member == self.crashed[0] and self.dead_at is None:
+                    self.dead_at = t
+            if self.crashed and self.detected_at is None and self.dead_at is not None:
+                self.detected_at = self.dead_at
+
+    def on_event(self, ev):
+        if ev["type"] == "send":
+            self.messages += 1
+
+    def metrics(self):
+        up = self._up()
+        spread = None if self.spread_at is None else self.spread_at - self.started
+        crash_t = self.crashed[1] if self.crashed else None
+        return {
+            "spread_ms": spread,
+            "rounds": None if spread is None or not self.interval else -(-spread // self.interval),
+            "residue": None if self.rumour is None or not up else sum(n not in self.knows for n in up) / len(up),
+            "messages": self.messages,
+            "detection_ms": None if self.detected_at is None else self.detected_at - crash_t,
+            "dead_ms": None if self.dead_at is None else self.dead_at - crash_t,
+            "false_positives": self.false_positives,
+        }
 
 
-def observer_for(protocol, node_ids):
-    cls = OBSERVERS.get(protocol)
+OBSERVERS = {"raft": RaftObserver, "gossip": GossipObserver}
+
+
+def observer_for(scenario, node_ids):
+    """The observer of a (normalised) scenario's protocol, or None if it has no experiment metrics."""
+    cls = OBSERVERS.get(scenario["protocol"])
     if cls is None:
         return None
+    if cls is GossipObserver:
+        return cls(node_ids, interval=scenario["params"].get("interval"))
     return cls(node_ids)

@@ -15,6 +15,8 @@ from simulator.experiments.stats import quantile, summarize
 
 from simhelpers import ROOT
 
+ROOT_PATH = __import__("pathlib").Path(ROOT)
+
 CRASH = {"title": "leader crash", "scenario": {"protocol": "raft", "network": {"latency": [7, 8]}},
          "sweep": [{"label": "150-300"},
                    {"label": "12-24", "params": {"election_timeout_min": 12, "election_timeout_max": 24,
@@ -40,7 +42,7 @@ def test_same_experiment_same_numbers_however_the_work_is_spread():
 def test_the_distributed_path_gives_the_same_numbers():
     from dask.distributed import Client, LocalCluster
 
-    exp = normalize_experiment(dict(CRASH, trials=30))
+    exp = normalize_experiment(dict(CRASH, trials=8))
     local = run_experiment(exp)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
@@ -155,3 +157,46 @@ def test_cli_names_the_bad_field(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert json.loads(out.stdout)["field"] == "trials"
+
+
+def example_experiment(name, metrics, trials=4, **params):
+    sc = load_example(name)
+    sc.setdefault("params", {}).update(params)
+    return normalize_experiment({"scenario": sc, "trials": trials, "metrics": metrics})
+
+
+def load_example(name):
+    sc = json.loads((ROOT_PATH / "docs" / "examples" / name).read_text())
+    for key in ("seed", "title", "description"):
+        sc.pop(key, None)
+    return sc
+
+
+def test_gossip_push_spreads_in_about_log2_n_plus_ln_n_rounds():
+    import math
+
+    exp = example_experiment("gossip-push.json", ["spread_ms", "rounds", "residue"], trials=6,
+                             stop="counter", stop_k=50)  # practically never stops: full spread
+    n = exp["scenario"]["nodes"]
+    theory = math.log2(n) + math.log(n)
+    rows = run_batch(exp, 0, list(range(6)))
+    mean = sum(r["rounds"] for r in rows) / len(rows)
+    assert theory * 0.7 <= mean <= theory * 1.5, (mean, theory)
+    assert all(r["residue"] == 0 for r in rows)
+
+
+def test_gossip_residue_is_near_demers_formula():
+    # push, feedback, coin with k = 1: s = e^-(k+1)(1-s) gives s ~ 0.203
+    exp = example_experiment("gossip-residue.json", ["residue"], trials=8, stop="coin", stop_k=1)
+    rows = run_batch(exp, 0, list(range(8)))
+    mean = sum(r["residue"] for r in rows) / len(rows)
+    assert 0.12 <= mean <= 0.28, mean
+
+
+def test_swim_detects_a_crash_and_declares_it_dead_one_suspicion_timeout_later():
+    exp = example_experiment("gossip-swim-crash.json", ["detection_ms", "dead_ms", "false_positives"])
+    for row in run_batch(exp, 0, [0, 1, 2, 3]):
+        assert 0 < row["detection_ms"] <= 4000, row  # a probe period or few
+        # memberlist's suspicion timeout: 4 x 1 s x log10(16) = 4.8 s after the first suspicion
+        assert 4700 <= row["dead_ms"] - row["detection_ms"] <= 5000, row
+        assert row["false_positives"] == 0
