@@ -1,7 +1,8 @@
 # Production image: Daphne serving HTTP and WebSockets on :8000, static files by whitenoise,
 # migrations applied at start. Configure with environment variables (playground/settings.py):
-#   DJANGO_SECRET_KEY (required), DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_PROXY=1
-#   behind a TLS proxy, DATABASE_URL (PostgreSQL), REDIS_URL (channels-redis, needed for several processes).
+#   DJANGO_SECRET_KEY (required), DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS; behind a TLS proxy
+#   DJANGO_SECURE_PROXY=1, DJANGO_SSL_REDIRECT=1, DJANGO_HSTS_SECONDS; PLAYGROUND_TRUSTED_PROXY=1 only when a proxy
+#   you control sets X-Forwarded-For (README: Deploy); DATABASE_URL (PostgreSQL), REDIS_URL (channels-redis).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -36,4 +37,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
 
 # migrate refuses to run without DJANGO_SECRET_KEY (system check playground.E001): fail fast, not at the
 # first request. `exec` so Daphne gets the container's signals.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 --proxy-headers playground.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m playground.serve"]

@@ -18,14 +18,14 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from playground.routing import LoggedAllowedHostsOriginValidator, websocket_urlpatterns  # noqa: E402
+from playground.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
 if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENV:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DEBUG is off (or set DJANGO_DEBUG=1 to develop)")
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": LoggedAllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
 
 # Everything loaded so far (Django, Channels, the simulator: some 100,000 objects) lives as long as the process.

@@ -9,11 +9,23 @@ Daphne processes can share.
     DJANGO_SECRET_KEY=...          required when DEBUG is off
     DJANGO_ALLOWED_HOSTS=a.com,b   host names served (and accepted as WebSocket origins)
     DJANGO_CSRF_TRUSTED_ORIGINS=https://a.com
-    DJANGO_SECURE_PROXY=1          trust X-Forwarded-Proto from a TLS-terminating proxy
+    DJANGO_SECURE_PROXY=1          served over HTTPS by a TLS-terminating proxy: trust its X-Forwarded-Proto,
+                                   secure cookies, WebSocket origins compared as https
+    DJANGO_SSL_REDIRECT=1          redirect plain HTTP to HTTPS (SECURE_SSL_REDIRECT)
+    DJANGO_HSTS_SECONDS=31536000   Strict-Transport-Security max-age (0: no header, the default);
+    DJANGO_HSTS_INCLUDE_SUBDOMAINS=1, DJANGO_HSTS_PRELOAD=1
+    PLAYGROUND_TRUSTED_PROXY=1     a reverse proxy you control is in front and sets X-Forwarded-For: Daphne then
+                                   takes client addresses from it (`python -m playground.serve` adds
+                                   --proxy-headers). Off by default: exposed directly, anyone could forge the
+                                   header and dodge the per-client save rate limit
     DATABASE_URL=postgres://...    database (default: sqlite:///db.sqlite3)
     REDIS_URL=redis://host:6379/0  channel layer and cache (default: in-memory, per process)
     PLAYGROUND_SAVE_RATE=30/m      saved scenarios per client address: N/s, N/m, N/h or N/<seconds>s;
                                    0 or off: no limit (docs/sharing.md)
+    PLAYGROUND_CHECKPOINT_MB=24    memory for one run's time-travel checkpoints (docs/sharing.md)
+    PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=10, PLAYGROUND_TRAVEL_MAX_MB=256,
+    PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
+                                   at once (docs/websocket.md, "Cost limits")
     DJANGO_LOG_LEVEL=INFO
 """
 
@@ -84,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "playground.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,6 +164,32 @@ else:
 # Saved scenarios (share links, imports, the API) per client address: (count, seconds), or None for no limit.
 PLAYGROUND_SAVE_RATE = env_rate("PLAYGROUND_SAVE_RATE", "30/m")
 
+
+def env_number(name, default, kind=int, low=1):
+    """A number from the environment, at least `low`; a typo stops the server at startup."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or number != number or number < low:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a {kind.__name__} of at least {low}")
+    return number
+
+
+# Time travel (playground/travel.py; docs/websocket.md "Cost limits"). Checkpoint memory per live run, and what one
+# request that re-simulates (seek, step back, finishing the current ms for save/export) may cost: engine events,
+# seconds of simulating, growth of the process's memory; over it, `too_costly` (refused up front when an estimate
+# says so). A 10-minute 5-node Raft seek from the start is ~0.4 M events (~3 s on a busy 2-core machine).
+PLAYGROUND_CHECKPOINT_MB = env_number("PLAYGROUND_CHECKPOINT_MB", 24)
+PLAYGROUND_TRAVEL_MAX_EVENTS = env_number("PLAYGROUND_TRAVEL_MAX_EVENTS", 3_000_000, low=1000)
+PLAYGROUND_TRAVEL_MAX_SECONDS = env_number("PLAYGROUND_TRAVEL_MAX_SECONDS", 10.0, float, low=0.1)
+PLAYGROUND_TRAVEL_MAX_MB = env_number("PLAYGROUND_TRAVEL_MAX_MB", 256, low=16)
+# re-simulations running at once per process (others wait their turn; each client has at most one)
+PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -185,8 +224,31 @@ if env_bool("DJANGO_SECURE_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT")
+try:
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
+except ValueError:
+    raise ImproperlyConfigured("DJANGO_HSTS_SECONDS: a whole number of seconds (e.g. 31536000)") from None
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Whether Daphne may believe X-Forwarded-For (read by playground/serve.py, which starts Daphne).
+TRUSTED_PROXY = env_bool("PLAYGROUND_TRUSTED_PROXY")
+# Content-Security-Policy of every response (playground/middleware.py): scripts, styles and connections only
+# from this origin ('self' covers ws:/wss: to it), no inline script or style, no framing, no plugins.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
 
 LOGGING = {
     "version": 1,
