@@ -42,10 +42,12 @@ from .assignors import (
     client_assign, cooperative_adjust, range848_assign, range_assign, roundrobin_assign, sticky_assign,
     uniform_assign, valid_claims,
 )
+from .checker import coordinator_view, is_current_member, ownership
 from .spec import Kafka
 from .topics import all_partitions
 
 PROTOCOL = Kafka
 
-__all__ = ["PROTOCOL", "Kafka", "all_partitions", "client_assign", "cooperative_adjust", "range848_assign",
-           "range_assign", "roundrobin_assign", "sticky_assign", "uniform_assign", "valid_claims"]
+__all__ = ["PROTOCOL", "Kafka", "all_partitions", "client_assign", "cooperative_adjust", "coordinator_view",
+           "is_current_member", "ownership", "range848_assign", "range_assign", "roundrobin_assign", "sticky_assign",
+           "uniform_assign", "valid_claims"]

@@ -21,6 +21,62 @@ INVARIANTS = {
 }
 
 
+# --- the ownership rule ----------------------------------------------------------------------------------------
+# One definition, on node views (what the page receives: snapshot["nodes"]); the checker applies it to the live
+# nodes, whose attributes are their view fields. docs/protocols/kafka.md ("Ownership rule") is its contract, and
+# static/js/protocols/kafka.js follows it.
+
+def is_current_member(coordinator, consumer, stale_claims=False):
+    """Whether the partitions `consumer` claims (its `owned`) count as its own: it is a current member of the group
+    in the coordinator's eyes. Otherwise it is a zombie for all of them (its work is duplicated, its commits are
+    fenced). `coordinator` and `consumer` are node views (mappings of view fields).
+
+    A current member: not crashed; the coordinator's `members` has an entry [member id, node, ...] for its
+    `member_id` (not one only handed out with MEMBER_ID_REQUIRED: status "pending") on its own slot; and
+    - KIP-848 (coordinator `mode` "consumer"): that member has not left (status not "left": member epoch >= 0);
+    - classic: the consumer's `generation` is the coordinator's, and it does not hold stale claims (a model-only
+      fact no view carries, passed as `stale_claims`: see Checker.has_stale_claims)."""
+    member_id = consumer["member_id"]
+    if not member_id or consumer["status"] == "crashed":
+        return False
+    entry = None
+    for m in coordinator["members"]:
+        if m[0] == member_id and m[3] != "pending":
+            entry = m
+            break
+    if entry is None or entry[1] != consumer["slot"]:
+        return False
+    if coordinator["mode"] == "consumer":
+        return entry[3] != "left"
+    return consumer["generation"] == coordinator["generation"] and not stale_claims
+
+
+def coordinator_view(nodes):
+    """The group coordinator among node views: the broker whose `role` is "coordinator" (brokers >= 2), else the
+    first broker (the one node `broker`)."""
+    brokers = [v for v in nodes.values() if "partitions" in v]
+    return next((v for v in brokers if v.get("role") == "coordinator"), brokers[0])
+
+
+def ownership(nodes, stale_claims=(), coordinator=None):
+    """The ownership rule over a snapshot: {consumer id: {"owned": [...], "zombie": [...]}}, for every consumer
+    view in `nodes` ({node id: view}, e.g. snapshot["nodes"]); "owned" are the claimed partitions that count as
+    the consumer's own, "zombie" the ones it claims while the group has moved on from it (see is_current_member).
+    `stale_claims`: consumer ids holding stale claims (model-only: Kafka.stale_claimants() on a live simulation;
+    a page snapshot has none). `coordinator`: its view, if not the one coordinator_view finds."""
+    coord = coordinator_view(nodes) if coordinator is None else coordinator
+    out = {}
+    for nid, view in nodes.items():
+        if "slot" not in view:
+            continue
+        claimed = list(view["owned"])
+        if is_current_member(coord, view, nid in stale_claims):
+            out[nid] = {"owned": claimed, "zombie": []}
+        else:
+            out[nid] = {"owned": [], "zombie": claimed}
+    return out
+
+
 class Checker:
     def setup_checker(self):
         self.created = {}
@@ -78,19 +134,21 @@ class Checker:
                                   acting[-1], ("sc", tuple(acting), self.leader_epoch))
 
     def counted(self, c):
-        """Whether consumer `c`'s ownership counts: a current member (member id, generation) of the group."""
-        mid = c.member_id
-        m = self.broker.group.get(mid) if mid else None
-        if m is None or m["node"] != c.id or c.status == "crashed":
-            return False
-        if self.mode == "consumer":
-            return m["epoch"] >= 0
-        if c.generation != self.broker.generation:
-            return False
-        # Cooperative: a member that joined this generation with claims of an older one than the newest (it missed
-        # a rebalance: the assignor ignores them and may give them to others) owns nothing of what it still holds
-        # until this generation's assignment reaches it; then it revokes what is not in it.
-        return not (m.get("stale_claims") and c.claim_gen != c.generation)
+        """Whether consumer `c`'s claims count: the ownership rule (is_current_member) on the live nodes, whose
+        attributes are their view fields, with the model-only stale-claims fact."""
+        return is_current_member(vars(self.broker), vars(c), self.has_stale_claims(c))
+
+    def has_stale_claims(self, c):
+        """Model-only (no view carries it): classic cooperative, `c` joined the current generation claiming
+        partitions of an older one than the newest claimed (it missed a rebalance: the assignor ignored its claims
+        and may have given them to others), and this generation's assignment has not reached it yet."""
+        m = self.broker.group.get(c.member_id) if c.member_id else None
+        return bool(m is not None and m.get("stale_claims")) and c.claim_gen != c.generation
+
+    def stale_claimants(self):
+        """The consumers `has_stale_claims` holds for now: what to pass to `ownership` with a snapshot."""
+        nodes = self.sim.nodes
+        return [nid for nid in self.consumer_ids if self.has_stale_claims(nodes[nid])]
 
     def check_exclusive(self, t):
         owners = [n for n in self.owners[t] if self.counted(self.sim.nodes[n])]
@@ -101,7 +159,7 @@ class Checker:
                           f"({'group epoch' if self.mode == 'consumer' else 'generation'} {gen})",
                           owners[-1], ("ex", t, tuple(owners), gen))
 
-    def ownership(self, c):
+    def track_owners(self, c):
         now = self.sim.now
         new, old = c.owned, self.held[c.id]
         for t in old:
@@ -189,7 +247,7 @@ class Checker:
                 self.check_single_coordinator()
         else:
             if "owned" in ch:
-                self.ownership(node)
+                self.track_owners(node)
             if self.multi and ("member_id" in ch or "generation" in ch or "phase" in ch):
                 for t in node.owned:
                     if t in self.multi:
