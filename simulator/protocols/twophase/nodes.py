@@ -1,4 +1,4 @@
-"""Two-phase commit with presumed abort (Gray 1978; Bernstein, Hadzilacos & Goodman 1987, ch. 7), cooperative
+"""Two-phase commit's nodes: presumed abort (Gray 1978; Bernstein, Hadzilacos & Goodman 1987, ch. 7), cooperative
 termination, and three-phase commit (Skeen 1981) as a mode.
 
 One coordinator (`coord`) and N participants (`p1`..`pN`). Every transaction involves every participant and,
@@ -31,14 +31,9 @@ violation is the lesson, and the checker reports it.
 Teaching mutations each remove one rule, so the checker can show why it exists.
 """
 
-import re
 from bisect import insort
-from functools import partial
 
-from ..errors import InterventionError, ScenarioError
-from ..node import Node
-from ..params import Action, Param
-from .base import Protocol
+from ...node import Node, receives
 
 COORD = "coord"
 
@@ -66,9 +61,6 @@ COORD_POINTS = ("after_votes", "after_decision_logged", "after_first_decision_se
 PARTICIPANT_POINTS = ("after_vote",)
 CRASH_POINTS = ("off",) + COORD_POINTS + PARTICIPANT_POINTS
 
-_PARTICIPANT_RE = re.compile(r"p[1-9][0-9]?")
-
-
 def tx_number(tx):
     return int(tx[2:])
 
@@ -80,33 +72,17 @@ class _TimerKinds(tuple):
         return tuple.__contains__(self, name.split(":", 1)[0])
 
 
-class VotesParam(Param):
-    """The `votes` field of `begin`: {"p2": "no"}; participants not named vote YES (or NO with
-    probability `no_probability`). Whether each named participant exists is checked when it applies."""
-
-    def check(self, value, where, error=ScenarioError):
-        if not isinstance(value, dict) or len(value) > 99:
-            raise error(f'{where}: must be an object mapping participants to "yes" or "no", e.g. {{"p2": "no"}}',
-                        field=where)
-        out = {}
-        for key, vote in value.items():
-            if not isinstance(key, str) or not _PARTICIPANT_RE.fullmatch(key):
-                raise error(f"{where}.{key}: not a participant id (p1, p2, ...)", code="unknown_node",
-                            field=f"{where}.{key}")
-            if vote not in ("yes", "no"):
-                raise error(f'{where}.{key}: must be "yes" or "no", got {vote!r}', field=f"{where}.{key}")
-            out[key] = vote
-        return {k: out[k] for k in sorted(out, key=lambda k: int(k[1:]))}
-
-    def as_dict(self):
-        return {"kind": "votes", "default": {}, "doc": self.doc, "choices": ["yes", "no"]}
-
-
 # --- nodes --------------------------------------------------------------------------------------------
 class TxNode(Node):
     """What coordinator and participants share: the write-ahead log and the crash points."""
 
     VISIBLE_TIMERS = _TimerKinds(("work", "votes", "prepare", "decide", "term"))
+    TIMER_HANDLERS = {}  # timer kind (`votes` of `votes:tx3`) -> the method timer_<kind>(self, tx), per class
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.TIMER_HANDLERS = {name[6:]: fn for klass in reversed(cls.__mro__) if issubclass(klass, TxNode)
+                              for name, fn in vars(klass).items() if name.startswith("timer_")}
 
     def init_persistent(self):
         self.log = []  # on disk: [tx, record, t]
@@ -124,12 +100,8 @@ class TxNode(Node):
         self.recover()
 
     @property
-    def p(self):
-        return self.sim.params
-
-    @property
     def participants(self):
-        return self.sim.node_ids[1:]
+        return self.ctx.node_ids[1:]
 
     def recover(self):
         """Rebuild the volatile state from the log (at creation and after a crash)."""
@@ -159,14 +131,14 @@ class TxNode(Node):
         if then is not None:
             self.after_flush.append(then)
         if force:
-            if self.p["disk_ms"] == 0:
+            if self.params.disk_ms == 0:
                 self.flush_log()
             elif not self.disk_busy:
                 self.disk_busy = True
-                self.set_timer("disk", self.p["disk_ms"])
+                self.set_timer("disk", self.params.disk_ms)
         elif not self.lazy_armed and not self.disk_busy:
             self.lazy_armed = True
-            self.set_timer("lazy", self.p["lazy_flush_ms"])
+            self.set_timer("lazy", self.params.lazy_flush_ms)
 
     def flush_log(self):
         self.disk_busy = False
@@ -198,9 +170,7 @@ class TxNode(Node):
         if self.armed != point:
             return False
         self.armed = "off"
-        self.sim.emit({"t": self.now, "type": "fault", "node": self.id, "fault": "crash", "point": point})
-        self.sim.crash(self)
-        self.sim.protocol.crash_points_fired += 1
+        self.ctx.crash_at(self, point)
         return True
 
     def on_timer(self, name):
@@ -210,10 +180,11 @@ class TxNode(Node):
                 self.lazy_armed = False
             self.flush_log()
         else:
-            getattr(self, "timer_" + kind)(tx)
+            self.TIMER_HANDLERS[kind](self, tx)
 
     def on_message(self, src, m):
-        getattr(self, "on_" + m["kind"])(src, m["tx"], m)
+        """Every message is about one transaction: its handler gets (src, tx, msg)."""
+        self.HANDLERS[m["kind"]](self, src, m["tx"], m)
 
     # --- view -----------------------------------------------------------------------------------
     def sorted_open(self):
@@ -280,14 +251,14 @@ class CoordinatorNode(TxNode):
             e = self.tx[tx]
             if e["state"] == C_COMMITTING:  # logged COMMIT, no END: re-send it
                 self.broadcast({"kind": "Decision", "tx": tx, "decision": "commit"}, self.participants)
-                self.set_timer(f"resend:{tx}", self.p["decision_timeout"])
+                self.set_timer(f"resend:{tx}", self.params.decision_timeout)
             elif e["state"] == C_RECOVERING:  # 3PC: PRECOMMIT logged, outcome unknown: ask the participants
                 self.ask_participants(tx)
 
     def ask_participants(self, tx):
         self.tx[tx]["replies"] = {}
         self.broadcast({"kind": "Inquire", "tx": tx}, self.participants)
-        self.set_timer(f"resend:{tx}", self.p["decision_timeout"])
+        self.set_timer(f"resend:{tx}", self.params.decision_timeout)
 
     # --- the transaction, step by step ----------------------------------------------------------
     def begin(self, tx, votes):
@@ -295,15 +266,16 @@ class CoordinatorNode(TxNode):
         self.changed(tx)
         for p in self.participants:
             self.send(p, {"kind": "Work", "tx": tx, "vote": votes[p]})
-        self.set_timer(f"work:{tx}", self.p["work_ms"])
+        self.set_timer(f"work:{tx}", self.params.work_ms)
 
     def timer_work(self, tx):
         if self.tx[tx]["state"] != C_WORKING:
             return
         self.set_state(tx, C_PREPARING)
         self.broadcast({"kind": "Prepare", "tx": tx}, self.participants)
-        self.set_timer(f"votes:{tx}", self.p["vote_timeout"])
+        self.set_timer(f"votes:{tx}", self.params.vote_timeout)
 
+    @receives("Vote")
     def on_Vote(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None or e["state"] == C_ABORTED:
@@ -319,7 +291,7 @@ class CoordinatorNode(TxNode):
         if m["vote"] == "no":
             self.decide(tx, "abort", f"{src} voted NO")
         elif len(e["votes"]) == len(self.participants):
-            self.decide(tx, "precommit" if self.p["mode"] == "3pc" else "commit", "every participant voted YES")
+            self.decide(tx, "precommit" if self.params.mode == "3pc" else "commit", "every participant voted YES")
 
     def timer_votes(self, tx):
         e = self.tx[tx]
@@ -333,7 +305,7 @@ class CoordinatorNode(TxNode):
 
     def decide(self, tx, decision, why):
         """Log the decision (COMMIT and PRECOMMIT forced, ABORT lazily), then send it."""
-        first_round = decision != "commit" or self.p["mode"] == "2pc"
+        first_round = decision != "commit" or self.params.mode == "2pc"
         if first_round and self.crash_point("after_votes"):
             return
         e = self.tx[tx]
@@ -344,7 +316,7 @@ class CoordinatorNode(TxNode):
             self.set_state(tx, C_ABORTED)
             self.write(tx, "abort", force=False)
             self.send_decision(tx, decision, first_round)
-        elif "no_force_write" in self.sim.mutations:
+        elif self.mutations.no_force_write:
             self.write(tx, decision, force=False)  # mutation: send before the decision is on disk
             self.send_decision(tx, decision, first_round)
         else:
@@ -369,10 +341,11 @@ class CoordinatorNode(TxNode):
             if i == 0 and first_round and self.crash_point("after_first_decision_sent"):
                 return
         if decision == "precommit":
-            self.set_timer(f"votes:{tx}", self.p["vote_timeout"])
+            self.set_timer(f"votes:{tx}", self.params.vote_timeout)
         elif decision == "commit":
-            self.set_timer(f"resend:{tx}", self.p["decision_timeout"])
+            self.set_timer(f"resend:{tx}", self.params.decision_timeout)
 
+    @receives("PreAck")
     def on_PreAck(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None or e["state"] != C_PRECOMMITTING or src in e["acks"]:
@@ -382,6 +355,7 @@ class CoordinatorNode(TxNode):
         if len(e["acks"]) == len(self.participants):
             self.decide(tx, "commit", "every participant pre-committed")
 
+    @receives("Ack")
     def on_Ack(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None or e["state"] != C_COMMITTING or src in e["acks"]:
@@ -399,7 +373,7 @@ class CoordinatorNode(TxNode):
             for p in self.participants:
                 if p not in e["acks"]:
                     self.send(p, {"kind": "Decision", "tx": tx, "decision": "commit"})
-            self.set_timer(f"resend:{tx}", self.p["decision_timeout"])
+            self.set_timer(f"resend:{tx}", self.params.decision_timeout)
         elif e["state"] == C_RECOVERING:
             self.ask_participants(tx)
 
@@ -409,6 +383,7 @@ class CoordinatorNode(TxNode):
         e["why"] = "no decision in its log: presumed abort"
         self.changed(tx)
 
+    @receives("Inquire")
     def on_Inquire(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None:
@@ -420,6 +395,7 @@ class CoordinatorNode(TxNode):
             self.send(src, {"kind": "Decision", "tx": tx, "decision": "abort"})
         # undecided: no answer yet; the participant asks again
 
+    @receives("Status")
     def on_Status(self, src, tx, m):
         """3PC recovery: a participant tells a recovering coordinator what it knows. If every participant
         answers and every one of them crashed and recovered since voting (none can be terminating on its own),
@@ -515,8 +491,8 @@ class ParticipantNode(TxNode):
     def on_start(self):
         for tx in self.sorted_open():
             if self.tx[tx]["state"] in (PREPARED, PRECOMMITTED):  # recovered uncertain: ask at once
-                self.inquire(tx, everyone=self.p["cooperative"] or self.p["mode"] == "3pc")
-                self.set_timer(f"decide:{tx}", self.p["decision_timeout"])
+                self.inquire(tx, everyone=self.params.cooperative or self.params.mode == "3pc")
+                self.set_timer(f"decide:{tx}", self.params.decision_timeout)
 
     def inquire(self, tx, everyone):
         self.send(COORD, {"kind": "Inquire", "tx": tx})
@@ -548,10 +524,11 @@ class ParticipantNode(TxNode):
         self.send(COORD, {"kind": "Ack", "tx": tx})
 
     # --- phase 1 ---------------------------------------------------------------------------------
+    @receives("Work")
     def on_Work(self, src, tx, m):
         if tx in self.tx:
             return
-        holder = self.locks[0] if self.locks and self.p["contention"] else None
+        holder = self.locks[0] if self.locks and self.params.contention else None
         if holder is not None:
             self.new_tx(tx, ABORTED, planned="no")
             self.abort(tx, f"its row is locked by {holder}")
@@ -559,7 +536,7 @@ class ParticipantNode(TxNode):
         self.new_tx(tx, WORKING, planned=m["vote"])
         self.changed(tx)
         self.mark("locks")
-        self.set_timer(f"prepare:{tx}", self.p["prepare_timeout"])
+        self.set_timer(f"prepare:{tx}", self.params.prepare_timeout)
 
     def abort_working(self, txs):
         """The `abort` action on a participant: abort what it has not voted on (a participant may)."""
@@ -578,9 +555,10 @@ class ParticipantNode(TxNode):
         e = self.tx[tx]
         e["vote"] = "no"
         self.changed(tx)
-        self.sim.protocol.voted(self.id, tx, "no")
+        self.protocol.voted(self.id, tx, "no")
         self.send(COORD, {"kind": "Vote", "tx": tx, "vote": "no"})
 
+    @receives("Prepare")
     def on_Prepare(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None:
@@ -591,7 +569,7 @@ class ParticipantNode(TxNode):
             self.cancel_timer(f"prepare:{tx}")
             if e["planned"] == "no":
                 self.vote_no(tx, "voted NO: it cannot commit its part")
-            elif "no_force_prepare" in self.sim.mutations:
+            elif self.mutations.no_force_prepare:
                 self.write(tx, "prepared", force=False)  # mutation: vote before the record is on disk
                 self.voted_yes(tx)
             else:
@@ -603,7 +581,7 @@ class ParticipantNode(TxNode):
             if e["vote"] is None:
                 e["vote"] = "no"
                 self.changed(tx)
-                self.sim.protocol.voted(self.id, tx, "no")
+                self.protocol.voted(self.id, tx, "no")
             self.send(COORD, {"kind": "Vote", "tx": tx, "vote": "no"})
 
     def voted_yes(self, tx):
@@ -613,13 +591,14 @@ class ParticipantNode(TxNode):
         if e["state"] != WORKING:
             return  # aborted while the record was being written (a peer asked): it never votes YES
         e["vote"] = "yes"
-        self.sim.protocol.voted(self.id, tx, "yes")
+        self.protocol.voted(self.id, tx, "yes")
         self.set_state(tx, PREPARED, "voted YES: uncertain until it hears the decision")
         self.send(COORD, {"kind": "Vote", "tx": tx, "vote": "yes"})
-        self.set_timer(f"decide:{tx}", self.p["decision_timeout"])
+        self.set_timer(f"decide:{tx}", self.params.decision_timeout)
         self.crash_point("after_vote")
 
     # --- phase 2 (and 3PC's pre-commit) ------------------------------------------------------------
+    @receives("Decision")
     def on_Decision(self, src, tx, m):
         e = self.tx.get(tx)
         frm = "the coordinator" if src == COORD else src
@@ -639,6 +618,7 @@ class ParticipantNode(TxNode):
             elif e["state"] in UNDECIDED and e["writing"] != "commit":
                 self.abort(tx, f"{frm} said ABORT")
 
+    @receives("PreCommit")
     def on_PreCommit(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None:
@@ -667,7 +647,7 @@ class ParticipantNode(TxNode):
             if dst != self.id:
                 self.send(dst, {"kind": "PreAck", "tx": tx})
         if not e["term"]:
-            self.set_timer(f"decide:{tx}", self.p["decision_timeout"])
+            self.set_timer(f"decide:{tx}", self.params.decision_timeout)
         self.after_precommit_ack(tx)
 
     # --- waiting for the decision ----------------------------------------------------------------
@@ -675,19 +655,20 @@ class ParticipantNode(TxNode):
         e = self.tx[tx]
         if e["state"] not in (PREPARED, PRECOMMITTED) or e["writing"] == "commit":
             return
-        if "commit_on_timeout" in self.sim.mutations:
+        if self.mutations.commit_on_timeout:
             self.commit(tx, "mutation: decided COMMIT by itself after the timeout")
             return
-        if self.p["mode"] == "3pc" and not e["recovered"]:
+        if self.params.mode == "3pc" and not e["recovered"]:
             self.start_termination(tx)
             return
         if e["blocked_since"] is None:
             e["blocked_since"] = self.now
             e["why"] = "blocked: voted YES, cannot decide alone, holds its lock"
             self.changed(tx)
-        self.inquire(tx, everyone=self.p["cooperative"] or self.p["mode"] == "3pc")
-        self.set_timer(f"decide:{tx}", self.p["decision_timeout"])
+        self.inquire(tx, everyone=self.params.cooperative or self.params.mode == "3pc")
+        self.set_timer(f"decide:{tx}", self.params.decision_timeout)
 
+    @receives("Inquire")
     def on_Inquire(self, src, tx, m):
         """A peer (cooperative termination, 3PC termination) or a recovering coordinator asks what we know."""
         e = self.tx.get(tx)
@@ -696,6 +677,7 @@ class ParticipantNode(TxNode):
             e = self.tx[tx]
         self.send(src, {"kind": "Status", "tx": tx, "state": STATUS_OF[e["state"]], "recovered": e["recovered"]})
 
+    @receives("Status")
     def on_Status(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None:
@@ -717,7 +699,7 @@ class ParticipantNode(TxNode):
         e["why"] = "coordinator silent: asks its peers (3PC termination)"
         self.changed(tx)
         self.broadcast({"kind": "Inquire", "tx": tx}, [p for p in self.participants if p != self.id])
-        self.set_timer(f"term:{tx}", self.p["vote_timeout"])
+        self.set_timer(f"term:{tx}", self.params.vote_timeout)
 
     def timer_term(self, tx):
         e = self.tx[tx]
@@ -741,11 +723,12 @@ class ParticipantNode(TxNode):
                 self.on_PreCommit(self.id, tx, {"kind": "PreCommit", "tx": tx})
             for p in term["targets"]:
                 self.send(p, {"kind": "PreCommit", "tx": tx})
-            self.set_timer(f"term:{tx}", self.p["vote_timeout"])
+            self.set_timer(f"term:{tx}", self.params.vote_timeout)
             self.after_precommit_ack(tx)
         else:
             self.finish_termination(tx, "abort", "everyone it reached was uncertain")
 
+    @receives("PreAck")
     def on_PreAck(self, src, tx, m):
         e = self.tx.get(tx)
         if e is None or not e["term"] or e["term"]["phase"] != "precommit":
@@ -770,312 +753,3 @@ class ParticipantNode(TxNode):
         else:
             self.abort(tx, f"termination: {why}")
         self.broadcast({"kind": "Decision", "tx": tx, "decision": decision}, peers)
-
-
-# --- the protocol ---------------------------------------------------------------------------------------
-class TwoPhase(Protocol):
-    name = "twophase"
-    title = "Two-phase commit"
-    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
-    summary = ("Atomic commit: a coordinator crash after the votes leaves participants blocked, holding locks; "
-               "3PC does not block on crashes but splits under a partition.")
-    nodes = Param(3, "number of participants (plus the coordinator)", 2, 12)
-    params = {
-        "mode": Param("2pc", "2pc: two-phase commit; 3pc: three-phase commit (pre-commit round, termination "
-                      "protocol)", kind="choice", choices=("2pc", "3pc")),
-        "cooperative": Param(False, "cooperative termination (2PC): a blocked participant also asks its peers",
-                             kind="bool"),
-        "work_ms": Param(100, "ms between begin and PREPARE: the transaction's work (participants hold the lock)",
-                         0, 600_000),
-        "vote_timeout": Param(300, "ms the coordinator (or a 3PC backup) waits for votes/acknowledgements", 1,
-                              600_000),
-        "decision_timeout": Param(600, "ms a participant that voted YES waits for the decision before asking "
-                                  "(and between retries); 3PC: before running the termination protocol", 1, 600_000),
-        "prepare_timeout": Param(1500, "ms a working participant waits for PREPARE before aborting on its own",
-                                 1, 600_000),
-        "disk_ms": Param(10, "ms a forced log write takes (0: instant)", 0, 10_000),
-        "lazy_flush_ms": Param(1000, "ms before an unforced log record reaches disk (if no forced write "
-                               "flushes it sooner)", 1, 600_000),
-        "contention": Param(True, "every transaction updates the same row, so a participant still holding a "
-                            "transaction's lock votes NO on a concurrent one", kind="bool"),
-        "begin_interval": Param(2000, "a client begins a transaction every this many ms (0: only with the begin "
-                                "action)", 0, 600_000),
-        "no_probability": Param(0.0, "probability each participant votes NO when `begin` does not say",
-                                0.0, 1.0, kind="float"),
-    }
-    actions = {
-        "begin": Action(
-            "the client starts a transaction (tx1, tx2, ...) at every participant; `votes` sets how some of them "
-            'will vote, e.g. {"p2": "no"}',
-            {"votes": VotesParam({}, "participant -> \"yes\" or \"no\"", kind="str")},
-            node_fields=(),
-        ),
-        "abort": Action(
-            "a participant aborts the transactions it has not voted on yet (it may not once it voted YES); on "
-            "the coordinator: the client aborts its undecided transactions",
-            {"node": Param(None, "participant or coordinator", kind="str")},
-        ),
-        "arm_crash": Action(
-            "make `node` crash at a precise point of the protocol, once: coordinator after_votes (before logging "
-            "the decision), after_decision_logged (before sending it), after_first_decision_sent (sent to p1 "
-            "only); participant after_vote (right after voting YES); off disarms",
-            {"node": Param("coordinator", "target node", kind="str"),
-             "point": Param("after_votes", "where to crash", kind="choice", choices=CRASH_POINTS)},
-        ),
-    }
-    selectors = {"coordinator": "the coordinator (coord)"}
-    mutations = {
-        "commit_on_timeout": "an uncertain participant decides COMMIT by itself after the decision timeout",
-        "no_force_write": "the coordinator sends its decision before the decision record is on disk: a crash "
-                          "forgets it, and on recovery it presumes abort although it told some to commit",
-        "no_force_prepare": "a participant votes YES before its prepared record is on disk: a crash forgets it, "
-                            "and it cannot commit when told to",
-    }
-    invariants = {
-        "atomicity": "no transaction is committed at one participant and aborted at another",
-        "commit_needs_all_yes": "a transaction commits only if every participant voted YES",
-    }
-    Node = None
-
-    @classmethod
-    def node_ids(cls, count):
-        return [COORD] + [f"p{i}" for i in range(1, count + 1)]
-
-    def make_node(self, node_id, index, rng):
-        cls = CoordinatorNode if node_id == COORD else ParticipantNode
-        return cls(self.sim, node_id, index, rng)
-
-    def setup(self):
-        self.tx_seq = 0
-        self.began = {}  # tx -> time
-        self.votes = {}  # tx -> {participant: "yes"/"no"}, as first seen
-        self.outcome = {}  # tx -> {"committed": [ids], "aborted": [ids]}
-        self.blocked_open = {}  # (participant, tx) -> blocked since
-        self.blocked_ms = 0
-        self.max_blocked_ms = 0
-        self.crash_points_fired = 0
-        interval = self.sim.params["begin_interval"]
-        if interval:
-            self._schedule_begin(interval, min(interval, FIRST_AUTO_BEGIN_MS))
-
-    # --- automatic load: the first transaction soon after the start, then one every `begin_interval` --------
-    def _schedule_begin(self, interval, delay):
-        self.sim.env.timeout(delay).callbacks.append(partial(self._begin_tick, interval))
-
-    def _begin_tick(self, interval, _event=None):
-        coord = self.sim.nodes[COORD]
-        if coord.status == "up":
-            self._begin(coord, {})
-        self._schedule_begin(interval, interval)
-
-    def _begin(self, coord, votes):
-        self.tx_seq += 1
-        tx = f"tx{self.tx_seq}"
-        p_no = self.sim.params["no_probability"]
-        full = {}
-        for p in self.sim.node_ids[1:]:
-            if p in votes:
-                full[p] = votes[p]
-            else:
-                full[p] = "no" if p_no and self.sim.protocol_rng.random() < p_no else "yes"
-        self.began[tx] = self.sim.now
-        self.sim.dispatch(coord, "begin", tx, full)
-        return tx, full
-
-    # --- interventions ----------------------------------------------------------------------------
-    def resolve(self, selector):
-        return COORD if selector == "coordinator" else None
-
-    def check_action(self, iv):
-        """Refuse (changing nothing) a `begin`, `abort` or `arm_crash` that cannot apply now."""
-        action = iv["action"]
-        sim = self.sim
-        if action == "begin":
-            for p in iv.get("votes", {}):
-                if p not in sim.nodes:
-                    raise InterventionError(f"votes.{p}: unknown participant (participants are p1.."
-                                            f"p{len(sim.node_ids) - 1})", code="unknown_node", field=f"votes.{p}")
-            coord = sim.nodes[COORD]
-            if coord.status != "up":
-                raise InterventionError(f"the coordinator is {coord.status}: nobody can begin a transaction",
-                                        code="invalid_state", field="action")
-            return
-        node = sim.nodes[iv["node"]]
-        if action == "arm_crash":
-            point = iv["point"]
-            allowed = COORD_POINTS if node.id == COORD else PARTICIPANT_POINTS
-            if point != "off" and point not in allowed:
-                raise InterventionError(f"point: {point} is not a crash point of {node.role} {node.id} (allowed: "
-                                        f"{', '.join(('off',) + allowed)})", code="invalid_point", field="point")
-            if node.status == "crashed":
-                raise InterventionError(f"{node.id} is already crashed", code="invalid_state", field="node")
-            return
-        # abort
-        if node.status != "up":
-            raise InterventionError(f"{node.id} is {node.status}", code="invalid_state", field="node")
-        if node.id == COORD:
-            if not any(e["state"] in (C_WORKING, C_PREPARING) for e in node.tx.values()):
-                raise InterventionError("the coordinator has no undecided transaction to abort",
-                                        code="invalid_state", field="node")
-            return
-        if not self._abortable(node):
-            prepared = [tx for tx in node.sorted_open() if node.tx[tx]["state"] in (PREPARED, PRECOMMITTED)]
-            if prepared:
-                raise InterventionError(f"{node.id} voted YES on {prepared[0]}: it is uncertain and may not abort "
-                                        "on its own (only the coordinator's decision, or a peer that knows it, "
-                                        "can release it)", code="uncertain", field="node")
-            raise InterventionError(f"{node.id} has no transaction it could abort", code="invalid_state",
-                                    field="node")
-
-    @staticmethod
-    def _abortable(node):
-        return [tx for tx in node.sorted_open() if node.tx[tx]["state"] == WORKING and not node.tx[tx]["writing"]]
-
-    def act(self, iv):
-        self.check_action(iv)
-        action = iv["action"]
-        sim = self.sim
-        if action == "begin":
-            tx, votes = self._begin(sim.nodes[COORD], iv.get("votes", {}))
-            return {"tx": tx, "votes": votes}
-        node = sim.nodes[iv["node"]]
-        if action == "arm_crash":
-            node.armed = iv["point"]
-            node.mark("armed")
-            sim.flush(node)
-            return None
-        out = []
-        if node.id == COORD:
-            sim.dispatch(node, "client_abort", out)
-        else:
-            out = self._abortable(node)
-            sim.dispatch(node, "abort_working", out)
-        return {"aborted": out}
-
-    # --- invariants and metrics ---------------------------------------------------------------------
-    def voted(self, nid, tx, vote):
-        """A participant sent its vote (the first one counts; it never changes it)."""
-        self.votes.setdefault(tx, {}).setdefault(nid, vote)
-
-
-    def on_state(self, node, ev):
-        touched = node.touched
-        if not touched and "status" not in ev["changes"]:
-            return
-        node.touched = {}
-        if node.id == COORD:
-            return
-        nid = node.id
-        now = self.sim.now
-        crashed = node.status == "crashed"
-        for tx in touched:
-            e = node.tx.get(tx)
-            if e is None:
-                continue
-            if e["state"] in (COMMITTED, ABORTED):
-                out = self.outcome.setdefault(tx, {COMMITTED: [], ABORTED: []})
-                if nid not in out[e["state"]]:
-                    out[e["state"]].append(nid)
-                    if e["state"] == COMMITTED:
-                        votes = self.votes.get(tx, {})
-                        bad = [p for p in self.sim.node_ids[1:] if votes.get(p) != "yes"]
-                        if bad:
-                            what = ", ".join(f"{p} {'voted NO' if votes.get(p) == 'no' else 'never voted'}"
-                                             for p in bad)
-                            self.report_violation("commit_needs_all_yes", f"{nid} committed {tx} but {what}", nid,
-                                          ("yes", tx))
-                    if out[COMMITTED] and out[ABORTED]:
-                        self.report_violation("atomicity", f"{tx} is committed at {', '.join(out[COMMITTED])} but aborted "
-                                      f"at {', '.join(out[ABORTED])}", nid, ("atomicity", tx))
-        # blocked time: from the first unanswered decision timeout to the outcome (or a crash)
-        for tx in list(touched) + [t for (p, t) in self.blocked_open if p == nid and t not in touched]:
-            e = node.tx.get(tx)
-            since = None if crashed or e is None else e["blocked_since"]
-            key = (nid, tx)
-            open_since = self.blocked_open.get(key)
-            if open_since is not None and since != open_since:
-                del self.blocked_open[key]
-                self._add_blocked(now - open_since)
-            if since is not None and key not in self.blocked_open:
-                self.blocked_open[key] = since
-
-    def _add_blocked(self, ms):
-        self.blocked_ms += ms
-        self.max_blocked_ms = max(self.max_blocked_ms, ms)
-
-    def metrics(self):
-        now = self.sim.now
-        open_ms = [now - s for s in self.blocked_open.values()]
-        committed = sum(1 for o in self.outcome.values() if o[COMMITTED] and not o[ABORTED])
-        aborted = sum(1 for o in self.outcome.values() if o[ABORTED] and not o[COMMITTED])
-        split = sum(1 for o in self.outcome.values() if o[COMMITTED] and o[ABORTED])
-        in_doubt = sum(1 for nid in self.sim.node_ids[1:] for e in self.sim.nodes[nid].tx.values()
-                       if e["state"] in (PREPARED, PRECOMMITTED))
-        return {
-            "transactions": self.tx_seq,
-            "commits": committed,
-            "aborts": aborted,
-            "split": split,
-            "in_doubt": in_doubt,
-            "blocked_ms": self.blocked_ms + sum(open_ms),
-            "max_blocked_ms": max([self.max_blocked_ms] + open_ms),
-            "blocked_now": len(open_ms),
-        }
-
-    # --- presets ----------------------------------------------------------------------------------
-    @classmethod
-    def presets(cls):
-        def scenario(duration, interventions, **params):
-            # presets script their transactions: no automatic ones; fixed latency so timings read easily
-            return {"protocol": "twophase", "seed": 1, "duration": duration, "network": {"latency": [20, 20]},
-                    "params": {"begin_interval": 0, **params}, "interventions": interventions}
-
-        def arm(point):
-            return {"at": 0, "action": "arm_crash", "node": "coordinator", "point": point}
-
-        begin = {"at": 100, "action": "begin"}
-        crash_after_votes = [arm("after_decision_logged"), begin,
-                             {"at": 2500, "action": "restart", "node": "coordinator"}]
-        return [
-            {"slug": "twophase-commit", "title": "A clean commit",
-             "narrative": "The coordinator sends the work, then PREPARE. Each participant force-writes a prepared "
-                          "record and votes YES; the coordinator force-writes COMMIT and sends it; participants "
-                          "commit, release their locks and acknowledge; the coordinator writes END.",
-             "scenario": scenario(1500, [begin])},
-            {"slug": "twophase-no-vote", "title": "One NO vote aborts",
-             "narrative": "p2 votes NO and aborts at once. The coordinator aborts the transaction (lazily logged: "
-                          "with presumed abort, no record means abort) and tells everyone.",
-             "scenario": scenario(1500, [{"at": 100, "action": "begin", "votes": {"p2": "no"}}])},
-            {"slug": "twophase-coordinator-crash", "title": "Coordinator crash: participants block",
-             "narrative": "Every participant votes YES; the coordinator force-writes COMMIT and crashes before "
-                          "sending it. The participants are uncertain: they may not commit (maybe someone voted "
-                          "NO) nor abort (maybe the coordinator committed). They ask, nobody answers, and they "
-                          "hold their locks until the coordinator restarts, reads COMMIT in its log and re-sends "
-                          "it: everyone commits.",
-             "scenario": scenario(4000, crash_after_votes)},
-            {"slug": "twophase-cooperative-blocked", "title": "Cooperative termination cannot help",
-             "narrative": "The same crash with cooperative termination on: the blocked participants ask each "
-                          "other, but all of them voted YES and none knows the outcome, so they stay blocked "
-                          "until the coordinator returns.",
-             "scenario": scenario(4000, crash_after_votes, cooperative=True)},
-            {"slug": "twophase-cooperative-helps", "title": "Cooperative termination: a peer knows",
-             "narrative": "The coordinator crashes right after sending COMMIT to p1 only. Without it p2 and p3 "
-                          "would block; with cooperative termination they ask p1, which knows, and commit.",
-             "scenario": scenario(3000, [arm("after_first_decision_sent"), begin], cooperative=True)},
-            {"slug": "threephase-crash", "title": "3PC: a coordinator crash does not block",
-             "narrative": "Three-phase commit, same crash after the votes: the participants time out, run the "
-                          "termination protocol among themselves, find that nobody pre-committed, and abort "
-                          "without waiting for the coordinator.",
-             "scenario": scenario(3000, [arm("after_votes"), begin], mode="3pc")},
-            {"slug": "threephase-partition", "title": "3PC under a partition: split decision",
-             "narrative": "A partition cuts p2 and p3 off just as the coordinator sends PRE-COMMIT. p1 gets it "
-                          "and the coordinator commits with p1; on the other side p2 and p3 time out, find only "
-                          "uncertain peers and abort. Atomicity is violated, and healing the partition cannot undo "
-                          "it: 3PC is non-blocking only without partitions.",
-             "scenario": scenario(3000, [begin, {"at": 265, "action": "partition",
-                                                 "groups": [["coord", "p1"], ["p2", "p3"]]},
-                                         {"at": 2000, "action": "heal_all"}], mode="3pc")},
-        ]
-
-
-PROTOCOL = TwoPhase
