@@ -10,18 +10,18 @@ one frame, i.e. how long they hold the GIL / the event loop. CPU time, so a busy
     .venv/bin/python bench/checkpoint_stall.py thread        # the GIL: a big checkpoint in a worker thread
 
 `thread`: what a dear checkpoint (made in a worker thread, playground/travel.py) does to the event loop of the
-other sessions: an asyncio loop ticks every 1 ms while a thread packs (playground.compact.pack, what checkpoints
+other sessions: an asyncio loop ticks every 1 ms while a thread packs (simulator.timetravel.compact.pack, what checkpoints
 are now), unpacks, or deep-copies (what they were) a big simulation; printed is how late the loop's ticks come
 (the longest = the longest time the thread held the GIL; a plain pickle.dumps would hold it throughout).
 """
 import os, sys, time, zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from playground.timetravel import TimeMachine, CopyGate, MAX_THREAD_COPY
+from simulator.timetravel import TimeMachine, CopyGate, MAX_THREAD_COPY
 from simulator import Simulation
 mode = sys.argv[1] if len(sys.argv) > 1 else "after"; N = 50
 if mode == "thread":
     import asyncio, copy, pickle, statistics
-    from playground import compact
+    from simulator.timetravel import compact
 
     pieces = []  # CPU seconds of each pickle call (C code: it holds the GIL throughout)
 

@@ -13,7 +13,7 @@ after each, a crash and a restart every minute applied live), then it measures:
 - step back one event from the end, ten times (TimeMachine.rewind).
 
 It also prints the checkpoints (count, packed size against the budget, widest gap) and what one costs: packing
-(playground.compact, what the live run does) and unpacking the newest, against a `copy.deepcopy` of the
+(simulator.timetravel.compact, what the live run does) and unpacking the newest, against a `copy.deepcopy` of the
 simulation (what checkpoints were before).
 
 Results are checked against the live run (same snapshot). Times are wall clock, with this process's CPU time in
@@ -30,9 +30,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from playground.compact import pack  # noqa: E402
-from playground.timetravel import MAX_THREAD_COPY, TimeMachine  # noqa: E402  (plain Python: no Django needed)
 from simulator import Simulation  # noqa: E402
+from simulator.timetravel import MAX_THREAD_COPY, TimeMachine, pack  # noqa: E402
 
 SLICE_MS = 333  # a live session at 10x real time sends 30 frames a second: 333 simulated ms each
 

@@ -14,7 +14,7 @@ The consumer (consumers.py) only moves bytes; everything else is here:
   `recorded_scenario()`, which replays the run so far exactly through `python -m simulator run`.
 
 docs/websocket.md documents the protocol. Saving and time travel (`save`, `export`, `seek`, `step_back`) are
-further handlers in `Session.HANDLERS`, from playground/travel.py (TravelMixin).
+further handlers in `Session.HANDLERS`, from playground/travel.py (a composed `Travel`: `session.travel`).
 """
 
 import asyncio
@@ -32,7 +32,7 @@ from simulator.scenario import DURATION
 
 from .inputs import BadInput, clip, parse_json
 from .ratelimit import RateLimited, asave_rate_check
-from .travel import TRAVEL_HANDLERS, TravelMixin
+from .travel import TRAVEL_HANDLERS, Travel
 
 log = logging.getLogger("playground.session")
 
@@ -111,7 +111,7 @@ def _number(msg, key, lo, hi):
     return value
 
 
-class Session(TravelMixin):  # saving and time travel: playground/travel.py
+class Session:
     """The state of one live run. `emit(text)` sends one already-serialised message to the client (and room)."""
 
     def __init__(self, emit, room=None):
@@ -140,6 +140,10 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         self.on_task_error = None  # set by the consumer: called with the exception if the loop dies
         self.watch = None  # set by the consumer: async watch(msg) turns this connection into a viewer
         self.client_addr = None  # set by the consumer: the client's IP address (the save rate limit's key)
+        self.page_origin = ""  # set by the consumer, e.g. "https://playground.example": makes `saved.url` absolute
+        self.stop_at = None  # pause when the run reaches this simulated time (a shared link stops where it was saved)
+        self.last_event_t = None  # simulated time of the last event sent to the client (speeds up step_back)
+        self.travel = Travel(self)  # saving and time travel: playground/travel.py
         self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -161,6 +165,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         """Stop the run loop and wait for it (called on disconnect)."""
         self.closed = True
         _playing.discard(self)
+        await self.travel.close()  # a seek in a worker thread stops at its next slice
         task, self.task = self.task, None
         if task is not None:
             task.cancel()
@@ -174,7 +179,6 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
     # --- incoming messages ----------------------------------------------------------------
     async def receive(self, text=None, data=None):
         """Handle one client message; answer errors; never raise for anything the client sent."""
-        await self.travel_idle()  # a checkpoint or seek in a worker thread is using the simulation
         req_id = None
         try:
             if text is None:
@@ -194,6 +198,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
                                   "type")
             if kind not in ("start", "ack", "watch") and self.sim is None:
                 raise ClientError("not_started", "send `start` with a scenario first")
+            await self.travel.idle(kind)  # a newer request cancels a seek in progress; wait for its worker
             await handler(self, msg)
         except ClientError as err:
             await self.send_error(err.code, err.message, err.field, req_id if req_id is not None else err.req_id)
@@ -219,7 +224,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         if not isinstance(paused, bool):
             raise ClientError("bad_message", "paused: must be true or false", "paused")
         sim = Simulation(scenario)  # ScenarioError -> error with the field
-        self.travel_start(msg)  # `pause_at`
+        self.travel.start(msg, sim)  # `pause_at`; too large to be saved
         self.speed = speed
         await self.replace_simulation(sim, playing=not paused)
 
@@ -232,7 +237,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         """
         async with self._lock:
             self.sim = sim
-            self.travel_reset(sim)  # a new TimeMachine (checkpoints) for this run
+            self.travel.reset(sim)  # a new TimeMachine (checkpoints) for this run
             self.backlog = []
             self.playing = playing
             self.lagging = False
@@ -245,7 +250,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
                 "scenario": sim.scenario,
                 "snapshot": sim.snapshot(),
                 "events": events if include_events else None,
-                "timeline": self.timeline(),
+                "timeline": self.travel.timeline(),
                 "playing": self.playing,
                 "speed": self.speed,
             })
@@ -296,7 +301,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         if not isinstance(iv, dict):
             raise ClientError("invalid_intervention", "intervention: required (an object with an `action`)",
                               "intervention")
-        await self.travel_intervene(iv)  # InterventionError -> error; nothing changed (forks if behind)
+        await self.travel.intervene(iv)  # InterventionError -> error; nothing changed (forks if behind)
         await self.flush()  # at once: the latency from click to feedback is what people feel
 
     async def on_ack(self, msg):
@@ -326,7 +331,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
                 out["id"] = msg["id"]
             await self.emit(dumps(out), broadcast=False)
             return
-        await super().on_save(msg)
+        await self.travel.save(msg)
 
     HANDLERS = {
         "start": on_start,
@@ -338,7 +343,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         "intervene": on_intervene,
         "ack": on_ack,
         **TRAVEL_HANDLERS,  # save, export, seek, step_back
-        "save": on_save,  # rate-limited, then TravelMixin.on_save
+        "save": on_save,  # rate-limited, then Travel.save
     }
 
     # --- outgoing ---------------------------------------------------------------------------
@@ -456,7 +461,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
             if self._advance():
                 await self.send_status()
             await self.flush(idle_ok=True)
-            await self.travel_observe()  # checkpoints for time travel
+            await self.travel.observe()  # checkpoints for time travel
             if self.sim.now >= (self.stop_at or HORIZON):
                 self.stop_at = None
                 self.playing = False
@@ -477,7 +482,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
         Whatever the engine produced and the owner has not been sent yet goes out first as one frame
         (past the window if need be: joins are rare), so the snapshot is exactly "after frame seq".
         """
-        await self.travel_idle()
+        await self.travel.idle()
         async with self._lock:
             events = self.backlog + self.sim.drain()
             self.backlog = []
@@ -491,7 +496,7 @@ class Session(TravelMixin):  # saving and time travel: playground/travel.py
                 "scenario": self.sim.scenario,
                 "snapshot": self.sim.snapshot(),
                 "events": None,
-                "timeline": self.timeline(),
+                "timeline": self.travel.timeline(),
                 "playing": self.playing,
                 "speed": self.speed,
             })

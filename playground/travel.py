@@ -1,28 +1,83 @@
 """Saving, exporting and time travel over the live WebSocket: `save`, `export`, `seek`, `step_back`.
 
-A mixin of playground.session.Session, which owns the run loop, pacing, flow control and the message dispatch
-(`Session.HANDLERS`). The time-travel logic itself is plain Python in playground.timetravel (TimeMachine); the
-database work is in playground.services. docs/websocket.md and docs/sharing.md document the messages.
+A session composes one `Travel` (`session.travel`); the session owns the run loop, pacing, flow control and the
+message dispatch (`Session.HANDLERS`, which takes TRAVEL_HANDLERS from here). The time-travel logic itself is
+plain Python in simulator.timetravel (TimeMachine, Budget, Turns); the database work is in playground.services.
+What stays here is this process's policy: the limits (Django settings, docs/websocket.md "Cost limits"), the
+worker threads that re-simulate, the CopyGate shared by the live sessions.
 
-Hooks the Session calls: `travel_reset(sim)` when a run starts, `await travel_observe()` after the run loop
-advanced, `await travel_idle()` before handling a message or touching the simulation otherwise,
-`travel_intervene(iv)` instead of `sim.intervene(iv)`, `travel_start(msg)` when `start` arrives, `timeline()` for
-the `started` payloads; `last_event_t` is set when a frame goes out.
+Every request that re-simulates (seek, step back, finishing the current millisecond for save/export) runs as a
+task of the session, its engine work in the travel worker threads under a Budget: refused up front when an
+estimate cannot fit, stopped (`too_costly`) when it runs over, cancelled by the client's next message (but an
+`ack`) or its disconnect; in every one of those cases the session is left as it was. Meanwhile the consumer goes
+on receiving (the disconnect, the next request).
+
+Hooks the Session calls: `reset(sim)` when a run starts, `await observe()` after the run loop advanced,
+`await idle(kind)` before handling a message of type `kind` (or touching the simulation otherwise),
+`await intervene(iv)` instead of `sim.intervene(iv)`, `start(msg, sim)` when `start` arrives, `timeline()` for
+the `started` payloads, `await close()` on disconnect. The session keeps `stop_at` (pause there: a shared link's
+end) and `last_event_t` (time of the last event sent, set by the session when a frame goes out).
 """
 
 import asyncio
+import functools
 import json
+import logging
 import math
-import os
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
-from simulator.errors import ScenarioError
+from simulator.errors import PlaygroundError, ScenarioError
+from simulator.scenario import MAX_SCENARIO_BYTES
+from simulator.timetravel import (MAX_THREAD_COPY, Budget, CopyGate, TimeMachine, TravelError, Turns, is_clean)
+from simulator.timetravel.cost import finish_millisecond
+from simulator.trace import canonical
 
-from .timetravel import LIVE_GATE, MAX_THREAD_COPY, MEMORY_BUDGET, TimeMachine, TravelError, is_clean
+log = logging.getLogger("playground.travel")
 
 MAX_TEXT = {"title": 200, "description": 4000}
+MAX_THREADS = 32  # worker threads at most; only PLAYGROUND_TRAVEL_WORKERS of them simulate at once (Turns)
+
+LIVE_GATE = CopyGate()  # paces the live checkpoint copies of every session of this process
+
+_pool = None  # (executor, turns) of this process, made on first use (settings are read then, not at import)
+_pool_lock = threading.Lock()
+_running = [0]  # jobs in a worker thread right now (running or waiting for a turn): for tests and benchmarks
+_running_lock = threading.Lock()
+
+
+def _workers():
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            slots = getattr(settings, "PLAYGROUND_TRAVEL_WORKERS", 2)
+            _pool = (ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="playground-travel"),
+                     Turns(slots))
+        return _pool
+
+
+def running_jobs():
+    """How many re-simulations are in a worker thread now (running or waiting for their turn)."""
+    return _running[0]
+
+
+def _work(budget, fn, *args):
+    """In a worker thread: take a turn, run fn, give the turn back."""
+    with _running_lock:
+        _running[0] += 1
+    try:
+        budget.begin()
+        try:
+            return fn(*args)
+        finally:
+            budget.end()
+    finally:
+        with _running_lock:
+            _running[0] -= 1
 
 
 def _dumps(obj):
@@ -40,109 +95,206 @@ def _moment(msg, key, lo, hi):
     return value
 
 
-class TravelMixin:
-    history = None  # TimeMachine of the current run
-    last_event_t = None  # simulated time of the last event sent to the client (speeds up step_back)
-    stop_at = None  # pause when the run reaches this simulated time (a shared link stops where it was saved)
-    page_origin = ""  # e.g. "https://playground.example" (the WebSocket's Origin): makes `saved.url` absolute
-    _travelling = False  # a worker thread is using the simulation (seek, step back, checkpoint): wait
-    _travel_done = None  # asyncio.Event, set when it is done
+def _texts(msg):
+    out = {}
+    for key, limit in MAX_TEXT.items():
+        value = msg.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > limit:
+            raise TravelError("invalid_scenario", f"{key}: must be text of at most {limit} characters", key)
+        out[key] = value.strip()
+    layout = msg.get("layout")
+    if layout is not None:
+        if not isinstance(layout, dict):
+            raise TravelError("invalid_scenario", "layout: must be an object of node id -> [x, y]", "layout")
+        out["layout"] = {k: [round(v, 4) if isinstance(v, float) else v for v in xy] if isinstance(xy, list)
+                         else xy for k, xy in layout.items()}  # checked by normalize_scenario
+    return out
 
-    # --- hooks ---------------------------------------------------------------------------------
-    def travel_start(self, msg):
-        """`start` may carry `pause_at` (ms): the run pauses there (the end of a saved run)."""
+
+class Travel:
+    """Time travel, saving and exporting for one session (`session.travel`)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.history = None  # TimeMachine of the current run
+        self._busy = False  # a worker thread is using the simulation (a request's job, a checkpoint copy)
+        self._done = asyncio.Event()  # set when it is done
+        self._request = None  # (task, budget) of the request in progress (seek, step back, save, export)
+
+    # --- hooks -------------------------------------------------------------------------------------
+    def start(self, msg, sim):
+        """`start`: its `pause_at` (ms: the run pauses there, the end of a saved run); and what cannot be saved
+        is refused now: the normalised scenario must fit MAX_SCENARIO_BYTES (defaults filled in, it can be much
+        larger than what was sent)."""
+        size = len(canonical(sim.scenario).encode())
+        if size > MAX_SCENARIO_BYTES:
+            raise TravelError("too_large", f"scenario: {size:,} bytes once normalised (every default filled in), "
+                              f"more than the {MAX_SCENARIO_BYTES:,} (256 KiB) a run may have to be saved or shared;"
+                              f" send fewer interventions or shorter texts", "scenario")
         pause_at = msg.get("pause_at")
-        self.stop_at = None if pause_at is None else _moment(msg, "pause_at", 1, 24 * 3600 * 1000)
+        self.session.stop_at = None if pause_at is None else _moment(msg, "pause_at", 1, 24 * 3600 * 1000)
 
-    def travel_reset(self, sim):
-        # PLAYGROUND_CHECKPOINT_MB: memory for one run's checkpoints (default 24); more makes seeks in long, busy
-        # runs faster (docs/sharing.md)
-        try:
-            budget = max(1, int(os.environ.get("PLAYGROUND_CHECKPOINT_MB", "24"))) * 1024 * 1024
-        except ValueError:
-            budget = MEMORY_BUDGET
-        # a phase from the room's name (deterministic per session): sessions started together checkpoint at
-        # different moments (see TimeMachine); checkpoints never change the trace
-        phase = (zlib.crc32(str(getattr(self, "room", "")).encode()) % 1000) / 1000
+    def reset(self, sim):
+        """A new run: a new TimeMachine. Its checkpoint memory is PLAYGROUND_CHECKPOINT_MB (docs/sharing.md); a
+        phase from the room's name (deterministic per session) makes sessions started together checkpoint at
+        different moments (see TimeMachine); checkpoints never change the trace."""
+        budget = getattr(settings, "PLAYGROUND_CHECKPOINT_MB", 24) * 1024 * 1024
+        phase = (zlib.crc32(str(self.session.room).encode()) % 1000) / 1000
         self.history = TimeMachine(sim, budget=budget, phase=phase)
-        self.last_event_t = None
+        self.session.last_event_t = None
 
-    async def travel_observe(self):
+    async def observe(self):
         """The run loop moved on: a cheap checkpoint is taken at once; a dear one in a worker thread, while this
-        session waits (its run loop here, its messages in travel_idle), so that other sessions do not. Either
-        way only when the process-wide LIVE_GATE is open: one copy at a time, spaced out (else it stays due)."""
-        if self.history is None or self.sim is None or self._travelling:
+        session waits (its run loop here, its messages in idle), so that other sessions do not. Either way only
+        when the process-wide LIVE_GATE is open: one copy at a time, spaced out (else it stays due)."""
+        sim = self.session.sim
+        if self.history is None or sim is None or self._busy:
             return
-        expected = self.history.observe(self.sim, live=True, gate=LIVE_GATE)
+        expected = self.history.observe(sim, live=True, gate=LIVE_GATE)
         if expected is not None and expected <= MAX_THREAD_COPY:
             LIVE_GATE.begin()
+            self._busy = True
+            self._done.clear()
             try:
-                await self._travel(self.history.checkpoint, self.sim)
+                await asyncio.to_thread(self.history.checkpoint, sim)  # bounded (MAX_THREAD_COPY), paced
             finally:
+                self._busy = False
+                self._done.set()
                 LIVE_GATE.end()
 
-    async def travel_idle(self):
-        """Wait until no worker thread is using the simulation (call before touching it)."""
-        while self._travelling:
-            await self._travel_done.wait()
+    async def idle(self, kind=None):
+        """Wait until nothing else uses the simulation (call before touching it). A message of type `kind` from
+        the client (anything but an `ack`) first cancels the request in progress: the newer one replaces it."""
+        if kind == "ack":
+            return  # acks do not touch the simulation; a request in progress goes on
+        request = self._request
+        if request is not None:
+            task, budget = request
+            if kind is not None:
+                budget.cancel()
+            await asyncio.wait([task])
+        while self._busy:
+            await self._done.wait()
 
-    async def travel_intervene(self, intervention):
+    async def close(self):
+        """The client left: cancel the request in progress and wait until its worker thread let go (the next
+        slice boundary: milliseconds)."""
+        request = self._request
+        if request is not None:
+            request[1].cancel()
+            await asyncio.wait([request[0]])
+        while self._busy:
+            await self._done.wait()
+
+    async def intervene(self, intervention):
         """Apply a live intervention; when the session is behind its frontier this forks (the recorded future
         is dropped) and the client gets a `timeline` message saying so."""
-        recorded, dropped = self.history.intervene(self.sim, intervention, live=True)
+        s = self.session
+        recorded, dropped = self.history.intervene(s.sim, intervention, live=True)
         if dropped is not None:
-            self.stop_at = None
+            s.stop_at = None
             timeline = self.timeline()
             timeline["forked"] = {"t": recorded["at"], "dropped": len(dropped)}
-            await self.emit(_dumps({"type": "timeline", **timeline}))
+            await s.emit(_dumps({"type": "timeline", **timeline}))
         return recorded
 
     def timeline(self):
-        if self.history is None or self.sim is None:
+        if self.history is None or self.session.sim is None:
             return None
-        return self.history.timeline(self.sim)
+        return self.history.timeline(self.session.sim)
 
-    # --- save and export --------------------------------------------------------------------------
-    async def _settle(self):
-        """Finish the current millisecond (so the run so far is exactly 'everything before now') and send the
-        client every event up to now. Returns the recorded scenario with duration = now."""
-        sim = self.sim
+    # --- requests in the worker threads ----------------------------------------------------------------
+    def _budget(self, what, advice, field=None):
+        return Budget(what, advice=advice, field=field, turns=_workers()[1],
+                      max_events=getattr(settings, "PLAYGROUND_TRAVEL_MAX_EVENTS", None),
+                      max_seconds=getattr(settings, "PLAYGROUND_TRAVEL_MAX_SECONDS", None),
+                      max_memory=getattr(settings, "PLAYGROUND_TRAVEL_MAX_MB", 0) * 1024 * 1024 or None)
+
+    def _begin(self, msg, budget, work):
+        """Run coroutine `work` as this session's request in progress; its errors are answered to the client
+        (echoing the message's id), a bug ends the session as a run-loop death does."""
+        s = self.session
+
+        async def request():
+            try:
+                await work
+            except PlaygroundError as err:
+                if not s.closed:
+                    await s.send_error(err.code, err.message, err.field, msg.get("id"))
+            except Exception as err:
+                log.error("session %s: %s failed", s.room, msg.get("type"), exc_info=err)
+                if s.on_task_error is not None:
+                    s.on_task_error(err)
+            finally:
+                if self._request is not None and self._request[1] is budget:
+                    self._request = None
+
+        task = asyncio.get_running_loop().create_task(request(), name=f"travel-{s.room}-{msg.get('type')}")
+        self._request = (task, budget)
+
+    async def _in_worker(self, budget, fn, *args):
+        """Run fn in a travel worker thread under `budget`. Nothing else may touch the simulation meanwhile
+        (see idle). If this task is cancelled, the worker is told to stop and waited for (a slice or two)."""
+        self._busy = True
+        self._done.clear()
+        pool, _ = _workers()
+        future = asyncio.get_running_loop().run_in_executor(
+            pool, functools.partial(_work, budget, fn, *args))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            budget.cancel()
+            await asyncio.wait([future])
+            raise
+        finally:
+            self._busy = False
+            self._done.set()
+
+    # --- save and export -----------------------------------------------------------------------------
+    async def _settle(self, budget):
+        """Finish the current millisecond (so the run so far is exactly 'everything before now'), in a worker
+        thread within `budget`, and send the client every event up to now. Returns the recorded scenario with
+        duration = now. Over budget: TooCostly, and the run goes on from where it got to (nothing is lost)."""
+        s = self.session
+        sim = s.sim
         if not is_clean(sim) or sim.now == 0:
-            sim.advance(sim.now + 1)
+            playing, s.playing = s.playing, False  # the run loop does not advance meanwhile...
+            try:
+                async with s._lock:  # ...nor sends a frame
+                    await self._in_worker(budget, finish_millisecond, sim, budget)
+            finally:
+                if playing and s.sim is sim:
+                    s.playing = True
+                    s._rebase()
+                    s._wake.set()
             self.history.observe(sim, live=True)
-        await self.flush()
+        await s.flush()
         sc = sim.recorded_scenario()
         sc["duration"] = sim.now
         return sc
 
-    @staticmethod
-    def _texts(msg):
-        out = {}
-        for key, limit in MAX_TEXT.items():
-            value = msg.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str) or len(value) > limit:
-                raise TravelError("invalid_scenario", f"{key}: must be text of at most {limit} characters", key)
-            out[key] = value.strip()
-        layout = msg.get("layout")
-        if layout is not None:
-            if not isinstance(layout, dict):
-                raise TravelError("invalid_scenario", "layout: must be an object of node id -> [x, y]", "layout")
-            out["layout"] = {k: [round(v, 4) if isinstance(v, float) else v for v in xy] if isinstance(xy, list)
-                             else xy for k, xy in layout.items()}  # checked by normalize_scenario
-        return out
+    def _settle_budget(self, what):
+        return self._budget(f"{what} (finishing the current simulated millisecond)",
+                            "Pause first, or save a lighter scenario (fewer nodes, a longer interval).")
 
-    async def on_save(self, msg):
-        """Save the run so far (the branch we are on, up to the current moment) as a share link."""
-        from .services import scenario_create
-
-        texts = self._texts(msg)
+    async def save(self, msg):
+        """Save the run so far (the branch we are on, up to the current moment) as a share link. The session
+        checks the save rate first (playground/session.py)."""
+        texts = _texts(msg)
         forked_from = msg.get("forked_from")
         if forked_from is not None and not isinstance(forked_from, str):
             raise TravelError("invalid_scenario", "forked_from: must be the slug of a saved scenario",
                               "forked_from")
-        sc = await self._settle()
+        budget = self._settle_budget("save")
+        self._begin(msg, budget, self._save(msg, texts, forked_from, budget))
+
+    async def _save(self, msg, texts, forked_from, budget):
+        from .services import scenario_create
+
+        s = self.session
+        sc = await self._settle(budget)
         create = database_sync_to_async(scenario_create)
         try:
             row = await create(scenario=sc, forked_from=forked_from or None, **texts)
@@ -151,85 +303,109 @@ class TravelMixin:
                 raise
             row = await create(scenario=sc, **texts)  # the parent is gone (deleted): save without it
         out = {"type": "saved", "slug": row.slug, "path": row.get_absolute_url(),
-               "url": f"{self.page_origin}{row.get_absolute_url()}", "t": sc["duration"],
+               "url": f"{s.page_origin}{row.get_absolute_url()}", "t": sc["duration"],
                "title": row.title, "forked_from": forked_from if row.forked_from_id else None}
         if msg.get("id") is not None:
             out["id"] = msg["id"]
-        await self.emit(_dumps(out), broadcast=False)
+        await s.emit(_dumps(out), broadcast=False)
 
-    async def on_export(self, msg):
+    async def export(self, msg):
         """The run so far as a scenario file (what `python -m simulator run` accepts); nothing is saved."""
+        texts = _texts(msg)
+        budget = self._settle_budget("export")
+        self._begin(msg, budget, self._export(msg, texts, budget))
+
+    async def _export(self, msg, texts, budget):
         from .services import scenario_prepare
 
-        texts = self._texts(msg)
-        sc = scenario_prepare(await self._settle(), **texts)
-        out = {"type": "exported", "scenario": sc, "filename": f"{sc['protocol']}-seed{sc['seed']}-{sc['duration']}ms.json"}
+        sc = scenario_prepare(await self._settle(budget), **texts)
+        out = {"type": "exported", "scenario": sc,
+               "filename": f"{sc['protocol']}-seed{sc['seed']}-{sc['duration']}ms.json"}
         if msg.get("id") is not None:
             out["id"] = msg["id"]
-        await self.emit(_dumps(out), broadcast=False)
+        await self.session.emit(_dumps(out), broadcast=False)
 
-    # --- time travel ------------------------------------------------------------------------------------
-    async def _stop(self):
-        if self.playing:
-            self.playing = False
-            self._wake.set()
-        self.stop_at = None
-
-    async def on_seek(self, msg):
+    # --- time travel -------------------------------------------------------------------------------------
+    async def seek(self, msg):
         """Jump to moment `t` (ms) of this run: re-simulated from the nearest checkpoint; answered by `seeked`."""
-        t = _moment(msg, "t", 0, self.history.seek_limit(self.sim))
-        await self._stop()
-        travel = await self._travel(self.history.seek, self.sim, t, True)  # hands the sim over: a checkpoint
-        await self._install(travel, "seek", msg)
+        s = self.session
+        t = _moment(msg, "t", 0, self.history.seek_limit(s.sim))
+        budget = self._budget(f"seek to {t} ms", "Seek to a nearer moment (or, for a run this heavy, replay a "
+                              "lighter scenario: fewer nodes, a longer interval).", "t")
+        self.history.check_seek(s.sim, t, budget)  # up front: refused before anything changes
+        self._begin(msg, budget, self._travel(budget, "seek", msg, self.history.seek, s.sim, t, True))
 
-    async def on_step_back(self, msg):
+    async def step_back(self, msg):
         """Back to the state before the last event the client was sent; answered by `seeked`."""
-        await self._stop()
-        sim = self.sim
-        shown = sim.event_count - len(sim.pending) - len(self.backlog)
-        travel = await self._travel(self.history.rewind, sim, shown - 1, self.last_event_t, True)
-        await self._install(travel, "step_back", msg)
+        s = self.session
+        sim = s.sim
+        shown = sim.event_count - len(sim.pending) - len(s.backlog)
+        budget = self._budget("step back", "Seek to a moment instead (it costs one re-simulation from the "
+                              "nearest checkpoint).")
+        self.history.check_rewind(sim, shown - 1, s.last_event_t, budget)
+        self._begin(msg, budget, self._travel(budget, "step_back", msg, self.history.rewind, sim, shown - 1,
+                                              s.last_event_t, True))
 
-    async def _travel(self, fn, *args):
-        """Run `fn` (a seek, a step back, a checkpoint) in a worker thread: a long one must not stall the other
-        sessions of this process. Nothing else may touch the simulation meanwhile (see travel_idle)."""
-        if getattr(self, "_travel_done", None) is None:
-            self._travel_done = asyncio.Event()
-        self._travelling = True
-        self._travel_done.clear()
+    async def _travel(self, budget, reason, msg, fn, *args):
+        """Pause, run the seek or step back in a worker thread, install where it landed. If it does not land
+        (refused, over budget, cancelled), the session is put back as it was, playing again if it was."""
+        s = self.session
+        playing, stop_at = s.playing, s.stop_at
+        if s.playing:
+            s.playing = False
+            s._wake.set()
+        s.stop_at = None
         try:
-            return await asyncio.to_thread(fn, *args)
-        finally:
-            self._travelling = False
-            self._travel_done.set()
+            landing = await self._in_worker(budget, functools.partial(fn, budget=budget), *args)
+        except BaseException:
+            if not s.closed:
+                s.stop_at = stop_at
+                if playing:
+                    s.playing = True
+                    s._rebase()
+                    s._wake.set()
+            raise
+        await self._install(landing, reason, msg)
 
-    async def _install(self, travel, reason, msg):
-        async with self._lock:
-            self.sim = travel.sim
-            self.backlog = list(travel.backlog)
-            self.playing = False
-            self.lagging = False
-            self._rebase()
-            self.last_t = travel.sim.now
-            self.last_event_t = travel.last_t
+    async def _install(self, landing, reason, msg):
+        s = self.session
+        async with s._lock:
+            s.sim = landing.sim
+            s.backlog = list(landing.backlog)
+            s.playing = False
+            s.lagging = False
+            s._rebase()
+            s.last_t = landing.sim.now
+            s.last_event_t = landing.last_t
             out = {
                 "type": "seeked",
                 "reason": reason,
-                "t": travel.snapshot["t"],
-                "snapshot": travel.snapshot,
+                "t": landing.snapshot["t"],
+                "snapshot": landing.snapshot,
                 "playing": False,
-                "speed": self.speed,
+                "speed": s.speed,
                 "timeline": self.timeline(),
             }
             if msg.get("id") is not None:
                 out["id"] = msg["id"]
-            await self._send_seq(out)
-        self._wake.set()
+            await s._send_seq(out)
+        s._wake.set()
 
 
-TRAVEL_HANDLERS = {
-    "save": TravelMixin.on_save,
-    "export": TravelMixin.on_export,
-    "seek": TravelMixin.on_seek,
-    "step_back": TravelMixin.on_step_back,
-}
+async def _save(session, msg):
+    await session.travel.save(msg)
+
+
+async def _export(session, msg):
+    await session.travel.export(msg)
+
+
+async def _seek(session, msg):
+    await session.travel.seek(msg)
+
+
+async def _step_back(session, msg):
+    await session.travel.step_back(msg)
+
+
+TRAVEL_HANDLERS = {"save": _save, "export": _export, "seek": _seek, "step_back": _step_back}

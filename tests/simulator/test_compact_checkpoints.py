@@ -1,4 +1,4 @@
-"""Compact time-travel checkpoints (playground.compact, playground.timetravel): a packed simulation continues
+"""Compact time-travel checkpoints (simulator.timetravel: compact, machine): a packed simulation continues
 exactly like the original; seeking under heavy client load replays exactly; checkpoints stay within their memory
 budget, counted in compressed bytes, and stay spread over the run after thinning.
 """
@@ -8,9 +8,8 @@ import pickle
 
 import pytest
 
-from playground import compact
-from playground.timetravel import TimeMachine
 from simulator import Simulation, trace_hash
+from simulator.timetravel import TimeMachine, compact
 
 HEAVY = {"protocol": "raft", "seed": 4, "params": {"client_interval": 20}}  # a client write every 20 ms
 

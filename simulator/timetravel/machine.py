@@ -1,11 +1,12 @@
 """Time travel through one live run: checkpoints, seeking, stepping back one event, forking.
 
-Plain Python on the simulator (no Django, no asyncio), so it is tested and benchmarked headless.
+Plain Python on the simulator (no Django, no asyncio), so it is tested and benchmarked headless; the web layer
+(playground/travel.py) composes one TimeMachine per live session.
 
 The run is deterministic, so any moment of it can be recomputed from its scenario. Recomputing from t=0 is
 slow for long runs (a 10-minute 5-node Raft run takes seconds), so a TimeMachine keeps **checkpoints**:
-compact snapshots of the simulation (playground.compact: pickle + zlib, made in short pieces so that the GIL is
-never held long; every scheduled callback is a partial of a bound method, so a simulation pickles, and an
+compact snapshots of the simulation (simulator.timetravel.compact: pickle + zlib, made in short pieces so that the
+GIL is never held long; every scheduled callback is a partial of a bound method, so a simulation pickles, and an
 unpickled one continues exactly like the original). To show moment t it unpacks the newest checkpoint before t
 and re-simulates the rest. A checkpoint costs about 0.6x a `copy.deepcopy(sim)` to make, 0.3x to restore, and
 holds 4-20x less memory than a copy would (bench/replay.py prints them side by side). "Copy" below means packing.
@@ -35,6 +36,12 @@ costs one unpacking plus the re-simulation from the checkpoint before the target
 Two more sources of checkpoints make the common moves cheap: the simulation a seek leaves behind becomes one
 (adopt: going back to where you were costs an unpacking, no re-simulation), and stepping back far from a checkpoint
 keeps a stepping stone just before the target (the next steps back start there).
+
+Cost. `seek` and `rewind` take an optional Budget (simulator.timetravel.cost): an estimate that cannot fit is
+refused before anything changes (`check_seek`, `check_rewind`: events per simulated ms observed so far x
+distance), and the re-simulation runs in slices that charge the budget; stopped over budget (TooCostly) or
+cancelled, the machine is put back exactly as it was (checkpoints, frontier) and the caller's simulation was never
+touched. Without a budget the work is done exactly as before (same slices, same checkpoints).
 """
 
 import copy
@@ -43,10 +50,11 @@ import pickle
 import time
 
 from simulator import Simulation
-from simulator.errors import PlaygroundError
 from simulator.view import apply_event
 
 from .compact import pack, unpack
+from .cost import run_slices
+from .errors import Cancelled, TooCostly, TravelError
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,8 @@ FILL_STRETCH = 2.0  # a seek takes checkpoints on its way only across gaps this 
 SCAN_CHUNK_MS = 1000  # re-simulate in chunks this long, draining events as we go (bounded memory)
 MAX_MARKS = 5000  # timeline marks sent to a client at most
 COPY_DUTY = 0.25  # live copies take at most this fraction of a process's wall clock (CopyGate)
+RATE_SAMPLE_EVENTS = 20_000  # the run's events per simulated ms are an estimate once it has this many events...
+RATE_SAMPLE_MS = 1000  # ...or covers this much simulated time (before: no estimate, only the budget's checks)
 
 
 class CopyGate:
@@ -105,17 +115,6 @@ class CopyGate:
         self.next_at = now + (now - self._t0) * (1.0 / self.duty - 1.0)
 
 
-LIVE_GATE = CopyGate()  # the gate of this process's live sessions (playground/travel.py)
-
-
-class TravelError(PlaygroundError):
-    """A seek or step back that cannot be done; becomes an `error` message (the session goes on)."""
-
-    code = "bad_travel"
-
-    def __init__(self, code, message, field=None):
-        super().__init__(message, code=code, field=field)
-
 
 def is_clean(sim):
     """True if nothing of the current millisecond has run yet (a moment in the sense above)."""
@@ -129,7 +128,7 @@ def branch_of(sim):
     return [dict(iv) for iv in sim.applied] + [dict(iv) for iv in reversed(sim.scripted)]
 
 
-class Travel:
+class Landing:
     """Where a seek or a step back landed.
 
     sim       the new simulation (its events so far are drained)
@@ -145,7 +144,7 @@ class Travel:
 
 
 class Checkpoint:
-    """The run at one position, packed (playground.compact), or (the first one) the scenario it starts from:
+    """The run at one position, packed (simulator.timetravel.compact), or (the first one) the scenario it starts from:
     building a simulation is much cheaper than copying one (10,000 gossip nodes: 0.14 s against 2 s)."""
 
     __slots__ = ("t", "events", "applied", "last_applied", "clean", "blob", "copied", "cost", "size",
@@ -218,6 +217,7 @@ class TimeMachine:
         self._last_size = 0
         self._nodes = len(sim.nodes)
         self._warned = []  # a pickling error, once logged
+        self.event_seconds = None  # measured seconds per engine event of budgeted re-simulations (estimates)
         if sim.now == 0 and not sim.steps_at_now and not sim.applied:
             self.checkpoints.append(Checkpoint(sim, None, 0.0, 0, scenario=copy.deepcopy(sim.scenario)))
         else:
@@ -361,38 +361,87 @@ class TimeMachine:
         events = sim.drain()  # events up to the checkpoint: already seen
         return sim, (events[-1]["t"] if events else None)
 
-    def _scan_to(self, sim, t, observe=False):
+    def _scan_to(self, sim, t, observe=False, budget=None):
         """Advance a restored copy to moment t in chunks, draining as it goes (a long run's events piling up
         in one list would slow everything down through the garbage collector), taking checkpoints past the
-        last one if `observe`. Returns the time of the last event drained on the way (None if none was)."""
+        last one if `observe`; within `budget` (slices of bounded work, checked between them). Returns the time
+        of the last event drained on the way (None if none was)."""
         last_t = None
         while sim.now < t:
-            sim.advance(min(t, sim.now + SCAN_CHUNK_MS))
-            events = sim.drain()
-            if events:
-                last_t = events[-1]["t"]
+            for events in run_slices(sim, min(t, sim.now + SCAN_CHUNK_MS), budget):
+                if events:
+                    last_t = events[-1]["t"]
             if observe:
                 self.observe(sim, stretch=FILL_STRETCH)
         return last_t
 
-    def seek(self, sim, t, adopt=False):
-        """Moment t of `sim`'s branch, as a Travel (events before t already drained, nothing at t run yet).
+    # --- what travelling costs -------------------------------------------------------------------------
+    def rate(self):
+        """Engine events per simulated ms observed so far on this branch (None until there is enough to tell)."""
+        if self.frontier_events < RATE_SAMPLE_EVENTS and self.frontier_t < RATE_SAMPLE_MS:
+            return None
+        return self.frontier_events / (self.frontier_t + 1)
+
+    def _seek_start(self, sim, t):
+        """Where a seek to moment t would start from: (simulated ms, engine events) of the nearest checkpoint
+        before it, or of `sim` itself (which seek(adopt=True) turns into one)."""
+        cp = next(cp for cp in reversed(self.checkpoints) if cp.before_moment(t))
+        if cp.t < sim.now and (sim.now < t or (sim.now == t and is_clean(sim))):
+            return sim.now, sim.event_count
+        return cp.t, cp.events
+
+    def check_seek(self, sim, t, budget):
+        """Refuse (TooCostly) a seek to t that cannot fit `budget`, before anything is done."""
+        rate = self.rate()
+        if budget is None or rate is None:
+            return
+        start_t, _ = self._seek_start(sim, t)
+        budget.admit(int(rate * max(0, t - start_t)), self.event_seconds)
+
+    def check_rewind(self, sim, position, hint, budget):
+        """Refuse (TooCostly) a rewind to `position` that cannot fit `budget`, before anything is done."""
+        if budget is None or position < self.checkpoints[0].events:
+            return
+        cp = next(cp for cp in reversed(self.checkpoints) if cp.events <= position)
+        budget.admit((position - cp.events) * (1 if hint is not None else 2), self.event_seconds)
+
+    def _saved_state(self):
+        return (list(self.checkpoints), self.frontier_events, self.frontier_t, self.violations, self._hot)
+
+    def _put_back(self, state):
+        self.checkpoints, self.frontier_events, self.frontier_t, self.violations, self._hot = state
+
+    def _learn(self, budget):
+        if budget is not None and budget.event_seconds is not None:
+            self.event_seconds = budget.event_seconds
+
+    def seek(self, sim, t, adopt=False, budget=None):
+        """Moment t of `sim`'s branch, as a Landing (events before t already drained, nothing at t run yet).
 
         t may lie beyond the frontier (fast-forward; checkpoints are taken on the way). With adopt=True the
-        caller hands `sim` over (it must not touch it again) and it becomes a checkpoint.
+        caller hands `sim` over (it must not touch it again) and it becomes a checkpoint; but if the seek is
+        refused, stopped or cancelled (TooCostly, Cancelled), `sim` is still the caller's, untouched, and the
+        machine is as it was.
         """
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise TravelError("bad_t", "t: must be a whole number of simulated ms, 0 or more", "t")
-        branch = branch_of(sim)
-        if adopt:
-            self.adopt(sim)
-        cp = next(cp for cp in reversed(self.checkpoints) if cp.before_moment(t))
-        new, last_t = self._restore(cp, branch)
-        last = self._scan_to(new, t, observe=True)
-        return Travel(new, new.snapshot(), [], last if last is not None else last_t)
+        self.check_seek(sim, t, budget)
+        saved = self._saved_state()
+        try:
+            branch = branch_of(sim)
+            if adopt:
+                self.adopt(sim)
+            cp = next(cp for cp in reversed(self.checkpoints) if cp.before_moment(t))
+            new, last_t = self._restore(cp, branch)
+            last = self._scan_to(new, t, observe=True, budget=budget)
+        except (TooCostly, Cancelled):
+            self._put_back(saved)
+            raise
+        self._learn(budget)
+        return Landing(new, new.snapshot(), [], last if last is not None else last_t)
 
-    def rewind(self, sim, position, hint=None, adopt=False):
-        """The run as it was after its first `position` events, as a Travel.
+    def rewind(self, sim, position, hint=None, adopt=False, budget=None):
+        """The run as it was after its first `position` events, as a Landing.
 
         `snapshot` is the state after exactly `position` events. The engine works in whole steps, and one step
         may emit several events, so the returned sim may be a few events further on: those are `backlog`, to be
@@ -401,26 +450,38 @@ class TimeMachine:
         `hint`, if given, is the time of event number `position` (0-based: the first one dropped), e.g. the
         time of the last event a client saw when it steps back one. With it this is one re-simulation from the
         nearest checkpoint; without it (or if it is wrong), two. Far from the nearest checkpoint, a copy is kept
-        SCAN_CHUNK_MS before the target, so that stepping back again and again stays cheap. `adopt` as in seek.
+        SCAN_CHUNK_MS before the target, so that stepping back again and again stays cheap. `adopt` and
+        `budget` as in seek.
         """
         first = self.checkpoints[0]
         if isinstance(position, bool) or not isinstance(position, int) or position < first.events:
             raise TravelError("at_start", "this is the start of the run: there is no earlier event")
+        self.check_rewind(sim, position, hint, budget)
+        saved = self._saved_state()
+        try:
+            landing = self._rewind(sim, position, hint, adopt, budget)
+        except (TooCostly, Cancelled):
+            self._put_back(saved)
+            raise
+        self._learn(budget)
+        return landing
+
+    def _rewind(self, sim, position, hint, adopt, budget):
         branch = branch_of(sim)
         if adopt:
             self.adopt(sim)
         cp = next(cp for cp in reversed(self.checkpoints) if cp.events <= position)
         s, last_t = self._restore(cp, branch)
         if cp.events == position:
-            return Travel(s, s.snapshot(), [], last_t)
+            return Landing(s, s.snapshot(), [], last_t)
         if hint is not None and s.now < hint - 2 * SCAN_CHUNK_MS:
-            last = self._scan_to(s, hint - SCAN_CHUNK_MS)
+            last = self._scan_to(s, hint - SCAN_CHUNK_MS, budget=budget)
             if last is not None:
                 last_t = last
             if s.event_count <= position:
                 self._add(s, hot=True)  # a stepping stone for the next steps back
         if hint is not None and s.now < hint:
-            last = self._scan_to(s, hint)
+            last = self._scan_to(s, hint, budget=budget)
             if s.event_count > position:  # a wrong hint: start again without it
                 s, last_t = self._restore(cp, branch)
                 hint = None
@@ -430,19 +491,20 @@ class TimeMachine:
             # Pass 1: find the time of the last event to keep; pass 2 below runs everything before it.
             need = position - cp.events
             seen = 0
+            t_last = None
             horizon = max(sim.now, self.frontier_t) + SCAN_CHUNK_MS
-            while True:
-                s.advance(s.now + SCAN_CHUNK_MS)
-                events = s.drain()
-                if seen + len(events) >= need:
-                    t_last = events[need - seen - 1]["t"]
-                    break
-                seen += len(events)
-                if s.now > horizon:
-                    raise TravelError("lost", f"event {position} is not in this run")  # only if called wrongly
+            while t_last is None:
+                for events in run_slices(s, s.now + SCAN_CHUNK_MS, budget):
+                    if seen + len(events) >= need:
+                        t_last = events[need - seen - 1]["t"]
+                        break
+                    seen += len(events)
+                else:
+                    if s.now > horizon:
+                        raise TravelError("lost", f"event {position} is not in this run")  # only if called wrongly
             s, _ = self._restore(cp, branch)
             if s.now < t_last:
-                last = self._scan_to(s, t_last)
+                last = self._scan_to(s, t_last, budget=budget)
                 if last is not None:
                     last_t = last
         base = s.snapshot()
@@ -459,7 +521,7 @@ class TimeMachine:
         for ev in shown:
             apply_event(base, ev)  # base is our own fresh snapshot: no copy needed (simulator.view.replay copies)
         base["t"] = s.now  # the clock: between event position-1 and event position, where an action would land
-        return Travel(s, base, events[keep:], last_t)
+        return Landing(s, base, events[keep:], last_t)
 
     def intervene(self, sim, intervention, live=False):
         """Apply a live intervention; fork first if we are behind the frontier.

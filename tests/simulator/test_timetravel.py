@@ -1,4 +1,4 @@
-"""Time travel without the web: playground.timetravel.TimeMachine on live-like runs (slices + live interventions).
+"""Time travel without the web: simulator.timetravel.TimeMachine on live-like runs (slices + live interventions).
 
 The properties: seeking to t and playing on to t2 gives exactly the events of a straight run from t to t2 (from
 any checkpoint layout); stepping back lands on exactly the state after the first k events; acting behind the
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground.timetravel import TimeMachine, TravelError, branch_of
 from simulator import Simulation, trace_hash
+from simulator.timetravel import TimeMachine, TravelError, branch_of
 from simulator.view import replay
 
 SLICE = 37  # ms per live slice: an odd size, so that slice ends fall anywhere
@@ -252,7 +252,7 @@ def test_copying_stays_a_fraction_of_simulating():
         sim.advance(t)
         sim.drain()
         tm.observe(sim)
-    simulated = sim.event_count * 3e-6  # playground.timetravel.EVENT_SECONDS
+    simulated = sim.event_count * 3e-6  # simulator.timetravel.machine.EVENT_SECONDS
     assert tm.copy_seconds < simulated / 2 + 0.05
     assert tm.copies >= 5
 
@@ -280,7 +280,7 @@ def test_timeline_marks_interventions_and_violations():
 def test_the_copy_gate_paces_live_copies_and_a_refused_one_stays_due():
     """One live copy at a time in a process, copying at most `duty` of the wall clock; a checkpoint refused
     by the gate is taken at a later observe. Neither the gate nor the phase changes the trace."""
-    from playground.timetravel import CopyGate
+    from simulator.timetravel import CopyGate
 
     now = [0.0]
     gate = CopyGate(duty=0.25, clock=lambda: now[0])
