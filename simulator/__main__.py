@@ -9,6 +9,7 @@ from .engine import Simulation
 from .errors import PlaygroundError
 from .export import FORMATS, export_lines
 from .interventions import describe_common
+from .lessons.cli import add_parser as add_lesson_parser
 from .protocols import all_protocols
 from .scenario import DURATION, MAX_SCENARIO_BYTES
 from .trace import TraceHash, canonical
@@ -146,6 +147,7 @@ def main(argv=None):
     experiment.add_argument("--csv", metavar="FILE", help="also write every trial's metrics as CSV")
     experiment.add_argument("--quiet", action="store_true", help="print only the final results line")
     experiment.set_defaults(func=cmd_experiment)
+    add_lesson_parser(sub)
     protocols = sub.add_parser("protocols", help="list protocols with parameters, bounds and actions, as JSON")
     protocols.set_defaults(func=cmd_protocols)
     args = parser.parse_args(argv)
