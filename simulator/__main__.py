@@ -8,6 +8,7 @@ import sys
 from .engine import Simulation
 from .errors import PlaygroundError
 from .export import FORMATS, export_lines
+from .hunt.cli import add_parser as add_hunt_parser
 from .interventions import describe_common
 from .lessons.cli import add_parser as add_lesson_parser
 from .protocols import all_protocols
@@ -129,6 +130,7 @@ def main(argv=None):
     run.add_argument("--until", type=int, help=f"simulated ms to run (1..{DURATION.max}); overrides duration")
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(func=cmd_run)
+    add_hunt_parser(sub)
     export = sub.add_parser("export", help="run a scenario; print its trace as a Mermaid sequence diagram or a "
                                            "ShiViz log (docs/export.md)")
     export.add_argument("scenario", help="scenario JSON file (- for standard input)")

@@ -13,6 +13,7 @@ Closing the generator early (a hunt found what it wanted, a client went away) ca
 import contextlib
 import logging
 import os
+import warnings
 from collections import deque
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
@@ -41,8 +42,10 @@ def open_client(workers=None, address=None):
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    with warnings.catch_warnings():  # "Port 8787 is already in use": the scheduler's HTTP routes, not needed
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client

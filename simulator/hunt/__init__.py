@@ -12,7 +12,7 @@ import json
 import random
 
 from ..engine import Simulation
-from ..errors import ScenarioError
+from ..errors import PlaygroundError, ScenarioError
 from ..protocols import get_protocol
 from ..scenario import DURATION, normalize_scenario
 from .schedules import draw_trial, hot_moments, vocabulary_for
@@ -22,6 +22,12 @@ MAX_BUDGET = 1_000_000
 MAX_WORKERS = 64
 CHUNK = 16  # trials per task: one Dask task costs ~1.7 ms, a short trial ~5-50 ms
 SLICE_MS = 200  # a trial checks for a violation this often and stops at the first one
+
+
+class HuntError(PlaygroundError):
+    """A hunt's own settings (budget, workers) are out of range."""
+
+    code = "invalid_hunt"
 
 
 def make_plan(scenario, seed=1, duration=None):
@@ -111,22 +117,24 @@ def run_trials(plan, start, stop):
     return {"start": start, "tried": stop - start, "failure": None}
 
 
-def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=None, shrink=True):
-    """Generator of hunt events (dicts); the last is {"type": "hunt", ...}. Closing it cancels the work."""
+def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=None, shrink=True, client=None):
+    """Generator of hunt events (dicts); the last is {"type": "hunt", ...}. Closing it cancels the work.
+
+    `workers`: worker processes (1: in this process); `client`: a Dask client to use instead (compute.py).
+    """
     from ..compute import ordered_map
     from .shrink import Shrinker
 
     if not isinstance(budget, int) or isinstance(budget, bool) or not 1 <= budget <= MAX_BUDGET:
-        raise ScenarioError(f"budget: must be an integer between 1 and {MAX_BUDGET}, got {budget!r}",
-                            field="budget")
+        raise HuntError(f"budget: must be an integer between 1 and {MAX_BUDGET}, got {budget!r}", field="budget")
     if workers is not None and (not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS):
-        raise ScenarioError(f"workers: must be an integer between 1 and {MAX_WORKERS}, got {workers!r}",
-                            field="workers")
+        raise HuntError(f"workers: must be an integer between 1 and {MAX_WORKERS}, got {workers!r}",
+                        field="workers")
     plan = make_plan(scenario, seed, duration)
     chunks = [(start, min(budget, start + CHUNK)) for start in range(0, budget, CHUNK)]
     tried = 0
     failure = None
-    for result in ordered_map(run_trials, plan, chunks, workers=workers):
+    for result in ordered_map(run_trials, plan, chunks, workers=workers, client=client):
         tried += result["tried"]
         failure = result["failure"]
         yield {"type": "progress", "tried": tried, "found": 0 if failure is None else 1, "budget": budget}

@@ -171,7 +171,8 @@ def _fault(rng, kind, at, vocab, late):
         back = "restart" if kind == "crash" else "resume"
         # a selector names whoever holds the role when it applies: bring back a concrete node instead
         target = node if node in ids else rng.choice(ids)
-        later = min(late, at + rng.choice([1, 20, 100, 300, 1000, 3000]))
+        # from a blip to a third of the run: long enough to pass a session or election timeout
+        later = min(late, at + rng.choice([1, 20, 100, 300, 1000, 3000, late // 3]))
         return [first, {"at": max(at, later), "action": back, "node": target}]
     if kind == "crash_group":
         return _crash_group(rng, at, ids, late)

@@ -128,8 +128,10 @@ class Shrinker:
         for key in ("network", "params"):
             for name in sorted(self.frame.get(key, {})):
                 if name not in base_frame.get(key, {}):
-                    section = {k: v for k, v in self.frame[key].items() if k != name}
-                    changed |= self._try_frame(dict(self.frame, **{key: section}))
+                    frame = dict(self.frame, **{key: {k: v for k, v in self.frame[key].items() if k != name}})
+                    if not frame[key]:
+                        del frame[key]
+                    changed |= self._try_frame(frame)
         for name, (kind, values) in self.shrink_load.items():
             current = self.frame.get("params", {}).get(name, self.protocol.params[name].default)
             for value in values:  # the lightest first: keep the first that still fails

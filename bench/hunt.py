@@ -1,0 +1,94 @@
+"""Counterexample hunt figures (docs/hunt.md): speed, time to find and shrink each mutation, reliability.
+
+    .venv/bin/python bench/hunt.py                          # everything; reliability: 10,000 schedules each
+    .venv/bin/python bench/hunt.py --schedules 2000         # a shorter reliability run
+    .venv/bin/python bench/hunt.py --only speed             # one section: speed, mutations or reliability
+
+Sections:
+
+- speed: schedules per second on a correct Raft (no failure, so every schedule of the budget runs), in this
+  process and on Dask worker processes (1 and 2 workers; the cluster's start-up is timed apart);
+- mutations: for every teaching mutation, a hunt from its plain scenario (simulator.hunt.cases) with the default
+  budget, in this process: schedules tried, seconds to find, seconds to shrink, interventions found -> shrunk,
+  the shrunk run's length and the invariant;
+- reliability: N schedules on each correct protocol (simulator.hunt.cases.CORRECT_STARTS) on `--workers`
+  Dask workers: how many found a violation (the figure we publish per protocol: N schedules, 0 found).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from simulator.compute import default_workers, open_client  # noqa: E402
+from simulator.hunt import DEFAULT_BUDGET, iter_hunt  # noqa: E402
+from simulator.hunt.cases import CORRECT_STARTS, MUTATION_STARTS  # noqa: E402
+
+
+def speed(n):
+    start = CORRECT_STARTS["raft"]
+    t0 = time.perf_counter()
+    last = list(iter_hunt(start, budget=n, seed=1, workers=1))[-1]
+    wall = time.perf_counter() - t0
+    print(f"speed  in-process     {last['tried']:6d} schedules  {wall:6.1f} s  {last['tried'] / wall:6.1f}/s")
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        with open_client(workers) as client:
+            started = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            last = list(iter_hunt(start, budget=n, seed=1, client=client))[-1]
+            wall = time.perf_counter() - t1
+        print(f"speed  dask workers={workers} {last['tried']:6d} schedules  {wall:6.1f} s  {last['tried'] / wall:6.1f}/s "
+              f"({last['tried'] / wall / workers:.1f}/s per worker; cluster start {started:.1f} s)")
+
+
+def mutations(budget, seed):
+    for name, start in MUTATION_STARTS.items():
+        t0 = time.perf_counter()
+        found_at = None
+        for event in iter_hunt(start, budget=budget, seed=seed, workers=1):
+            if event["type"] == "progress" and event["found"]:
+                found_at = time.perf_counter() - t0
+        total = time.perf_counter() - t0
+        if not event["found"]:
+            print(f"mutation {name:34s} NOT FOUND in {event['tried']} schedules ({total:.1f} s)")
+            continue
+        sc = event["scenario"]
+        print(f"mutation {name:34s} tried {event['tried']:5d}  find {found_at:5.1f} s  shrink {total - found_at:5.1f} s"
+              f"  interventions {event['found_interventions']:2d} -> {len(sc['interventions'])}"
+              f"  run {sc['duration']} ms  {event['invariant']}")
+
+
+def reliability(n, workers, seed):
+    with open_client(workers) as client:
+        for name, start in CORRECT_STARTS.items():
+            t0 = time.perf_counter()
+            last = list(iter_hunt(start, budget=n, seed=seed, client=client))[-1]
+            wall = time.perf_counter() - t0
+            verdict = "0 found" if not last["found"] else f"FOUND {last['invariant']} at schedule {last['tried']}"
+            print(f"reliability {name:15s} {last['tried']:6d} schedules  {verdict}  ({wall:.0f} s, "
+                  f"{last['tried'] / wall:.0f}/s)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--schedules", type=int, default=10_000, help="reliability: schedules per protocol")
+    parser.add_argument("--speed-schedules", type=int, default=400, help="speed: schedules per measurement")
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="mutations: the hunt's budget")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="reliability: Dask workers")
+    parser.add_argument("--seed", type=int, default=1, help="the hunts' seed")
+    parser.add_argument("--only", choices=("speed", "mutations", "reliability"))
+    args = parser.parse_args()
+    print(f"# bench/hunt.py  cores={os.cpu_count()}  load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.only in (None, "speed"):
+        speed(args.speed_schedules)
+    if args.only in (None, "mutations"):
+        mutations(args.budget, args.seed)
+    if args.only in (None, "reliability"):
+        reliability(args.schedules, args.workers, args.seed)
+
+
+if __name__ == "__main__":
+    main()
