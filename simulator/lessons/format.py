@@ -21,7 +21,8 @@ SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 TOP_FIELDS = ("title", "summary", "protocol", "scenario", "steps")
 STEP_FIELDS = ("text", "until", "highlight", "ask", "do", "expect")
 ASK_FIELDS = ("question", "choices", "answer", "why")
-DO_EXTRA = ("hint", "match")
+DO_EXTRA = ("hint", "match", "refused")
+ERROR_CODE = re.compile(r"^[a-z][a-z_]{0,40}$")
 TEXT_LIMITS = {"title": 120, "summary": 600, "text": 3000, "question": 400, "choice": 200, "why": 1500,
                "hint": 400}
 
@@ -212,8 +213,14 @@ def _do(raw, proto, ids, where):
         if key not in fields:
             raise LessonError(f"{where}.match[{i}]: {key!r} is not a field of this {intervention['action']} "
                               f"(fields: {', '.join(fields) or 'none'})", field=f"{where}.match[{i}]")
-    return {"intervention": intervention, "hint": hint, "match": list(match),
-            "hint_spans": parse_text(hint, f"{where}.hint", TEXT_LIMITS["hint"])}
+    out = {"intervention": intervention, "hint": hint, "match": list(match),
+           "hint_spans": parse_text(hint, f"{where}.hint", TEXT_LIMITS["hint"])}
+    if "refused" in raw:  # the lesson predicts the action is refused with this error code (e.g. "uncertain")
+        if not isinstance(raw["refused"], str) or not ERROR_CODE.match(raw["refused"]):
+            raise LessonError(f"{where}.refused: must be an error code such as \"uncertain\", got "
+                              f"{raw['refused']!r}", field=f"{where}.refused")
+        out["refused"] = raw["refused"]
+    return out
 
 
 def _is_node_field(proto, action, key):

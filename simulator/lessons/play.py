@@ -119,12 +119,19 @@ def check_lesson(lesson, simulation_factory=None):
             do = step["do"]
             try:
                 matched = matches_do(step, do["intervention"], sim)
-                sim.intervene(do["intervention"])
                 if not matched.ok:
                     failures.append({"field": f"{where}.do", "message": f"the lesson's own action is not "
                                                                         f"recognised: {matched.message}"})
+                sim.intervene(do["intervention"])
+                if "refused" in do:
+                    failures.append({"field": f"{where}.do.refused", "message": f"expected a refusal "
+                                     f"({do['refused']}), but {describe(do['intervention'])} applied at t={sim.now}"})
             except PlaygroundError as err:
-                failures.append({"field": f"{where}.do", "message": f"cannot apply at t={sim.now}: {err.message}"})
+                if do.get("refused") == err.code:
+                    report["refused"] = err.as_dict()
+                else:
+                    failures.append({"field": f"{where}.do", "message": f"cannot apply at t={sim.now}: {err.message}"
+                                                                        f" ({err.code})"})
             events = sim.drain()
             _note_kinds(events, kinds)
             done = [ev for ev in events if ev["type"] == "intervention"]
