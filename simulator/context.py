@@ -11,7 +11,7 @@ A node never touches the Simulation, the network or SimPy. It gets a context
 - `mutations`: one boolean attribute per teaching mutation the protocol declares;
 - `metrics`: the protocol instance's counters (Protocol.counters), which nodes bump and `metrics()` reads;
 - `protocol`: the protocol instance (topology, and the checker's hooks);
-- `node_ids`: every node id, in order;
+- `node_ids`: every node id, in order; `index_of[node id]`: its position; `peers[node id]`: the others;
 - `schedule(delay, callback)`: run `callback()` `delay` ms from now (client load, scheduled work);
 - `crash_at(node, point)`: a fault the node injects into itself at a named point of the protocol.
 
@@ -76,6 +76,7 @@ class NodeContext:
         self.params, self.mutations, self.metrics = protocol.context_parts()
         self.node_ids = sim.node_ids
         self.peers = sim.peers  # node id -> the other node ids (built on first use)
+        self.index_of = sim.peers.index  # node id -> its position in node_ids (node.index)
         self.set_timer = sim.set_timer
         self.schedule = sim.schedule
         self.send = None  # bound to the network's send once it exists (no node sends before its on_start)

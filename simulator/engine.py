@@ -45,18 +45,18 @@ class Peers(Mapping):
 
     def __init__(self, ids):
         self._ids = ids
-        self._index = {nid: i for i, nid in enumerate(ids)}
+        self.index = {nid: i for i, nid in enumerate(ids)}  # node id -> its position (node.index)
         self._cache = {}
 
     def __getitem__(self, nid):
         got = self._cache.get(nid)
         if got is None:
-            i = self._index[nid]
+            i = self.index[nid]
             got = self._cache[nid] = self._ids[:i] + self._ids[i + 1:]
         return got
 
     def __contains__(self, nid):
-        return nid in self._index
+        return nid in self.index
 
     def __iter__(self):
         return iter(self._ids)
