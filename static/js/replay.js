@@ -1,5 +1,6 @@
 // Keep a snapshot up to date from trace events: the JavaScript twin of simulator/view.py's apply_event.
-// snapshot(t0) + events(t0..t1) == snapshot(t1); tests/web/test_replay_js.py checks this against Python.
+// snapshot(t0) + events(t0..t1) == snapshot(t1); test_replay_js_agrees_with_the_engine (tests/web/test_browser.py)
+// checks this against Python.
 
 const clone = (x) => (x === undefined ? x : JSON.parse(JSON.stringify(x)));
 
@@ -36,13 +37,6 @@ export function applyEvent(snap, ev) {
     default:
       break;
   }
-  return snap;
-}
-
-export function replay(snapshot, events, until) {
-  const snap = clone(snapshot);
-  for (const ev of events) applyEvent(snap, ev);
-  if (until !== undefined && until !== null) snap.t = until;
   return snap;
 }
 

@@ -1,8 +1,8 @@
 // Sharing on the page: the Share button (save the run so far, copy a link that replays it exactly), Export
 // (download the run as a scenario file) and Import (open a scenario file). docs/sharing.md.
 //
-// setupShare(ext, timeline) -> { observe(msg), handles, startOptions() }; `ext` is the page's API
-// (static/js/app.js), `timeline` the time-travel bar (its marks name the run's interventions).
+// setupShare(ext, timeline) -> { observe(msg), handles, startOptions() }; `ext` is the page
+// (static/js/page/state.js), `timeline` the time-travel bar (its marks name the run's interventions).
 
 import { fmtTime } from "./util.js";
 

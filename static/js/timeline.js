@@ -1,9 +1,10 @@
 // Time travel on the page: the timeline under the topology (a marker for every intervention and violation),
 // drag or click it to go to any moment, step back one event (← key), and the fork notice. The server does the
-// work (playground/travel.py, playground/timetravel.py); this draws its `timeline` and applies its `seeked`.
+// work (docs/sharing.md, "Time travel"); this draws its `timeline` and applies its `seeked`.
 // Protocol: docs/websocket.md; what it means: docs/sharing.md.
 //
-// setupTimeline(ext) -> { observe(msg), handles, startOptions() }; `ext` is the page's API (static/js/app.js).
+// setupTimeline(ext) -> { observe(msg), seek(t), handles, startOptions() }; `ext` is the page
+// (static/js/page/state.js).
 
 import { h, fmtTime } from "./util.js";
 
@@ -19,7 +20,7 @@ const PROTOCOL_COLOR = "#7c3aed";
 const MIN_END = 1000;
 
 /** "crash n3", "partition {n1 n2} | the rest", "client_request leader". */
-export function describeIntervention(iv) {
+function describeIntervention(iv) {
   const who = iv.node ? ` ${iv.node}` : iv.a ? ` ${iv.a}${iv.oneway ? "→" : "–"}${iv.b}` : "";
   if (iv.action === "partition" && iv.groups) {
     return `partition ${iv.groups.map((g) => `{${g.join(" ")}}`).join(" | ")}${iv.groups.length === 1 ? " | the rest" : ""}`;
@@ -232,16 +233,8 @@ export function setupTimeline(ext) {
   }
 
   function applySeek(msg) {
-    const { topo, feed } = ext;
-    const keep = state.snap ? topo.layout() : null;
-    state.snap = msg.snapshot;
-    state.playing = msg.playing;
-    state.speed = msg.speed;
-    state.clock = { t: msg.t, wall: performance.now() };
-    state.shownT = msg.t;
-    topo.setSnapshot(state.snap, { reset: true });
-    if (keep) topo.setLayout(keep);
-    state.violations = {};
+    const { feed } = ext;
+    ext.replaceSnapshot(msg.snapshot, msg); // the stage and the view module start over from it
     for (const m of marks) {
       if (m.kind === "violation" && m.t < msg.t && !state.violations[m.invariant]) {
         state.violations[m.invariant] = { id: null, t: m.t, node: m.node, details: m.details || "" };
@@ -300,6 +293,7 @@ export function setupTimeline(ext) {
 
   return {
     observe,
+    seek, // go to moment t (ms) of this branch: a chart or a diagram can link to the timeline through it
     handles: ["seeked", "timeline"],
     startOptions() {
       if (!saved || state.preset !== saved) return {};

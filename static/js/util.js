@@ -39,13 +39,6 @@ export function s(tag, attrs = {}, ...children) {
 export const PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 export const GREY = "#94a3b8";
 
-/** A stable colour for a term / ballot / generation number: neighbours differ clearly. */
-export function termColor(n) {
-  if (n === null || n === undefined || n <= 0) return GREY;
-  const hue = (n * 137.508 + 200) % 360;
-  return `hsl(${hue.toFixed(0)} 70% 42%)`;
-}
-
 /** A stable colour for any string (roles a view module does not know). */
 export function hashColor(str) {
   let x = 0;
@@ -67,7 +60,7 @@ export function listNodes(ids) {
 
 // --- stage geometry, shared by the page (topology.js) and view modules that lay out their own nodes ----------
 export const STAGE_TOP = 30; // the hint line
-export const STAGE_BOTTOM = 36; // the legend
+const STAGE_BOTTOM = 36; // the legend
 
 /** The crash zone: a box in the stage's bottom-right corner. */
 export function crashZone(W, H) {

@@ -1,5 +1,5 @@
 // The fallback view for a protocol that has no view module yet, and the defaults every module inherits.
-// Colours nodes by a `role` (or `state`) field if the view has one.
+// Colours nodes by a `role` (or `state`) field if the view has one; its panel is a table of every node's view.
 
 import { h, hashColor, PALETTE } from "../util.js";
 
@@ -31,7 +31,12 @@ export default {
   narrate() {
     return null;
   },
-  renderPanel(el, snapshot) {
+  // lifecycle (docs/frontend.md): the generic view keeps nothing between updates, so reset has nothing to forget
+  mount(panel) {
+    this.panel = panel;
+  },
+  reset() {},
+  update(snapshot) {
     // a table of each node's view (without timers)
     const fields = new Set();
     for (const id of snapshot.order) for (const k of Object.keys(snapshot.nodes[id])) if (k !== "timers") fields.add(k);
@@ -41,10 +46,13 @@ export default {
       const text = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
       return text.length > 40 ? `${text.slice(0, 37)}…` : text;
     };
-    el.replaceChildren(h("table", { class: "view-table" },
+    this.panel.replaceChildren(h("table", { class: "view-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "node"), cols.map((c) => h("th", {}, c)))),
       h("tbody", {}, snapshot.order.map((id) =>
         h("tr", {}, h("th", {}, id), cols.map((c) => h("td", {}, fmt(snapshot.nodes[id][c]))))))));
+  },
+  unmount() {
+    if (this.panel) this.panel.replaceChildren();
   },
   nodeMenu() {
     return [];

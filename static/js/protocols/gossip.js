@@ -18,12 +18,12 @@ const C = {
 const titles = new WeakMap(); // view -> cached tooltip
 const BIG = 40; // above this many nodes: grid layout, no labels, milestone narration
 
-// --- per-run state (reset whenever the page hands us a new snapshot object) --------------------------
+// --- per-run state: made by reset (the lifecycle, docs/frontend.md) from the snapshot it is handed ----------
 let run = null;
+let panel = null; // from mount
 
 function fresh(snap) {
   return {
-    snap,
     n: snap.order.length,
     mode: modeOf(snap),
     focus: null, // rumour id in focus (the newest started, or the one clicked in the panel)
@@ -32,20 +32,11 @@ function fresh(snap) {
     ids: new WeakMap(), // view object -> node id (nodeColor gets only the view)
     verdict: {}, // SWIM: id -> "alive" | "suspect" | "dead" as the others see it
     history: [], // [[t, value]] for the chart
-    lastT: -1,
     milestones: {}, // "r1@1:50" -> true (narrated once)
     said: {}, // SWIM: "suspect n5 0" -> true (first suspicion / death / refutation narrated once)
     startedAt: {}, // "id@version" -> t it was started (from the intervention event)
     pick: null, // the live node the toolbar's buttons act on
   };
-}
-
-function ensure(snap) {
-  if (!run || run.snap !== snap || snap.t < run.lastT) {
-    run = fresh(snap);
-    scan(snap);
-  }
-  return run;
 }
 
 function modeOf(snap) {
@@ -58,7 +49,7 @@ function vkey(entry, order) {
   return entry[0] * 1e6 + order.indexOf(entry[1]);
 }
 
-/** Recompute what the colours need from the whole snapshot (called from renderPanel: once per frame at most). */
+/** Recompute what the colours need from the whole snapshot (called from update: once per frame at most). */
 function scan(snap) {
   const r = run;
   r.n = snap.order.length;
@@ -205,12 +196,8 @@ function drawChart(canvas, hist, { max = 1, color = C.knows, label = "", force =
 }
 
 // --- panel pieces ------------------------------------------------------------------------------------
-const STAT_STYLE = { display: "inline-flex", alignItems: "center", gap: "5px", marginRight: "14px", whiteSpace: "nowrap" };
-const CHART_STYLE = { display: "block", width: "100%", height: "130px", marginTop: "6px" };
-const NOTE_STYLE = { fontSize: "0.9rem", color: "#475569", marginTop: "4px" };
-
 function stat(color, text, value) {
-  return h("span", { class: "gossip-stat", style: STAT_STYLE }, h("span", { class: "dot", style: { background: color } }),
+  return h("span", { class: "gossip-stat" }, h("span", { class: "dot", style: { background: color } }),
     text, h("b", {}, String(value)));
 }
 
@@ -225,10 +212,10 @@ function parts(el, mode) {
     p = {
       mode,
       title: h("div", { class: "panel-title" }),
-      chips: h("div", { class: "gossip-chips", style: { display: "flex", flexWrap: "wrap", gap: "6px", alignItems: "center" } }),
-      body: h("div", { class: "gossip-stats", style: { display: "flex", flexWrap: "wrap", rowGap: "2px" } }),
-      canvas: h("canvas", { class: "gossip-chart", style: CHART_STYLE, role: "img" }),
-      note: h("div", { class: "gossip-note", style: NOTE_STYLE }),
+      chips: h("div", { class: "gossip-chips" }),
+      body: h("div", { class: "gossip-stats" }),
+      canvas: h("canvas", { class: "gossip-chart", role: "img" }),
+      note: h("div", { class: "gossip-note" }),
       chipKey: "",
     };
     el._gossip = p;
@@ -237,7 +224,7 @@ function parts(el, mode) {
   return p;
 }
 
-function rumorPanel(el, snap, ctx) {
+function rumorPanel(el, snap) {
   const r = run;
   const p = parts(el, "rumor");
   const c = counts(snap);
@@ -310,7 +297,7 @@ function swimPanel(el, snap) {
       if ((verdict === "dead" ? o.dead : o.suspects).some((e) => e[0] === id)) by += 1;
     }
     rows.push(h("tr", { dataset: { node: id } },
-      h("th", {}, id, v.status === "up" ? null : h("small", { style: { fontWeight: 400 } }, ` ${v.status}`)),
+      h("th", {}, id, v.status === "up" ? null : h("small", { class: "gossip-status" }, ` ${v.status}`)),
       h("td", {}, h("span", { class: "dot", style: { background: C[verdict] } }), " ",
         verdict === "alive" ? "alive" : `${verdict === "dead" ? "dead" : "suspected"} (${by})`),
       h("td", {}, String(v.incarnation))));
@@ -320,11 +307,11 @@ function swimPanel(el, snap) {
   fill(p.title, "Membership",
     h("span", { class: "panel-legend" }, `${snap.order.length - suspected - dead} alive · ${suspected} suspected · ${dead} dead`));
   fill(p.body, rows.length
-    ? h("table", { class: "view-table gossip-members", style: { width: "100%" } },
+    ? h("table", { class: "view-table gossip-members" },
       h("thead", {}, h("tr", {}, h("th", {}, "member"), h("th", {}, "seen as (by how many)"),
         h("th", { title: "incarnation number" }, "inc."))),
       h("tbody", {}, rows))
-    : h("div", { style: NOTE_STYLE }, "Everyone is alive in everyone's eyes. Crash or pause a node to see SWIM notice."));
+    : h("div", { class: "gossip-note" }, "Everyone is alive in everyone's eyes. Crash or pause a node to see SWIM notice."));
   p.canvas.setAttribute("aria-label", `members suspected or declared dead over time: now ${suspected + dead}`);
   let peak = 0;
   for (const [, v] of r.history) if (v > peak) peak = v;
@@ -562,7 +549,7 @@ export default {
   },
 
   narrate(ev, before) {
-    const r = ensure(before);
+    const r = run;
     const big = r.n > BIG;
     if (ev.type === "intervention") {
       if (ev.action !== "rumor") return null;
@@ -652,12 +639,24 @@ export default {
     return null;
   },
 
-  renderPanel(el, snap, ctx) {
-    ensure(snap);
+  mount(el) {
+    panel = el;
+  },
+
+  reset(snap) {
+    run = fresh(snap);
     scan(snap);
-    run.lastT = snap.t;
-    if (run.mode === "swim") swimPanel(el, snap);
-    else rumorPanel(el, snap, ctx);
+  },
+
+  unmount() {
+    panel.replaceChildren();
+    panel._gossip = null;
+  },
+
+  update(snap) {
+    scan(snap);
+    if (run.mode === "swim") swimPanel(panel, snap);
+    else rumorPanel(panel, snap);
   },
 
   nodeMenu(id, view) {
@@ -669,7 +668,7 @@ export default {
   },
 
   toolbar(snap) {
-    const r = ensure(snap);
+    const r = run;
     const up = snap.order.filter((id) => snap.nodes[id].status === "up");
     if (!r.pick || snap.nodes[r.pick].status !== "up") {
       r.pick = up.length ? up[Math.floor(Math.random() * up.length)] : null; // a stable pick, shown on the button

@@ -10,6 +10,7 @@
 // Everything that reads the group (panel, board, badges) reads the current coordinator's view: coord(snap).
 
 import { h, s, GREY, listNodes } from "../util.js";
+import { coordinatorId as coordId, isBroker, isZombie } from "./kafka-ownership.js";
 
 const BROKER = "broker";
 // Consumer colours: the palette without its red (red means trouble here: overlaps, duplicates, errors).
@@ -33,66 +34,24 @@ const C = {
 };
 
 /** The colour of consumer slot `id` (c1, c2, ...): the same on the topology and on the board. */
-export function consumerColor(id) {
+function consumerColor(id) {
   const n = Number.parseInt(String(id).slice(1), 10);
   if (!Number.isFinite(n) || n < 1) return GREY;
   return COLORS[(n - 1) % COLORS.length];
 }
 
-const CSS = `
-.kf-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 10px; font-weight: 700; margin-bottom: 4px; }
-.kf-state { padding: 1px 8px; border-radius: 999px; font-size: 0.85rem; color: #fff; background: #334155; }
-.kf-state.stable { background: #15803d; }
-.kf-state.rebalancing { background: #b45309; }
-.kf-state.empty { background: #94a3b8; }
-.kf-sub { font-weight: 400; color: #475569; font-size: 0.85rem; }
-.kf-chips { display: flex; flex-wrap: wrap; gap: 4px 6px; margin: 2px 0 6px; }
-.kf-chip { display: inline-flex; align-items: center; gap: 4px; border: 1px solid #cbd5e1; border-radius: 999px;
-  padding: 1px 8px 1px 5px; font-size: 0.82rem; background: #fff; cursor: pointer; }
-.kf-chip .dot { width: 11px; height: 11px; border-radius: 50%; display: inline-block; }
-.kf-chip.idle { color: #94a3b8; border-style: dashed; }
-.kf-chip.selected { border-color: #1d4ed8; box-shadow: 0 0 0 2px #bfdbfe; }
-.kf-chip b { font-weight: 700; }
-.kf-chip .kf-flag { font-weight: 700; color: #b91c1c; }
-.kf-board { display: block; width: 100%; user-select: none; }
-.kf-zoom { display: inline-flex; gap: 2px; margin-left: auto; }
-.kf-zoom button { border: 1px solid #cbd5e1; background: #fff; border-radius: 6px; font-size: 0.76rem; padding: 0 6px; cursor: pointer; }
-.kf-zoom button.on { background: #1d4ed8; border-color: #1d4ed8; color: #fff; }
-.kf-boardhead { display: flex; align-items: center; gap: 6px; font-size: 0.8rem; color: #475569; margin-bottom: 2px; }
-.kf-board text { font-family: system-ui, sans-serif; }
-.kf-legend { display: flex; flex-wrap: wrap; gap: 2px 12px; font-size: 0.76rem; color: #475569; margin-top: 3px; }
-.kf-legend i { display: inline-block; width: 14px; height: 10px; vertical-align: -1px; margin-right: 3px; border-radius: 2px; }
-.kf-stats { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 12px; font-size: 0.82rem; margin: 2px 0 4px; }
-.kf-stats b { font-variant-numeric: tabular-nums; }
-.kf-stats .bad { color: #b91c1c; }
-`;
-
-function injectStyle() {
-  if (typeof document === "undefined" || document.getElementById("kafka-style")) return;
-  const el = document.createElement("style");
-  el.id = "kafka-style";
-  el.textContent = CSS;
-  document.head.append(el);
-}
-injectStyle();
-
-// --- what the module remembers across events (reset when time goes backwards: a seek or a new run) --------
+// --- what the module remembers across events: forgotten by reset (the lifecycle, docs/frontend.md) ----------
 let mem = fresh();
+let panel = null; // from mount
+let ctx = null;
 function fresh() {
   return {
-    lastT: -1,
-    rejected: 0,
     dupSaid: {}, // "c1 t0p2" -> true once narrated for the current ownership
     lastOwner: {}, // tp -> consumer that owned it last
     told: {}, // "c1 4": c1 heard of the rebalance of generation 4 (said once)
     snap: null,
     zoom: "recent", // recent | rebalance | all
   };
-}
-
-function watchTime(t) {
-  if (t < mem.lastT) mem = { ...fresh(), zoom: mem.zoom };
-  mem.lastT = t;
 }
 
 /** [start, end|null] for each time the coordinator was rebalancing, from its history (so a late viewer sees
@@ -109,16 +68,8 @@ function bands(b) {
 }
 
 // --- small helpers ------------------------------------------------------------------------------------
-const isBroker = (view) => view && "committed" in view;
 const consumers = (snap) => snap.order.filter((id) => !isBroker(snap.nodes[id]));
-const brokers = (snap) => snap.order.filter((id) => isBroker(snap.nodes[id]));
 const multi = (view) => view && "role" in view; // params.brokers >= 2
-
-/** The id of the group coordinator: `broker`, or (brokers >= 2) the one whose role is coordinator. */
-function coordId(snap) {
-  if (snap.nodes[BROKER]) return BROKER;
-  return brokers(snap).find((id) => snap.nodes[id].role === "coordinator") || brokers(snap)[0];
-}
 
 /** The group coordinator's view: the group state, partitions and committed offsets live there. */
 function coord(snap) {
@@ -148,18 +99,12 @@ function leo(broker, tp, t) {
   return row ? Math.max(0, Math.floor(((t - row[1]) * broker.rate) / 1000)) : 0;
 }
 
-function memberOf(broker, id, memberId) {
-  return broker.members.find((m) => m[0] === memberId && m[1] === id) || null;
-}
-
-/** A consumer that still consumes partitions the coordinator no longer counts it for. */
-function isZombie(snap, id, view) {
-  const v = view || snap.nodes[id];
-  const b = coord(snap);
-  if (!b || !v.owned || !v.owned.length || v.status === "crashed") return false;
-  const m = memberOf(b, id, v.member_id);
-  if (!m) return true;
-  return b.mode === "consumer" ? m[3] === "left" : v.generation !== b.generation;
+/** How many offset commits the coordinator rejected, as consumer `v` heard it: its log's "reject" entries for
+ * OffsetCommit (the snapshot holds them, so the count is right at any moment, after a seek too). */
+function rejectedCommits(v) {
+  let n = 0;
+  for (const e of v.log || []) if (e[1] === "reject" && String(e[3]).startsWith("OffsetCommit rejected")) n += 1;
+  return n;
 }
 
 function stateClass(b) {
@@ -334,10 +279,6 @@ function board(snap, width) {
 }
 
 // --- narration ----------------------------------------------------------------------------------------
-function ownersBefore(before, tp, except) {
-  return consumers(before).filter((c) => c !== except && (before.nodes[c].owned || []).includes(tp));
-}
-
 function assignmentSummary(assignment, broker) {
   const by = {};
   for (const [tp, c] of Object.entries(assignment || {})) (by[c] = by[c] || []).push(tp);
@@ -483,7 +424,6 @@ function narrateSend(ev, before) {
       `${ev.to} looks for the coordinator again (FindCoordinator)`;
   }
   if (m.kind === "OffsetCommitResponse" && m.error !== "NONE") {
-    mem.rejected += 1;
     const b = coord(before);
     const why = {
       ILLEGAL_GENERATION: `it is from generation ${m.generation}, the group is at ${m.group_generation}`,
@@ -564,12 +504,9 @@ function setStat(el, value, bad) {
   el.classList.toggle("bad", bad);
 }
 
-function skeleton(el, ctx) {
-  if (el.__kafka && el.contains(el.__kafka.root)) {
-    el.__kafka.ctx = ctx;
-    return el.__kafka;
-  }
-  const ui = { ctx, chipKey: null, stats: {} };
+function skeleton(el) {
+  if (el.__kafka && el.contains(el.__kafka.root)) return el.__kafka;
+  const ui = { chipKey: null, stats: {} };
   ui.state = h("span", { class: "kf-state" });
   ui.sub = h("span", { class: "kf-sub" });
   ui.chips = h("div", { class: "kf-chips" });
@@ -580,7 +517,7 @@ function skeleton(el, ctx) {
   ui.zoom = [["recent", "10 s"], ["rebalance", "last rebalance"], ["all", "all"]].map(([z, label]) =>
     h("button", { type: "button", dataset: { zoom: z }, onclick: () => {
       mem.zoom = z;
-      if (mem.snap) mod.renderPanel(el, mem.snap, ui.ctx);
+      if (mem.snap) mod.update(mem.snap);
     } }, label));
   ui.board = h("div", { class: "kf-boardwrap" });
   ui.root = h("div", { class: "kf-panel" },
@@ -590,12 +527,12 @@ function skeleton(el, ctx) {
       stat("rejected", "commits rejected"), stat("lag", "lag"), h("span", { class: "kf-zoom" }, ui.zoom)),
     ui.board,
     h("div", { class: "kf-legend" },
-      h("span", {}, h("i", { style: { background: COLORS[0] } }), "consumed (colour = consumer)"),
-      h("span", {}, h("i", { style: { background: C.unowned, border: "1px solid #cbd5e1" } }), "nobody"),
-      h("span", {}, h("i", { style: { background: "repeating-linear-gradient(45deg,#dc2626 0 3px,#fee2e2 3px 6px)" } }), "two at once"),
-      h("span", {}, h("i", { style: { background: "#dc2626", width: "8px", clipPath: "polygon(0 0,100% 0,50% 100%)" } }), "reprocessed"),
-      h("span", {}, h("i", { style: { background: "repeating-linear-gradient(-45deg,#f59e0b 0 3px,#fde8c0 3px 5px)" } }), "owner stalled"),
-      h("span", {}, h("i", { style: { background: C.rebalance } }), "rebalancing")));
+      h("span", {}, h("i", { class: "consumed" }), "consumed (colour = consumer)"),
+      h("span", {}, h("i", { class: "nobody" }), "nobody"),
+      h("span", {}, h("i", { class: "overlap" }), "two at once"),
+      h("span", {}, h("i", { class: "reprocessed" }), "reprocessed"),
+      h("span", {}, h("i", { class: "stalled" }), "owner stalled"),
+      h("span", {}, h("i", { class: "rebalancing" }), "rebalancing")));
   el.replaceChildren(ui.root);
   el.__kafka = ui;
   return ui;
@@ -662,7 +599,7 @@ const mod = {
     if (!view.active) return view.phase === "fenced" ? "FENC" : "idle";
     if (view.stalled_until !== null && view.stalled_until !== undefined) return "STALL";
     const snap = mem.snap;
-    if (snap && snap.nodes[view.slot] && isZombie(snap, view.slot, view)) return "ZOMB";
+    if (snap && snap.nodes[view.slot] && isZombie(snap, view.slot)) return "ZOMB";
     switch (view.phase) {
       case "joining":
       case "unjoined":
@@ -759,7 +696,6 @@ const mod = {
   },
 
   narrate(ev, before) {
-    watchTime(ev.t);
     if (ev.type === "intervention") {
       const b = coord(before);
       const target = before.nodes[ev.node];
@@ -808,14 +744,28 @@ const mod = {
     return narrateConsumer(ev, before);
   },
 
-  renderPanel(el, snap, ctx) {
+  mount(el, pageCtx) {
+    panel = el;
+    ctx = pageCtx;
+  },
+
+  reset(snap) {
+    mem = { ...fresh(), zoom: mem.zoom, snap }; // the zoom is the user's choice: it stays
+  },
+
+  unmount() {
+    panel.replaceChildren();
+    panel.__kafka = null;
+  },
+
+  update(snap) {
+    const el = panel;
     mem.snap = snap;
-    watchTime(snap.t);
     const b = coord(snap);
     if (!b) return;
     // The skeleton is built once and then updated in place: clickable things (chips, zoom buttons) must not
     // be replaced 30 times a second, or a click that lands between two frames is lost.
-    const ui = skeleton(el, ctx);
+    const ui = skeleton(el);
     const cs = consumers(snap);
     ui.state.textContent = b.state;
     ui.state.className = `kf-state ${stateClass(b)}`;
@@ -851,7 +801,8 @@ const mod = {
     const lag = b.partitions.reduce((n, [tp]) => n + leo(b, tp, snap.t) - (b.committed[tp] ?? 0), 0);
     setStat(ui.stats.unowned, unowned, unowned > 0);
     setStat(ui.stats.dups, dups, dups > 0);
-    setStat(ui.stats.rejected, mem.rejected, mem.rejected > 0);
+    const rejected = cs.reduce((n, c) => n + rejectedCommits(snap.nodes[c]), 0);
+    setStat(ui.stats.rejected, rejected, rejected > 0);
     setStat(ui.stats.lag, lag, false);
     for (const btn of ui.zoom) {
       btn.classList.toggle("on", mem.zoom === btn.dataset.zoom);

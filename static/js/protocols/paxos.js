@@ -52,18 +52,13 @@ const ballotColor = (b) => (b ? ownerColor(b[1]) : ACCEPTOR_IDLE);
 const q = (v) => (v === NOOP ? "a no-op" : `“${v}”`);
 const short = (v) => (v === NOOP ? "∅" : String(v).length > 4 ? `${String(v).slice(0, 3)}…` : String(v));
 
-// Single-decree or Multi-Paxos? Proposers' phases tell (follower/leading only exist in Multi-Paxos mode;
-// idle/accept/done only in single-decree). Remember the last answer for the moments both modes share.
+// Single-decree or Multi-Paxos: the run's params.multi, read by reset (the lifecycle, docs/frontend.md).
 let multiMode = false;
-function isMulti(snap) {
-  for (const id of snap.order) {
-    if (id[0] !== "p") continue;
-    const phase = snap.nodes[id].phase;
-    if (phase === "follower" || phase === "leading") return (multiMode = true);
-    if (phase === "idle" || phase === "accept" || phase === "done") return (multiMode = false);
-  }
-  return multiMode;
-}
+const isMulti = () => multiMode;
+
+// lifecycle: the panel element and the page's context, from mount
+let panel = null;
+let ctx = null;
 
 // How a learner learned a slot (its `learned_from`): from the acceptors' accepted messages or a proposer's decide
 // as they happened, or by catching up: "acceptors" (a majority reported one ballot) or the id of a node that knew.
@@ -82,46 +77,6 @@ function learnedCount(list) {
 function timerLength(ch, name) {
   const t = ch.timers && ch.timers[name];
   return t ? t[1] - t[0] : null;
-}
-
-let styled = false;
-function ensureStyle() {
-  if (styled || typeof document === "undefined") return;
-  styled = true;
-  document.head.append(h("style", { id: "paxos-style" }, `
-.px { display: flex; flex-direction: column; gap: 5px; font-size: 0.92rem; }
-.px-banner { border-radius: 10px; padding: 5px 12px; font-size: 1.15rem; font-weight: 700; color: #fff; background: #64748b; }
-.px-banner.chosen { background: #15803d; }
-.px-banner.broken { background: #b91c1c; }
-.px-banner small { display: block; font-size: 0.8rem; font-weight: 400; opacity: 0.92; }
-.px-banner .px-value { font-size: 1.35rem; }
-.px-section { font-weight: 700; color: #334155; margin-top: 2px; }
-.px-section small { font-weight: 400; color: #64748b; }
-.px-table { border-collapse: collapse; width: 100%; }
-.px-table th, .px-table td { padding: 2px 5px; border-bottom: 1px solid #e2e8f0; text-align: left; white-space: nowrap; }
-.px-table tr { cursor: pointer; }
-.px-table th { font-weight: 600; color: #64748b; font-size: 0.78rem; }
-.px-table td.px-who { font-weight: 700; }
-.px-table tr.down { opacity: 0.45; }
-.px-table tr.selected td.px-who { color: #2563eb; }
-.px-pill { display: inline-block; border-radius: 999px; padding: 1px 8px; color: #fff; font-weight: 700; font-size: 0.82rem; }
-.px-ballot { display: inline-block; min-width: 2.6em; text-align: center; border-radius: 5px; padding: 0 4px; color: #fff; font-weight: 700; }
-.px-muted { color: #94a3b8; }
-.px-count { font-variant-numeric: tabular-nums; }
-.px-grid { display: flex; flex-direction: column; gap: 3px; overflow: hidden; }
-.px-row { display: flex; align-items: center; gap: 3px; }
-.px-row.down { opacity: 0.45; }
-.px-row { cursor: pointer; }
-.px-row.selected .px-who { color: #2563eb; }
-.px-row .px-who { width: 34px; flex: none; font-weight: 700; }
-.px-cell { width: 30px; height: 22px; flex: none; border-radius: 5px; display: inline-flex; align-items: center; justify-content: center;
-  font-size: 0.72rem; font-weight: 700; color: #fff; border: 2px solid transparent; }
-.px-cell.empty { border: 1px dotted #cbd5e1; }
-.px-cell.learned { background: #15803d; }
-.px-cell.learned.caught { border-color: #f59e0b; }
-.px-table td.px-caught { color: #b45309; font-weight: 600; }
-.px-cell.head { height: auto; color: #64748b; font-weight: 400; border: 0; }
-`));
 }
 
 export default {
@@ -246,7 +201,7 @@ export default {
     }
     if ("status" in ch) return null; // crash / restart: the page says it
     const b = before.nodes[id];
-    const multi = isMulti(before);
+    const multi = isMulti();
     const role = roleOf(id);
     if (role === "proposer") return narrateProposer(id, ch, ev.splice || {}, b, multi);
     if (role === "acceptor") {
@@ -287,9 +242,23 @@ export default {
     return id === first ? `Slot ${i + 1} is decided: ${q(value)} (${id} learned it)` : null;
   },
 
-  renderPanel(el, snap, ctx) {
-    ensureStyle();
-    const multi = isMulti(snap);
+  mount(el, pageCtx) {
+    panel = el;
+    ctx = pageCtx;
+  },
+
+  reset() {
+    const sc = ctx.scenario;
+    multiMode = !!(sc && sc.params && sc.params.multi);
+  },
+
+  unmount() {
+    panel.replaceChildren();
+  },
+
+  update(snap) {
+    const el = panel;
+    const multi = isMulti();
     const ids = { p: [], a: [], l: [] };
     for (const id of snap.order) ids[id[0]].push(id);
     const body = multi ? multiPanel(el, snap, ids, ctx) : singlePanel(snap, ids, ctx);
@@ -298,7 +267,7 @@ export default {
 
   nodeMenu(id, view) {
     if (view.role !== "proposer" || view.status !== "up") return [];
-    const busy = !isMultiView(view) && ["prepare", "accept", "backoff"].includes(view.phase);
+    const busy = !multiMode && ["prepare", "accept", "backoff"].includes(view.phase);
     return [{
       label: busy ? `Propose a value (busy with ballot ${fmtBallot(view.ballot)})` : `Propose a value from ${id}`,
       disabled: busy,
@@ -308,7 +277,7 @@ export default {
 
   toolbar(snap) {
     const proposers = snap.order.filter((id) => id[0] === "p");
-    if (isMulti(snap)) {
+    if (isMulti()) {
       const leader = proposers.find((id) => snap.nodes[id].status === "up" && snap.nodes[id].phase === "leading");
       return [{
         label: "+ Client value → leader",
@@ -350,10 +319,6 @@ export default {
     return out;
   },
 };
-
-function isMultiView(view) {
-  return view.phase === "follower" || view.phase === "leading" || multiMode;
-}
 
 function narrateProposer(id, ch, splice, b, multi) {
   const ballot = fmtBallot(ch.ballot || b.ballot);

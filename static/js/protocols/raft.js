@@ -1,7 +1,7 @@
 // Raft's view module (interface: docs/frontend.md). Roles by colour, the term as a badge, logs coloured by
 // term with committed entries set apart, and a plain-language story of elections and replication.
 
-import { h, termColor, listNodes } from "../util.js";
+import { h, GREY, listNodes } from "../util.js";
 
 const ROLE_COLORS = {
   follower: "#2563eb",
@@ -11,6 +11,24 @@ const ROLE_COLORS = {
 };
 
 const ROLE_NAMES = { follower: "follower", precandidate: "pre-candidate", candidate: "candidate", leader: "leader" };
+
+/** A stable colour for a term: neighbours differ clearly (the log's cells are coloured by term). */
+function termColor(n) {
+  if (n === null || n === undefined || n <= 0) return GREY;
+  const hue = (n * 137.508 + 200) % 360;
+  return `hsl(${hue.toFixed(0)} 70% 42%)`;
+}
+
+/** The leader of the highest term among the nodes that are up, or null (tests and the page's hook use it). */
+export function leaderOf(snap) {
+  const up = snap.order.filter((id) => snap.nodes[id].status === "up" && snap.nodes[id].role === "leader");
+  up.sort((a, b) => snap.nodes[b].term - snap.nodes[a].term);
+  return up[0] || null;
+}
+
+// lifecycle (docs/frontend.md): the panel element and the page's context, from mount
+let panel = null;
+let ctx = null;
 
 function entryText(value) {
   return value === null || value === undefined ? "no-op" : `“${value}”`;
@@ -138,7 +156,21 @@ export default {
     return null;
   },
 
-  renderPanel(el, snap, ctx) {
+  leader: leaderOf,
+
+  mount(el, pageCtx) {
+    panel = el;
+    ctx = pageCtx;
+  },
+
+  reset() {}, // Raft's panel is drawn from the snapshot alone: nothing to forget
+
+  unmount() {
+    panel.replaceChildren();
+  },
+
+  update(snap) {
+    const el = panel;
     const order = snap.order;
     const maxLen = Math.max(0, ...order.map((id) => snap.nodes[id].log.length));
     const width = el.clientWidth || 320;

@@ -53,13 +53,13 @@ const ON_DISK = {
 const RECORD_TEXT = { prepared: "P", precommit: "PC", commit: "C", abort: "A", end: "E" }; // + tx number: "C1"
 const RECORD_NAME = { prepared: "prepared", precommit: "pre-commit", commit: "COMMIT", abort: "ABORT", end: "END" };
 
-// --- per-run memory: the latest simulated time, and what the feed already said ------------------------
-let lastT = 0;
+// --- per-run memory (forgotten by reset: the lifecycle, docs/frontend.md): what the feed already said -------
 let said = new Set();
 // Transactions told step by step: the first, those a user began, and those a crash hit. The others (automatic
 // load) get one line for the decision and lines only for what is unusual.
 let verbose = new Set(["tx1"]);
-let lastSnap = null;
+let panel = null;
+let ctx = null;
 
 function remember(key) {
   if (said.has(key)) return false;
@@ -85,12 +85,9 @@ function focusTx(view) {
   return open || txs[txs.length - 1];
 }
 
-/** The simulated time shown right now: the page's animation clock if it exposes one (so "blocked for" ticks
- * between frames), else the time of the last event or snapshot this module saw. */
+/** The simulated time shown right now (the page's animation clock: "blocked for" ticks between frames). */
 function nowT() {
-  const pg = globalThis.playground;
-  const shown = pg && pg.state ? pg.state.shownT : null;
-  return typeof shown === "number" && shown >= lastT ? shown : lastT;
+  return ctx ? ctx.now : 0;
 }
 
 function blockedFor(entry) {
@@ -152,45 +149,6 @@ function entryTitle(id, entry, coord) {
   if (entry.why) lines.push(entry.why);
   return lines.join("\n");
 }
-
-// --- styles (injected once; the page's stylesheet knows nothing about 2PC) -----------------------------
-const CSS = `
-.tp-grid { border-collapse: separate; border-spacing: 3px; width: 100%; table-layout: fixed; }
-.tp-grid th { font-size: 0.8rem; color: #475569; font-weight: 600; text-align: center; padding: 0; }
-.tp-grid th.tp-who { text-align: left; width: 56px; white-space: nowrap; font-size: 0.95rem; color: #0f172a; font-weight: 700; }
-.tp-grid tr.crashed th.tp-who { color: #94a3b8; text-decoration: line-through; }
-.tp-grid tr.selected th.tp-who { color: #1d4ed8; }
-.tp-cell { height: 28px; border-radius: 6px; text-align: center; font-weight: 700; font-size: 0.88rem; color: #fff;
-  white-space: nowrap; overflow: hidden; padding: 0 2px; }
-.tp-cell.down { background: #e2e8f0; color: #475569; font-weight: 600; }
-.tp-cell.empty { background: #f1f5f9; color: #94a3b8; font-weight: 400; }
-.tp-cell.prepared, .tp-cell.blocked { box-shadow: inset 0 0 0 2px #0f172a33; }
-.tp-logh { text-align: left !important; }
-.tp-logcell { white-space: nowrap; overflow: hidden; padding-left: 4px; }
-.tp-empty { color: #94a3b8; font-size: 0.8rem; }
-.tp-rec { display: inline-block; margin-right: 3px; border: 2px solid #334155; border-radius: 5px; padding: 0 4px;
-  font-size: 0.8rem; font-weight: 700; background: #fff; color: #0f172a; line-height: 1.45; }
-.tp-rec.mem { border-style: dashed; color: #64748b; }
-.tp-rec.commit, .tp-rec.end { border-color: #15803d; color: #15803d; }
-.tp-rec.abort { border-color: #9f1239; color: #9f1239; }
-.tp-rec.precommit { border-color: #7c3aed; color: #7c3aed; }
-.tp-rec.prepared { border-color: #d97706; color: #b45309; }
-.tp-sub { font-weight: 700; font-size: 0.9rem; margin: 10px 0 4px; }
-.tp-note { font-size: 0.85rem; color: #475569; margin-top: 6px; }
-.tp-note.warn { color: #9a3412; font-weight: 600; }
-.tp-armed { display: inline-block; background: #fee2e2; color: #991b1b; border-radius: 999px; padding: 1px 8px; font-size: 0.8rem; font-weight: 700; }
-.tp-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; font-size: 0.78rem; color: #475569; font-weight: 400; }
-.tp-legend .dot { width: 11px; height: 11px; }
-`;
-
-function injectStyle() {
-  if (typeof document === "undefined" || document.getElementById("twophase-style")) return;
-  const el = document.createElement("style");
-  el.id = "twophase-style";
-  el.textContent = CSS;
-  document.head.append(el);
-}
-injectStyle();
 
 // --- narration helpers --------------------------------------------------------------------------------
 function byTx(list) {
@@ -407,12 +365,6 @@ export default {
   },
 
   narrate(ev, before) {
-    if (before !== lastSnap) {
-      lastSnap = before;
-      said = new Set();
-      verbose = new Set(["tx1"]);
-    }
-    lastT = ev.t;
     if (ev.type === "intervention") {
       if (ev.action === "begin") {
         verbose.add(ev.tx);
@@ -455,9 +407,22 @@ export default {
     return lines.length ? lines.join("; ") : null;
   },
 
-  renderPanel(el, snap, ctx) {
-    injectStyle();
-    lastT = snap.t;
+  mount(el, pageCtx) {
+    panel = el;
+    ctx = pageCtx;
+  },
+
+  reset() {
+    said = new Set();
+    verbose = new Set(["tx1"]);
+  },
+
+  unmount() {
+    panel.replaceChildren();
+  },
+
+  update(snap) {
+    const el = panel;
     const order = snap.order;
     const coord = snap.nodes.coord;
     const all = new Map();

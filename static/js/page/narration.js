@@ -1,0 +1,61 @@
+// Narration: every trace event goes to the view module's narrate(event, before) first; what it leaves unsaid
+// and the page knows how to say (interventions of the shared vocabulary, scripted actions that could not apply,
+// violations) is said here, in the feed.
+
+import { Feed } from "../feed.js";
+
+const COMMON_TEXT = {
+  crash: (ev) => `☠ ${ev.node} crashed: it loses its volatile state and timers`,
+  restart: (ev) => `↻ ${ev.node} restarted from its persistent state`,
+  pause: (ev) => `❚❚ ${ev.node} paused: its messages and timers wait`,
+  resume: (ev) => `▶ ${ev.node} resumed`,
+  cut: (ev) => `✂ Link ${ev.a}${ev.oneway ? " → " : " – "}${ev.b} cut`,
+  heal: (ev) => `⚭ Link ${ev.a}${ev.oneway ? " → " : " – "}${ev.b} healed`,
+  partition: (ev) => `✂ Partition: ${ev.groups.map(groupText).join(" | ")}${ev.groups.length === 1 ? " | the rest" : ""}`,
+  heal_partition: () => "⚭ Partition healed: the islands are one network again",
+  heal_all: () => "⚭ Every link healed",
+  set_link: (ev) => `Link ${ev.a} – ${ev.b}: ${ev.latency ? `latency ${ev.latency[0]}–${ev.latency[1]} ms` : ""}${ev.loss !== undefined ? ` loss ${Math.round(ev.loss * 100)}%` : ""}`,
+  set_drift: (ev) => `${ev.node}'s clock now runs at ×${ev.factor}`,
+};
+
+/** "{n1 n2 n3}", or "{n1 … n500: 500 nodes}" for a big island (a 1,000-node partition is one line, not a page). */
+function groupText(group) {
+  return group.length <= 8 ? `{${group.join(" ")}}` : `{${group[0]} … ${group[group.length - 1]}: ${group.length} nodes}`;
+}
+
+/** "leader_completeness" -> "leader completeness" (invariant and mutation names on the page). */
+export const label = (name) => name.replace(/_/g, " ");
+
+/** The feed, with the page's part of the story; returns the Feed (page.feed). */
+export function setupNarration(page, el) {
+  const { state } = page;
+  const feed = new Feed(el);
+
+  function narrate(ev, before) {
+    const text = page.view.narrate(ev, before);
+    if (ev.type === "violation") {
+      const id = feed.add(ev.t, `⚠ ${label(ev.invariant)} violated: ${ev.details}`, "violation");
+      if (!state.violations[ev.invariant]) state.violations[ev.invariant] = { id, t: ev.t, node: ev.node, details: ev.details };
+      page.emit("violation", ev);
+      return;
+    }
+    let said = text;
+    if (!said && ev.type === "intervention") {
+      const f = COMMON_TEXT[ev.action];
+      said = f ? f(ev) : `${ev.action} ${ev.node || ""}`;
+    }
+    if (!said && ev.type === "rejected") {
+      said = `A scripted ${ev.intervention.action} could not apply: ${ev.error.message}`;
+    }
+    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info");
+  }
+
+  page.on("event", narrate);
+  page.on("started", (msg) => {
+    const sc = msg.scenario;
+    const muts = sc.mutations && sc.mutations.length ? ` · mutations: ${sc.mutations.join(", ")}` : "";
+    feed.separator(`${state.viewer ? "Watching" : "Started"} ${sc.title || page.describe.title} · ${msg.snapshot.order.length} nodes · seed ${sc.seed}${muts}`);
+    if (state.preset && !state.viewer) feed.add(null, state.preset.narrative, "info");
+  });
+  return feed;
+}
