@@ -202,7 +202,10 @@ def _do(raw, proto, ids, where):
     if "at" in iv:
         raise LessonError(f"{where}.at: a step's `do` happens at the step's moment (set the step's `until`)",
                           field=f"{where}.at")
-    intervention = validate_intervention(proto, ids, iv, where=where, error=LessonError)
+    try:
+        intervention = validate_intervention(proto, ids, iv, where=where, error=LessonError)
+    except LessonError as err:  # one code for every fault of a lesson file (unknown_action... name the field)
+        raise LessonError(err.message, field=err.field) from None
     fields = [k for k in intervention if k != "action"]
     match = raw.get("match")
     if match is None:
