@@ -7,6 +7,7 @@ started it keeps an event loop on the main thread, and pytest-asyncio tests fail
 import asyncio
 import copy
 import json
+import re
 
 import pytest
 import pytest_asyncio
@@ -198,6 +199,21 @@ class PageErrors(list):
         assert not self, f"errors in the page: {self}"
 
 
+_FUNCTION = re.compile(r"\s*(async\s+)?(\(|function\b|[A-Za-z_$][\w$]*\s*=>)")
+
+
+def _function_predicates(wait_for_function):
+    """The page's Content-Security-Policy has no 'unsafe-eval' (playground/settings.py), and Playwright evaluates a
+    predicate given as a bare expression with eval() in the page: hand it a function instead."""
+
+    def wait(expression, *args, **kwargs):
+        if not _FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return wait_for_function(expression, *args, **kwargs)
+
+    return wait
+
+
 @pytest.fixture
 def make_page(browser):
     """new_page(width, height) -> (page, errors): a fresh context each; errors collects page errors and console
@@ -209,6 +225,7 @@ def make_page(browser):
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(10_000)
+        page.wait_for_function = _function_predicates(page.wait_for_function)
         errors = PageErrors()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
