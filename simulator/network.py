@@ -146,7 +146,8 @@ class Network:
         overrides = self.overrides
         link = overrides.get((src, dst), self.default) if overrides else self.default
         lo, hi = link["latency"]
-        at = now + (lo if lo == hi else lo + int(self.rng.random() * (hi - lo + 1)))  # node.uniform_int
+        # uniform in [lo, hi] from one random() call (random.randint's distribution here, a fifth of its cost)
+        at = now + (lo if lo == hi else lo + int(self.rng.random() * (hi - lo + 1)))
         if self.fifo:  # in order per link: wait for the previous message on it (same draws, no reordering)
             last = self.fifo_last.get((src, dst), 0)
             if at < last:

@@ -27,12 +27,6 @@ handler with every marked field's new value. Lists that only grow or get cut
 from .context import NodeContext
 
 
-def uniform_int(rng, lo, hi):
-    """A uniform integer in [lo, hi] from `rng`: random.randint's distribution for these ranges, at a
-    fifth of its cost (one random() call). random() < 1, and (1 - 2**-53) * span never rounds up to span."""
-    return lo + int(rng.random() * (hi - lo + 1))
-
-
 def receives(*kinds):
     """Mark a node method as the handler of messages of these kinds: `handler(self, src, msg)`."""
     def mark(fn):

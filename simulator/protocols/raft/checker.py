@@ -20,7 +20,9 @@ class RaftChecker(Checker):
         self.log_len = {nid: 0 for nid in self.sim.node_ids}
         # per entry: id of the prefix up to it (array('q'): one buffer to copy, not a list of ints)
         self.prefix_ids = {nid: array("q") for nid in self.sim.node_ids}
-        self.prefix_chain = {}  # _chain_key(parent prefix id, term, value) -> prefix id
+        # (parent prefix id, term, value) -> prefix id, keyed by one string (copied whole by a checkpoint's deepcopy,
+        # unlike a tuple): "parent term 'value" for str values, "parent term !repr(value)" otherwise ('1' vs 1)
+        self.prefix_chain = {}
         self.first_prefix = {}  # index << 32 | term -> prefix id first seen (log matching)
         # The committed log, as first committed anywhere (state machine safety, leader completeness):
         self.committed_log = []  # entry i is committed_log[i - 1] ([term, value], shared with the node's log)
@@ -43,7 +45,7 @@ class RaftChecker(Checker):
             other = self.leaders_by_term.setdefault(node.term, nid)
             if other != nid:
                 self.report_violation("election_safety", f"{nid} and {other} are both leaders of term {node.term}",
-                              nid, key=("es", node.term))
+                                      nid, key=("es", node.term))
             # It must hold every entry committed in an earlier term (a stale leader of an old term
             # need not hold what a later term committed, so count only those).
             upto = len(self.commit_terms)
@@ -74,8 +76,8 @@ class RaftChecker(Checker):
             start = splice[0] if splice is not None else 0
             if start < self.log_len[nid] and node.role == LEADER and "role" not in ch:
                 self.report_violation("leader_append_only",
-                              f"leader {nid} (term {node.term}) removed or overwrote entries from index {start + 1}",
-                              nid, key=("laa", nid, node.term))
+                                      f"leader {nid} (term {node.term}) removed or overwrote entries from index "
+                                      f"{start + 1}", nid, key=("laa", nid, node.term))
             self._log_matching(node, start)
             self.log_len[nid] = len(node.log)
         if "commit" in ch:
@@ -96,7 +98,7 @@ class RaftChecker(Checker):
         parent = ids[-1] if ids else 0
         for i in range(start, end):
             term, value = log[i]
-            # = _chain_key(parent, term, value), inlined (once per entry of every log)
+            # the prefix_chain key (see setup_checker)
             key = f"{parent} {term} '{value}" if value.__class__ is str else f"{parent} {term} !{value!r}"
             pid = chain.get(key)
             if pid is None:
@@ -106,9 +108,9 @@ class RaftChecker(Checker):
                 pid = chain[key] = len(chain) + 1
                 if self.first_prefix.setdefault((i + 1) << 32 | term, pid) != pid:
                     self.report_violation("log_matching",
-                                  f"{node.id}'s entry {i + 1} (term {term}) has a different log before it than "
-                                  "another server's entry with the same index and term", node.id,
-                                  key=("lm", node.id, term))
+                                          f"{node.id}'s entry {i + 1} (term {term}) has a different log before it "
+                                          "than another server's entry with the same index and term", node.id,
+                                          key=("lm", node.id, term))
             ids.append(pid)
             parent = pid
 
@@ -119,8 +121,8 @@ class RaftChecker(Checker):
         if upto and (len(ids) < upto or ids[upto - 1] != self.committed_pids[upto - 1]):
             i = next(i for i in range(1, upto + 1) if i > len(ids) or ids[i - 1] != self.committed_pids[i - 1])
             self.report_violation("leader_completeness",
-                          f"{leader.id} {how} {leader.term} without entry {i} {self.committed_log[i - 1]}, "
-                          f"committed in term {self.commit_terms[i - 1]}", leader.id, key=("lc", leader.term))
+                                  f"{leader.id} {how} {leader.term} without entry {i} {self.committed_log[i - 1]}, "
+                                  f"committed in term {self.commit_terms[i - 1]}", leader.id, key=("lc", leader.term))
 
     @invariant("state_machine_safety", "no two servers commit different entries at the same index")
     def _commits(self, node):
@@ -141,8 +143,8 @@ class RaftChecker(Checker):
         if known and ids[known - 1] != committed[known - 1]:
             i = next(i for i in range(1, known + 1) if ids[i - 1] != committed[i - 1])
             self.report_violation("state_machine_safety",
-                          f"{nid} committed {node.log[i - 1]} at index {i}, but {self.committed_log[i - 1]} was "
-                          "committed there before", nid, key=("sms", nid, node.term))
+                                  f"{nid} committed {node.log[i - 1]} at index {i}, but {self.committed_log[i - 1]} "
+                                  "was committed there before", nid, key=("sms", nid, node.term))
             return
         if new <= n_committed:
             return
@@ -177,11 +179,3 @@ class RaftChecker(Checker):
             },
             "leader_step_downs": self.ctx.metrics.leader_step_downs,
         }
-
-
-def _chain_key(parent, term, value):
-    """The key of a prefix in Raft.prefix_chain: one string (copied as a whole) rather than a (parent, term,
-    value) tuple (a container deepcopy walks). repr keeps values of different types apart ('1' vs 1)."""
-    if value.__class__ is str:
-        return f"{parent} {term} '{value}"  # str values: the common case, cheaper than repr
-    return f"{parent} {term} !{value!r}"
