@@ -9,6 +9,8 @@ starting scenario are kept as they are: the shrinking works on what the hunt add
 
 import copy
 
+from ..engine import Simulation
+from ..errors import ScenarioError
 from . import first_violation
 
 MAX_ROUNDS = 4
@@ -139,12 +141,27 @@ class Shrinker:
                         dict(self.frame, params=dict(self.frame.get("params", {}), **{name: value}))):
                     changed = True
                     break
+        changed |= self.fewer_nodes()
+        return changed
+
+    def fewer_nodes(self):
+        """The fewest nodes that still fail; the nodes the interventions name are renamed to the lowest free
+        ids of the same role (n15 -> n3 in a 4-node cluster), since a smaller cluster has no n15."""
         nodes = self.frame.get("nodes", self.protocol.nodes.default)
         for n in range(self.protocol.nodes.min, nodes):
-            if self._try_frame(dict(self.frame, nodes=n)):
-                changed = True
-                break
-        return changed
+            frame = dict(self.frame, nodes=n)
+            try:
+                ids = Simulation(dict(frame, interventions=[], duration=1)).node_ids
+            except ScenarioError:
+                continue
+            renamed = _renamed(self.base_ivs + self.added, ids)
+            if renamed is None or any(nid in renamed for iv in self.base_ivs for nid in _named(iv)):
+                continue  # no room for every role, or the starting scenario's interventions would change
+            added = [_rename(iv, renamed) for iv in self.added]
+            if self.fails(self.compose(added, frame)):
+                self.frame, self.added = frame, added
+                return True
+        return False
 
     def _try_frame(self, frame):
         if self.fails(self.compose(frame=frame)):
@@ -173,3 +190,42 @@ def _lighter(kind, value, current):
     if kind == "interval":
         return current != 0 and (value == 0 or value > current)
     return value < current
+
+
+NODE_FIELDS = ("node", "a", "b")
+
+
+def _named(iv):
+    """The node ids an intervention names (selectors such as `leader` too: they are never renamed)."""
+    out = [iv[f] for f in NODE_FIELDS if isinstance(iv.get(f), str)]
+    for group in iv.get("groups", ()):
+        out.extend(group)
+    return out
+
+
+def _renamed(ivs, ids):
+    """old id -> new id for each named id missing from `ids`: the lowest unused id of its role (its letters:
+    n, a, p, c...); None if a role has too few ids left."""
+    named = list(dict.fromkeys(nid for iv in ivs for nid in _named(iv)))
+    present = set(ids)
+    free = [nid for nid in ids if nid not in named]
+    mapping = {}
+    for nid in named:
+        if nid in present or not nid[-1:].isdigit():
+            continue  # an id of the smaller cluster too, or a selector
+        role = nid.rstrip("0123456789")
+        spare = [f for f in free if f.rstrip("0123456789") == role and f not in mapping.values()]
+        if not spare:
+            return None
+        mapping[nid] = spare[0]
+    return mapping
+
+
+def _rename(iv, mapping):
+    out = dict(iv)
+    for f in NODE_FIELDS:
+        if isinstance(out.get(f), str):
+            out[f] = mapping.get(out[f], out[f])
+    if "groups" in out:
+        out["groups"] = [[mapping.get(n, n) for n in group] for group in out["groups"]]
+    return out
