@@ -97,12 +97,12 @@ def check_lesson(lesson, simulation_factory=None):
     """Play a validated lesson headless; yield one report per step, then a final `lesson` report.
 
     Each step: play to its `until`, check its highlights exist (nodes and roles resolve now, messages of that
-    kind were sent so far), perform its `do` (and check that the lesson's own matcher recognises it), then
+    kind were sent during the step or are in flight), perform its `do` (and check that the lesson's own matcher recognises it), then
     check its `expect`. A step report lists `failures` as {field, message}; `ok` is true when there are none."""
     from ..engine import Simulation
 
     sim = (simulation_factory or Simulation)(lesson["scenario"])
-    kinds = {}
+    kinds = {}  # message kinds sent during this step (since the previous step's do)
     failed = []
     for i, step in enumerate(lesson["steps"]):
         where = f"steps[{i}]"
@@ -110,6 +110,8 @@ def check_lesson(lesson, simulation_factory=None):
         if "until" in step:
             sim.advance(step["until"])
         _note_kinds(sim.drain(), kinds)
+        for m in sim.network.messages():  # and those in flight now
+            kinds[m["msg"].get("kind")] = True
         for j, item in enumerate(step.get("highlight", ())):
             problem = _highlight_problem(item, sim, kinds)
             if problem:
@@ -133,6 +135,7 @@ def check_lesson(lesson, simulation_factory=None):
                     failures.append({"field": f"{where}.do", "message": f"cannot apply at t={sim.now}: {err.message}"
                                                                         f" ({err.code})"})
             events = sim.drain()
+            kinds.clear()  # what the action causes belongs to the next step
             _note_kinds(events, kinds)
             done = [ev for ev in events if ev["type"] == "intervention"]
             if done:  # as the trace shows it: selectors resolved
@@ -150,6 +153,8 @@ def check_lesson(lesson, simulation_factory=None):
                 problem = evaluate(check, sim, views, metrics)
                 if problem:
                     failures.append({"field": f"{where}.expect[{j}]", "message": problem})
+        if "do" not in step:
+            kinds.clear()
         report["ok"] = not failures
         report["checks"] = len(step.get("expect", ()))
         if failures:
@@ -180,5 +185,5 @@ def _highlight_problem(item, sim, kinds):
         return None
     if item["message"] in kinds:
         return None
-    seen = ", ".join(sorted(kinds)) or "none"
-    return f"no {item['message']} message was sent up to t={sim.now} (kinds sent: {seen})"
+    seen = ", ".join(sorted(k for k in kinds if k is not None)) or "none"
+    return f"no {item['message']} message was sent during this step or is in flight at t={sim.now} (kinds: {seen})"

@@ -133,14 +133,14 @@ def refused(mutate, slug="raft-leader-election"):
     (lambda l: l["steps"][3]["do"].update(refused="Not A Code"), "steps[3].do.refused", "error code"),
     (lambda l: l["steps"][2]["expect"][0].update(equals=1), "steps[2].expect[0].equals", "unknown field"),
     (lambda l: l["steps"][2]["expect"][0].update(at_least=1), "steps[2].expect[0]", "exactly one operator"),
-    (lambda l: l["steps"][2]["expect"].append({"violation": "liveness"}), "steps[2].expect[5].violation",
+    (lambda l: l["steps"][2]["expect"].insert(0, {"violation": "liveness"}), "steps[2].expect[0].violation",
      "unknown invariant"),
-    (lambda l: l["steps"][2]["expect"].append({"node": "n1", "field": "log..0", "is": 1}),
-     "steps[2].expect[5].field", "dotted path"),
-    (lambda l: l["steps"][2]["expect"].append({"count": {"field": "role", "is": "leader"}, "equals": -1}),
-     "steps[2].expect[5].equals", ">= 0"),
-    (lambda l: l["steps"][2]["expect"].append({"node": "n1", "field": "term", "at_least": "2"}),
-     "steps[2].expect[5].at_least", "number"),
+    (lambda l: l["steps"][2]["expect"].insert(0, {"node": "n1", "field": "log..0", "is": 1}),
+     "steps[2].expect[0].field", "dotted path"),
+    (lambda l: l["steps"][2]["expect"].insert(0, {"count": {"field": "role", "is": "leader"}, "equals": -1}),
+     "steps[2].expect[0].equals", ">= 0"),
+    (lambda l: l["steps"][2]["expect"].insert(0, {"node": "n1", "field": "term", "at_least": "2"}),
+     "steps[2].expect[0].at_least", "number"),
     (lambda l: l["steps"][2].update(text="a **strong start"), "steps[2].text", "never closed"),
     (lambda l: l["steps"][2].update(text="a <b>bold</b> claim"), "steps[2].text", "HTML"),
     (lambda l: l["steps"][2].update(text="**strong with *em* inside**"), "steps[2].text", "does not nest"),
@@ -230,13 +230,13 @@ def test_matches_do_checks_only_the_listed_fields():
 # --- the checks are real ------------------------------------------------------------------------
 def test_a_false_expect_fails_the_check():
     lesson = raw("raft-leader-election")
-    lesson["steps"][4]["expect"].append({"node": "n4", "field": "term", "is": 3})
-    lesson["steps"][6]["expect"].append({"count": {"field": "role", "is": "leader"}, "equals": 2})
-    lesson["steps"][6]["expect"].append({"violation": "election_safety"})
+    lesson["steps"][4]["expect"].insert(0, {"node": "n4", "field": "term", "is": 3})
+    lesson["steps"][6]["expect"][:0] = [{"count": {"field": "role", "is": "leader"}, "equals": 2},
+                                        {"violation": "election_safety"}]
     steps, final = reports(validate_lesson(lesson, "raft-leader-election"))
     assert not final["ok"] and final["failed_steps"] == [4, 6]
-    assert steps[4]["failures"] == [{"field": "steps[4].expect[4]", "message": "n4.term is 2, expected is 3"}]
-    assert [f["field"] for f in steps[6]["failures"]] == ["steps[6].expect[4]", "steps[6].expect[5]"]
+    assert steps[4]["failures"] == [{"field": "steps[4].expect[0]", "message": "n4.term is 2, expected is 3"}]
+    assert [f["field"] for f in steps[6]["failures"]] == ["steps[6].expect[0]", "steps[6].expect[1]"]
     assert "1 nodes meet role is \"leader\"" in steps[6]["failures"][0]["message"]
     assert "election_safety has not been violated" in steps[6]["failures"][1]["message"]
 
@@ -290,7 +290,17 @@ def test_a_highlight_that_is_not_there_fails():
     steps, final = reports(validate_lesson(lesson, "raft-leader-election"))
     assert final["failed_steps"] == [0]
     assert steps[0]["failures"][0]["field"] == "steps[0].highlight[5]"
-    assert "no AppendEntries message was sent up to t=0" in steps[0]["failures"][0]["message"]
+    assert "no AppendEntries message was sent during this step or is in flight at t=0" \
+        in steps[0]["failures"][0]["message"]
+
+
+def test_a_message_highlight_needs_a_message_of_this_step():
+    lesson = raw("raft-leader-election")
+    lesson["steps"][4]["highlight"] = [{"message": "RequestVote"}]  # sent after the crash: this step
+    lesson["steps"][5]["highlight"] = [{"message": "RequestVote"}]  # 1300..2000: none sent, none in flight
+    steps, final = reports(validate_lesson(lesson, "raft-leader-election"))
+    assert final["failed_steps"] == [5]
+    assert steps[5]["failures"][0]["field"] == "steps[5].highlight[0]"
 
 
 # --- the markup --------------------------------------------------------------------------------
