@@ -134,6 +134,11 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
     chunks = [(start, min(budget, start + CHUNK)) for start in range(0, budget, CHUNK)]
     tried = 0
     failure = None
+    if plan["baseline_violation"] is not None:  # the starting scenario breaks an invariant as it is
+        chunks = []
+        failure = {"index": None, "violation": plan["baseline_violation"],
+                   "changes": {"seed": plan["normal"]["seed"], "params": {}, "network": {}, "interventions": []}}
+        yield {"type": "progress", "tried": 0, "found": 1, "budget": budget}
     for result in ordered_map(run_trials, plan, chunks, workers=workers, client=client):
         tried += result["tried"]
         failure = result["failure"]
@@ -157,8 +162,8 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
         found = shrinker.scenario
     violation = first_violation(found, invariant)
     found["title"] = f"Counterexample: {invariant}"
-    found["description"] = (f"Found by `python -m simulator hunt` (seed {seed}, trial {failure['index']}) and "
-                            f"shrunk: {violation['details']}")
+    where = "the starting scenario" if failure["index"] is None else f"trial {failure['index']}"
+    found["description"] = f"Found by `python -m simulator hunt` (seed {seed}, {where}) and shrunk: {violation['details']}"
     final.update(scenario=found, violation=violation)
     yield final
 

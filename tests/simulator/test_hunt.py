@@ -5,6 +5,7 @@ replays through `python -m simulator run`."""
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -13,6 +14,7 @@ from simulator.__main__ import main
 from simulator.hunt import CHUNK, DEFAULT_BUDGET, hunt, iter_hunt
 from simulator.hunt.cases import CORRECT_STARTS, MUTATION_STARTS
 
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "examples")
 HANDFUL = 5
 
 # mutation -> (hunt seed, invariants that may catch it); the starting scenarios are MUTATION_STARTS
@@ -66,16 +68,17 @@ def test_hunt_finds_the_mutation_and_shrinks_it(name):
 
 @pytest.mark.parametrize("name", sorted(CORRECT_STARTS))
 def test_hunt_on_a_correct_protocol_finds_nothing_and_says_how_much_it_tried(name):
-    result = hunt(CORRECT_STARTS[name], budget=32, seed=7, workers=1)
-    assert result == {"type": "hunt", "found": False, "invariant": None, "tried": 32, "budget": 32, "seed": 7,
+    result = hunt(CORRECT_STARTS[name], budget=24, seed=7, workers=1)
+    assert result == {"type": "hunt", "found": False, "invariant": None, "tried": 24, "budget": 24, "seed": 7,
                       "scenario": None}
 
 
 def test_same_seed_same_result_and_a_different_seed_another_search():
-    start = MUTATION_STARTS["twophase/no_force_write"]
-    first = hunt(start, budget=200, seed=3, workers=1)
-    assert hunt(start, budget=200, seed=3, workers=1) == first
-    other = hunt(start, budget=200, seed=4, workers=1)
+    start = MUTATION_STARTS["paxos/forget_promise_on_restart"]
+    first = hunt(start, budget=200, seed=1, workers=1)
+    assert first["found"]
+    assert hunt(start, budget=200, seed=1, workers=1) == first
+    other = hunt(start, budget=200, seed=2, workers=1)
     assert (other["tried"], other["scenario"]) != (first["tried"], first["scenario"])
 
 
@@ -87,6 +90,17 @@ def test_the_hunt_on_dask_worker_processes_gives_the_in_process_result():
     assert local[-1]["found"] and local[-1]["tried"] > 2 * CHUNK  # the failure is a few chunks in
     spread = list(iter_hunt(start, budget=400, seed=2, workers=2))
     assert spread == local
+
+
+def test_a_starting_scenario_that_already_breaks_an_invariant_is_reported_before_any_trial():
+    """The designed example's own interventions are kept as they are; only the run is cut short."""
+    with open(os.path.join(EXAMPLES, "raft-mutation-no-truncate.json")) as fh:
+        designed = json.load(fh)
+    result = hunt(designed, budget=16, workers=1)
+    assert (result["found"], result["tried"], result["trial"]) == (True, 0, None)
+    assert result["scenario"]["interventions"] == designed["interventions"]
+    assert result["scenario"]["duration"] == result["violation"]["t"] + 1 < designed["duration"]
+    assert result["invariant"] in violations_of(result["scenario"])
 
 
 def test_cli_hunt_prints_progress_then_a_scenario_that_run_replays_to_the_violation(tmp_path, capsys):
