@@ -88,6 +88,7 @@ def validate_lesson(raw, slug):
     for i, step in enumerate(steps):
         out = _step(step, proto, ids, f"steps[{i}]", at)
         at = out.get("until", at)
+        out["moment"] = at  # where the step pauses (its until, or the previous step's): what Back seeks to
         lesson["steps"].append(out)
     return lesson
 

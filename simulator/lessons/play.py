@@ -2,6 +2,7 @@
 
 from collections import namedtuple
 
+from ..engine import Simulation
 from ..errors import PlaygroundError
 from ..interventions import validate_intervention
 from .errors import LessonError
@@ -93,15 +94,36 @@ def _shown(value, sim):
     return f"{value} ({resolved})" if resolved != value else str(value)
 
 
-def check_lesson(lesson, simulation_factory=None):
+def expect_failures(step, sim, where="step"):
+    """The step's `expect` checks that do not hold in `sim` now, as [{field, message}] ([]: all hold).
+
+    The player can use it too, e.g. to tell whether a learner's own run still shows what the lesson says."""
+    if "expect" not in step:
+        return []
+    views = {nid: jsonish(node.view()) for nid, node in sim.nodes.items()}
+    metrics_cache = []
+
+    def metrics():  # computed once, and only if a check reads a metric
+        if not metrics_cache:
+            metrics_cache.append(jsonish(sim.protocol.metrics()))
+        return metrics_cache[0]
+
+    failures = []
+    for j, check in enumerate(step["expect"]):
+        problem = evaluate(check, sim, views, metrics)
+        if problem:
+            failures.append({"field": f"{where}.expect[{j}]", "message": problem})
+    return failures
+
+
+def check_lesson(lesson):
     """Play a validated lesson headless; yield one report per step, then a final `lesson` report.
 
     Each step: play to its `until`, check its highlights exist (nodes and roles resolve now, messages of that
-    kind were sent during the step or are in flight), perform its `do` (and check that the lesson's own matcher recognises it), then
-    check its `expect`. A step report lists `failures` as {field, message}; `ok` is true when there are none."""
-    from ..engine import Simulation
-
-    sim = (simulation_factory or Simulation)(lesson["scenario"])
+    kind were sent during the step or are in flight), perform its `do` (and check that the lesson's own matcher
+    recognises it), then check its `expect`. A step report lists `failures` as {field, message}; `ok` is true
+    when there are none."""
+    sim = Simulation(lesson["scenario"])
     kinds = {}  # message kinds sent during this step (since the previous step's do)
     failed = []
     for i, step in enumerate(lesson["steps"]):
@@ -140,19 +162,7 @@ def check_lesson(lesson, simulation_factory=None):
             done = [ev for ev in events if ev["type"] == "intervention"]
             if done:  # as the trace shows it: selectors resolved
                 report["did"] = {k: v for k, v in done[-1].items() if k not in ("t", "type")}
-        if "expect" in step:
-            views = {nid: jsonish(node.view()) for nid, node in sim.nodes.items()}
-            metrics_cache = []
-
-            def metrics():
-                if not metrics_cache:
-                    metrics_cache.append(jsonish(sim.protocol.metrics()))
-                return metrics_cache[0]
-
-            for j, check in enumerate(step["expect"]):
-                problem = evaluate(check, sim, views, metrics)
-                if problem:
-                    failures.append({"field": f"{where}.expect[{j}]", "message": problem})
+        failures += expect_failures(step, sim, where)
         if "do" not in step:
             kinds.clear()
         report["ok"] = not failures

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from simulator import Simulation
-from simulator.lessons import (LessonError, check_lesson, lesson_index, lesson_paths, load_lesson, matches_do,
-                               parse_text, validate_lesson)
+from simulator.lessons import (LessonError, check_lesson, expect_failures, lesson_index, lesson_paths, load_lesson,
+                               matches_do, parse_text, validate_lesson)
 
 from simhelpers import ROOT
 
@@ -313,3 +313,15 @@ def test_text_is_parsed_into_spans_for_the_player():
     assert parse_text("a < b and b > c", "t", 100) == [[["text", "a < b and b > c"]]]
     with pytest.raises(LessonError, match="at most 10 characters"):
         parse_text("x" * 11, "t", 10)
+
+
+def test_expect_failures_reads_a_live_run_and_steps_know_their_moment():
+    lesson = load_lesson(RAFT_ELECTION)
+    assert [s["moment"] for s in lesson["steps"]] == [0, 151, 250, 1000, 1300, 2000, 2600]
+    step = lesson["steps"][2]
+    sim = Simulation(lesson["scenario"])
+    sim.advance(100)  # too early: nobody leads yet
+    early = expect_failures(step, sim)
+    assert [f["field"] for f in early][:1] == ["step.expect[0]"] and "n3.role is \"follower\"" in early[0]["message"]
+    sim.advance(step["until"])
+    assert expect_failures(step, sim) == []
