@@ -83,7 +83,7 @@ class NodeContext:
 
     @property
     def now(self):
-        return self._env._now
+        return self._env.now
 
     def crash_at(self, node, point):
         """`node` crashes itself at the named `point` (a fault armed by an intervention): a `fault` event, then

@@ -149,7 +149,7 @@ class RaftChecker(Checker):
         if new <= n_committed:
             return
         # The first commit of indices len(committed)+1..new, in this node's term.
-        now = self.sim.env._now
+        now = self.sim.now
         for i in range(n_committed + 1, new + 1):
             entry = node.log[i - 1]
             self.committed_log.append(entry)
