@@ -210,7 +210,7 @@ def _do(raw, proto, ids, where):
     fields = [k for k in intervention if k != "action"]
     match = raw.get("match")
     if match is None:
-        match = [k for k in fields if k in iv and _is_node_field(proto, intervention["action"], k)]
+        match = [k for k in fields if k in iv and is_node_field(proto, intervention["action"], k)]
     elif not isinstance(match, list) or not all(isinstance(k, str) for k in match):
         raise LessonError(f"{where}.match: must be a list of the intervention's field names", field=f"{where}.match")
     for i, key in enumerate(match):
@@ -227,7 +227,8 @@ def _do(raw, proto, ids, where):
     return out
 
 
-def _is_node_field(proto, action, key):
+def is_node_field(proto, action, key):
+    """Does field `key` of `action` name nodes (an id or a role selector)?"""
     if action in COMMON:
         return COMMON[action][0].get(key) in (NODE, "groups")
-    return key in proto.actions[action].node_fields
+    return action in proto.actions and key in proto.actions[action].node_fields

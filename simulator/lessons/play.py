@@ -6,6 +6,7 @@ from ..engine import Simulation
 from ..errors import PlaygroundError
 from ..interventions import validate_intervention
 from .errors import LessonError
+from .format import is_node_field
 from .expect import evaluate, jsonish
 
 DoMatch = namedtuple("DoMatch", "ok message")
@@ -51,6 +52,7 @@ def _resolve(value, sim):
 
 
 def _normal(key, iv, sim):
+    """The field as compared: node fields resolved now, a two-way link's ends and a partition's groups sorted."""
     value = iv.get(key)
     if key == "groups" and isinstance(value, list):
         groups = [sorted(_resolve(n, sim) for n in g) for g in value if isinstance(g, list)]
@@ -62,31 +64,27 @@ def _normal(key, iv, sim):
         return sorted(groups)
     if key in ("a", "b") and iv.get("action") in ("cut", "heal", "set_link") and not iv.get("oneway"):
         return sorted(str(_resolve(iv.get(k), sim)) for k in ("a", "b"))
-    if isinstance(value, str):
+    if sim is not None and is_node_field(type(sim.protocol), iv.get("action"), key):
         return _resolve(value, sim)
     return value
 
 
 def describe(iv, sim=None):
     """A short phrase for an intervention: `crash leader (n3)`, `cut n1-n2`, `partition [n1 n2] [n3 n4 n5]`."""
-    action = iv.get("action")
-    parts = [str(action)]
+    parts = [str(iv.get("action"))]
+    if "a" in iv and "b" in iv:
+        parts.append(f"{_shown(iv['a'], sim)}-{_shown(iv['b'], sim)}")
     for key, value in iv.items():
-        if key in ("action", "at", "selector") or (key == "oneway" and not value):
+        if key in ("action", "at", "selector", "a", "b") or value is None or value is False or value in ("", {}):
             continue
         if key == "groups" and isinstance(value, list):
-            parts.append(" ".join("[" + " ".join(str(n) for n in g) + "]" for g in value if isinstance(g, list)))
-            continue
-        shown = str(value)
-        resolved = _resolve(value, sim) if isinstance(value, str) and key in ("node", "a", "b") else value
-        if resolved != value:
-            shown = f"{value} ({resolved})"
-        parts.append(shown if key in ("node", "a", "b") else f"{key}={shown}")
-    text = " ".join(parts)
-    if action in ("cut", "heal", "set_link") and "a" in iv and "b" in iv:
-        text = text.replace(f" {_shown(iv['a'], sim)} {_shown(iv['b'], sim)}",
-                            f" {_shown(iv['a'], sim)}-{_shown(iv['b'], sim)}", 1)
-    return text
+            parts.append(" ".join("[" + " ".join(_shown(n, sim) for n in g) + "]" for g in value
+                                  if isinstance(g, list)))
+        elif key == "node":
+            parts.append(_shown(value, sim))
+        else:
+            parts.append(f"{key}={value}")
+    return " ".join(parts)
 
 
 def _shown(value, sim):

@@ -225,6 +225,8 @@ def test_matches_do_checks_only_the_listed_fields():
     strict["do"]["match"] = ["node", "value"]
     assert not matches_do(strict, {"action": "client_request", "node": "n3", "value": "anything"}, sim).ok
     assert matches_do(strict, {"action": "client_request", "node": "leader", "value": "x"}, sim).ok
+    strict["do"]["intervention"]["value"] = "leader"  # a value is text, never a role to resolve
+    assert not matches_do(strict, {"action": "client_request", "node": "n3", "value": "n3"}, sim).ok
 
 
 # --- the checks are real ------------------------------------------------------------------------
