@@ -303,7 +303,7 @@ def test_invariants_hold_across_failovers_and_the_group_settles(mode, data):
             sim.intervene({"action": "restart", "node": nid})
     sim.run()
     assert sim.violations == [], sim.violations
-    acting = [b for b in sim.protocol.broker_ids if sim.nodes[b].role == "coordinator"]
+    acting = [b for b in sim.protocol.ctx.params.broker_ids if sim.nodes[b].role == "coordinator"]
     assert acting == [sim.protocol.leader]
     if any(sim.nodes[c].active for c in sim.protocol.consumer_ids):
         assert stable_and_owned(sim), "the group settles once the faults stop"

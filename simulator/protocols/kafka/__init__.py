@@ -28,14 +28,15 @@ to give simulated milliseconds, so a class need not wait 45 s for a session time
 The observer (the Protocol instance) tracks who owns each partition, checks the invariants after every state
 event and measures partition-time unowned per rebalance, partitions moved, duplicates and lag.
 
-Where things are:
-- spec.py: the Protocol subclass (parameters, actions, selectors, mutations, version, node construction)
-- assignors.py: Kafka's assignors (pure functions); topics.py: partition names
+Where things are (docs/protocols/kafka.md, "Where the code is"):
+- spec.py: the Protocol subclass (parameters, actions as check/apply pairs, selectors, mutations, version, nodes)
+- classic_coordinator.py: the rules of the classic group coordinator; kip848_coordinator.py: the KIP-848 one's
 - broker.py: what every broker does (metadata, committed offsets, its part in __consumer_offsets' replication)
-- classic_coordinator.py: the classic group coordinator's rules; kip848_coordinator.py: the KIP-848 coordinator's
+- controller.py: coordinator failover (brokers >= 2)
 - consumers.py: the consumers (the poll loop, then the classic and the KIP-848 member)
-- controller.py: coordinator failover (brokers >= 2); workload.py: records produced and processed
-- checker.py: the invariants and the figures; presets.py: the gallery's scenarios
+- assignors.py: Kafka's assignors (pure functions); topics.py: partition names
+- checker.py: the ownership rule, the invariants and the figures; workload.py: records produced and processed
+- presets.py: the gallery's scenarios
 """
 
 from .assignors import (

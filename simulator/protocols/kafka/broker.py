@@ -3,8 +3,7 @@ with brokers >= 2, its part in the replicated __consumer_offsets partition (lead
 The controller that moves the leadership is in controller.py; the group rules are in classic_coordinator.py and
 kip848_coordinator.py."""
 
-from ...node import Node
-from .assignors import mode_of
+from ...node import Node, receives
 from .topics import TOPICS, tp, tp_key
 
 BROKER = "broker"
@@ -23,27 +22,28 @@ class Broker(Node):
     VISIBLE_TIMERS = ("rebalance",)
 
     def init_persistent(self):
-        p = self.sim.scenario["params"]
-        self.mode = mode_of(p)
-        self.assignor = p["assignor"]
-        self.rate = p["produce_rate"]
-        self.scale = p["time_scale"]
-        self.partitions = [[tp(t, i), 0] for t in TOPICS[:p["topics"]] for i in range(p["partitions"])]
+        p = self.params
+        self.mode = p.mode
+        self.assignor = p.assignor
+        self.rate = p.produce_rate
+        self.scale = p.time_scale
+        self.partitions = [[tp(t, i), 0] for t in TOPICS[:p.topics] for i in range(p.partitions)]
         self.committed = {}  # __consumer_offsets: tp -> offset
         self.id_seq = 0
         self.history = []  # [t, state, generation] at each change: the page draws rebalances from it
-        k = self.k
-        self.config = {"session_ms": k.session, "max_poll_ms": k.max_poll, "heartbeat_ms": k.cg_hb if
-                       self.mode == "consumer" else k.hb, "initial_delay_ms": k.initial_delay,
-                       "auto_commit_ms": k.auto_commit if k.auto_commit_on else None, "static": p["static_membership"]}
-        if k.multi_broker:
+        self.config = {"session_ms": p.session_timeout, "max_poll_ms": p.max_poll_interval,
+                       "heartbeat_ms": p.consumer_heartbeat_interval if p.mode == "consumer" else p.heartbeat_interval,
+                       "initial_delay_ms": p.initial_rebalance_delay,
+                       "auto_commit_ms": p.auto_commit_interval if p.auto_commit else None,
+                       "static": p.static_membership}
+        if p.multi_broker:
             self.init_role()
 
     def init_role(self):
         """brokers >= 2: the broker's part in the __consumer_offsets partition (see the module docstring)."""
         self.VIEW = Broker.VIEW + ("role", "in_sync", "leader_epoch")
         self.VISIBLE_TIMERS = ("rebalance", "failover")
-        self.config = dict(self.config, failover_ms=self.k.failover_delay)
+        self.config = dict(self.config, failover_ms=self.params.broker_session_timeout)
         first = self.index == 0
         self.role = "coordinator" if first else "follower"  # b1 leads at the start
         self.in_sync = True
@@ -58,10 +58,6 @@ class Broker(Node):
         self.assignment = {}
         self.target = {}
         self.reason = None
-
-    @property
-    def k(self):
-        return self.sim.protocol
 
     def counts(self):
         out = {}
@@ -111,13 +107,13 @@ class Broker(Node):
     @property
     def acting(self):
         """Whether this broker acts as the group coordinator (always, with one broker)."""
-        return not self.k.multi_broker or self.role == "coordinator"
+        return not self.params.multi_broker or self.role == "coordinator"
 
     def multi_message(self, src, m):
         """brokers >= 2: any broker answers FindCoordinator and Metadata; only the coordinator the group requests."""
         kind = m["kind"]
         if kind == "FindCoordinator":
-            leader = self.k.available_coordinator()
+            leader = self.protocol.available_coordinator()
             self.send(src, {"kind": "FindCoordinatorResponse", "req": m["req"],
                             "error": "NONE" if leader else "COORDINATOR_NOT_AVAILABLE", "coordinator": leader})
             return True
@@ -140,8 +136,8 @@ class Broker(Node):
 
     def replicate(self):
         """acks=all: the write is in every in-sync replica before the coordinator answers."""
-        if self.k.multi_broker and self.role == "coordinator":
-            self.k.replicate(self, self.replica_state())
+        if self.params.multi_broker and self.role == "coordinator":
+            self.protocol.replicate(self, self.replica_state())
 
     def take_over(self, epoch):
         """The controller made this broker the leader of __consumer_offsets: load the group from the replica."""
@@ -182,35 +178,40 @@ class Broker(Node):
         self.put("in_sync", False)
 
     def on_message(self, src, m):
-        if self.k.multi_broker and self.multi_message(src, m):
+        """Every request: with brokers >= 2 routed first (multi_message), then its handler (HANDLERS, by kind);
+        then what changed is published, and replicated by the coordinator."""
+        if self.params.multi_broker and self.multi_message(src, m):
             return
-        kind = m["kind"]
-        if kind == "OffsetCommit":
-            self.on_commit(src, m)
-        elif kind == "OffsetFetch":
-            offsets = {t: self.committed.get(t, -1) for t in m["partitions"]}
-            self.send(src, {"kind": "OffsetFetchResponse", "req": m["req"], "offsets": offsets})
-        elif kind == "Metadata":
-            self.send(src, {"kind": "MetadataResponse", "req": m["req"], "partitions": self.counts()})
-        else:
-            self.on_group_message(src, kind, m)
+        handler = self.HANDLERS.get(m["kind"])
+        if handler is not None:
+            handler(self, src, m)
         self.publish()
         self.replicate()
 
+    @receives("OffsetFetch")
+    def on_offset_fetch(self, src, m):
+        offsets = {t: self.committed.get(t, -1) for t in m["partitions"]}
+        self.send(src, {"kind": "OffsetFetchResponse", "req": m["req"], "offsets": offsets})
+
+    @receives("Metadata")
+    def on_metadata_request(self, src, m):
+        self.send(src, {"kind": "MetadataResponse", "req": m["req"], "partitions": self.counts()})
+
+    @receives("OffsetCommit")
     def on_commit(self, src, m):
         err = self.validate_commit(m)
         stale = err if err in STALE_ERRORS else None
-        accept = err is None or (stale is not None and "accept_stale_commits" in self.sim.mutations)
+        accept = err is None or (stale is not None and self.mutations.accept_stale_commits)
         if accept:
             old = {t: self.committed.get(t) for t in m["offsets"]}
             committed = dict(self.committed)
             committed.update(m["offsets"])
             self.committed = committed
             self.mark("committed")
-            self.k.commit_accepted(self, src, m, stale, old)
+            self.protocol.commit_accepted(self, src, m, stale, old)
             self.commit_refreshes_session(m)
         else:
-            self.k.commit_rejected(src, err)
+            self.protocol.commit_rejected(src, err)
         self.send(src, {"kind": "OffsetCommitResponse", "req": m["req"], "error": "NONE" if accept else err,
                         "generation": m["generation"], "group_generation": self.generation,
                         "offsets": dict(m["offsets"])})

@@ -4,21 +4,11 @@ rebalance, partitions moved, duplicates, lag, commits).
 A part of the Protocol object (spec.Kafka inherits it): it tracks who owns each partition from the consumers'
 `owned` fields, and the coordinator's group from its node."""
 
+from ..base import Checker, invariant
 from .topics import all_partitions, tp_sorted
 
-QUIET = ("positions", "processed", "dups", "log", "timers", "error", "committed")  # cannot settle a group
 
-INVARIANTS = {
-    "exclusive_ownership": "no partition is owned by two current members of the group at once (a consumer "
-                           "the coordinator no longer counts, by member id and generation, is a zombie: its "
-                           "work is duplicated and its commits are fenced)",
-    "all_partitions_owned": "once the group is stable and every member has synced (classic) or reconciled "
-                            "(KIP-848), every partition of the assignment has an owner",
-    "fenced_commits": "the coordinator accepts an offset commit only from a current member of the current "
-                      "generation (member epoch)",
-    "single_coordinator": "brokers >= 2: at most one broker acts as the group coordinator at any moment, and it "
-                          "is the leader of __consumer_offsets the controller elected",
-}
+QUIET = ("positions", "processed", "dups", "log", "timers", "error", "committed")  # cannot settle a group
 
 
 # --- the ownership rule ----------------------------------------------------------------------------------------
@@ -77,7 +67,9 @@ def ownership(nodes, stale_claims=(), coordinator=None):
     return out
 
 
-class Checker:
+class KafkaChecker(Checker):
+    """Kafka's invariants and figures (a part of the Kafka object: spec.Kafka inherits it)."""
+
     def setup_checker(self):
         self.created = {}
         self.owners = {}  # tp -> {consumer: True}
@@ -104,34 +96,38 @@ class Checker:
         self.owners[name] = {}
         self.unowned_since[name] = t
 
+    # --- hooks the coordinators and consumers call (nothing here is sent or drawn) ----------------------------
     def assignment_computed(self, generation, counts, assignment):
         self.assigned_for[generation] = all_partitions(counts)
 
     def generation_started(self, generation):
         self.generations += 1
 
-    def commit_accepted(self, broker, src, m, stale, old):
-        self.accepted_commits += 1
-        if stale is None:
-            return
-        back = [t for t, off in m["offsets"].items() if old.get(t) is not None and off < old[t]]
-        details = (f"the coordinator accepted {src}'s commit of {', '.join(tp_sorted(m['offsets']))} although it "
-                   f"would fail with {stale} (it sent generation {m['generation']}, the group is at "
-                   f"{broker.generation})")
-        if back:
-            details += f"; committed offsets went backwards on {', '.join(tp_sorted(back))}"
-        self.report_violation("fenced_commits", details, src, ("fc", src, m["generation"], broker.generation))
-
     def commit_rejected(self, src, err):
         self.rejected[err] = self.rejected.get(err, 0) + 1
 
-    def check_single_coordinator(self):
-        acting = [b for b in self.broker_ids if self.sim.nodes[b].role == "coordinator"]
-        if len(acting) > 1 or (acting and acting[0] != self.leader):
-            self.report_violation("single_coordinator",
-                                  f"{' and '.join(acting)} act as the group coordinator; the controller's leader of "
-                                  f"__consumer_offsets is {self.leader} (epoch {self.leader_epoch})",
-                                  acting[-1], ("sc", tuple(acting), self.leader_epoch))
+    def held_generation(self, node_id, join):
+        """For the exclusive_ownership invariant only (nothing is sent): the generation of the assignment the member
+        that sent JoinGroup `join` holds, which its claim's generation (its current generation) can be newer than
+        when that generation's SyncGroup answer never reached it."""
+        gen = join["generation"]
+        node = self.sim.nodes.get(node_id)
+        held = getattr(node, "claim_gen", None)
+        return gen if held is None else min(gen, held)
+
+    # --- the invariants, each declared on the method that checks it -------------------------------------------
+    @invariant("exclusive_ownership",
+               "no partition is owned by two current members of the group at once (a consumer the coordinator no "
+               "longer counts, by member id and generation, is a zombie: its work is duplicated and its commits are "
+               "fenced)")
+    def check_exclusive(self, t):
+        owners = [n for n in self.owners[t] if self.counted(self.sim.nodes[n])]
+        if len(owners) >= 2:
+            gen = self.broker.generation
+            self.report_violation("exclusive_ownership",
+                          f"{t} is consumed by {' and '.join(owners)} at once, both current members "
+                          f"({'group epoch' if self.ctx.params.mode == 'consumer' else 'generation'} {gen})",
+                          owners[-1], ("ex", t, tuple(owners), gen))
 
     def counted(self, c):
         """Whether consumer `c`'s claims count: the ownership rule (is_current_member) on the live nodes, whose
@@ -150,14 +146,106 @@ class Checker:
         nodes = self.sim.nodes
         return [nid for nid in self.consumer_ids if self.has_stale_claims(nodes[nid])]
 
-    def check_exclusive(self, t):
-        owners = [n for n in self.owners[t] if self.counted(self.sim.nodes[n])]
-        if len(owners) >= 2:
-            gen = self.broker.generation
-            self.report_violation("exclusive_ownership",
-                          f"{t} is consumed by {' and '.join(owners)} at once, both current members "
-                          f"({'group epoch' if self.mode == 'consumer' else 'generation'} {gen})",
-                          owners[-1], ("ex", t, tuple(owners), gen))
+    @invariant("all_partitions_owned",
+               "once the group is stable and every member has synced (classic) or reconciled (KIP-848), every "
+               "partition of the assignment has an owner")
+    def on_settled(self):
+        now = self.sim.now
+        b = self.broker
+        if self.first_settled is None:
+            self.first_settled = now
+        if self.ctx.params.mode == "consumer":
+            parts = [name for name, _ in b.partitions]
+        else:
+            parts = self.assigned_for.get(b.generation)
+        if parts is not None:
+            missing = [t for t in parts if not any(self.counted(self.sim.nodes[n]) for n in self.owners[t])]
+            if missing:
+                what = "epoch" if self.ctx.params.mode == "consumer" else "generation"
+                self.report_violation("all_partitions_owned",
+                                      f"the group is stable at {what} {b.generation} but nobody owns "
+                                      f"{', '.join(missing)}", None, ("ao", b.generation, tuple(missing)))
+        ep = self.episode
+        if ep is not None:
+            for t, since in self.unowned_since.items():
+                ms = now - max(since, ep["start"])
+                if ms > 0:
+                    ep["unowned_by_partition"][t] = ep["unowned_by_partition"].get(t, 0) + ms
+                self.unowned_since[t] = now
+                if self.first_settled is not None and self.first_settled < now:
+                    self.unowned_ms += now - max(since, self.first_settled)
+            ep["end"] = now
+            ep["to_generation"] = b.generation
+            ep["duration_ms"] = now - ep["start"]
+            ep["unowned_by_partition"] = {t: ep["unowned_by_partition"][t]
+                                          for t in tp_sorted(ep["unowned_by_partition"])}
+            ep["unowned_partition_ms"] = sum(ep["unowned_by_partition"].values())
+            self.episodes.append(ep)
+            self.episode = None
+
+    @invariant("fenced_commits",
+               "the coordinator accepts an offset commit only from a current member of the current generation "
+               "(member epoch)")
+    def commit_accepted(self, broker, src, m, stale, old):
+        self.accepted_commits += 1
+        if stale is None:
+            return
+        back = [t for t, off in m["offsets"].items() if old.get(t) is not None and off < old[t]]
+        details = (f"the coordinator accepted {src}'s commit of {', '.join(tp_sorted(m['offsets']))} although it "
+                   f"would fail with {stale} (it sent generation {m['generation']}, the group is at "
+                   f"{broker.generation})")
+        if back:
+            details += f"; committed offsets went backwards on {', '.join(tp_sorted(back))}"
+        self.report_violation("fenced_commits", details, src, ("fc", src, m["generation"], broker.generation))
+
+    @invariant("single_coordinator",
+               "brokers >= 2: at most one broker acts as the group coordinator at any moment, and it is the leader "
+               "of __consumer_offsets the controller elected")
+    def check_single_coordinator(self):
+        acting = [b for b in self.ctx.params.broker_ids if self.sim.nodes[b].role == "coordinator"]
+        if len(acting) > 1 or (acting and acting[0] != self.leader):
+            self.report_violation("single_coordinator",
+                                  f"{' and '.join(acting)} act as the group coordinator; the controller's leader of "
+                                  f"__consumer_offsets is {self.leader} (epoch {self.leader_epoch})",
+                                  acting[-1], ("sc", tuple(acting), self.leader_epoch))
+
+    # --- tracking: who owns what, when the group settles ----------------------------------------------------
+    def on_state(self, node, ev):
+        ch = ev["changes"]
+        if node is self.broker:
+            if "partitions" in ch:
+                for name, t in node.partitions:
+                    if name not in self.created:
+                        self.new_partition(name, t)
+            if "state" in ch or "generation" in ch:
+                self.group_changed()
+            if self.multi and ("members" in ch or "generation" in ch):
+                for t in list(self.multi):
+                    self.check_exclusive(t)
+            if "role" in ch:
+                self.check_single_coordinator()
+        elif node.index < self.ctx.params.brokers:  # another broker (brokers >= 2)
+            if "partitions" in ch:
+                for name, t in node.partitions:
+                    if name not in self.created:
+                        self.new_partition(name, t)
+            if "role" in ch:
+                self.check_single_coordinator()
+        else:
+            if "owned" in ch:
+                self.track_owners(node)
+            if self.multi and ("member_id" in ch or "generation" in ch or "phase" in ch):
+                for t in node.owned:
+                    if t in self.multi:
+                        self.check_exclusive(t)
+        now = self.sim.now
+        if now - self.lag_sampled >= 100:
+            self.lag_sampled = now
+            lag = self.total_lag()
+            if lag > self.max_lag:
+                self.max_lag = lag
+        if any(f not in QUIET for f in ch) and self.settled():
+            self.on_settled()
 
     def track_owners(self, c):
         now = self.sim.now
@@ -205,7 +293,7 @@ class Checker:
         if not b.group:
             return False
         nodes = self.sim.nodes
-        if self.mode == "consumer":
+        if self.ctx.params.mode == "consumer":
             if b.target_epoch != b.group_epoch:
                 return False
             for mid, m in b.group.items():
@@ -224,85 +312,16 @@ class Checker:
                 return False
         return True
 
-    def on_state(self, node, ev):
-        ch = ev["changes"]
-        if node is self.broker:
-            if "partitions" in ch:
-                for name, t in node.partitions:
-                    if name not in self.created:
-                        self.new_partition(name, t)
-            if "state" in ch or "generation" in ch:
-                self.group_changed()
-            if self.multi and ("members" in ch or "generation" in ch):
-                for t in list(self.multi):
-                    self.check_exclusive(t)
-            if "role" in ch:
-                self.check_single_coordinator()
-        elif node.index < self.nb:  # another broker (brokers >= 2)
-            if "partitions" in ch:
-                for name, t in node.partitions:
-                    if name not in self.created:
-                        self.new_partition(name, t)
-            if "role" in ch:
-                self.check_single_coordinator()
-        else:
-            if "owned" in ch:
-                self.track_owners(node)
-            if self.multi and ("member_id" in ch or "generation" in ch or "phase" in ch):
-                for t in node.owned:
-                    if t in self.multi:
-                        self.check_exclusive(t)
-        now = self.sim.now
-        if now - self.lag_sampled >= 100:
-            self.lag_sampled = now
-            lag = self.total_lag()
-            if lag > self.max_lag:
-                self.max_lag = lag
-        if any(f not in QUIET for f in ch) and self.settled():
-            self.on_settled()
-
     def group_changed(self):
         b = self.broker
-        starting = (b.state == "PreparingRebalance") if self.mode != "consumer" else True
+        kip848 = self.ctx.params.mode == "consumer"
+        starting = True if kip848 else b.state == "PreparingRebalance"
         if starting and self.episode is None and b.group:
-            before = b.generation - 1 if self.mode == "consumer" else b.generation  # KIP-848 has bumped already
+            before = b.generation - 1 if kip848 else b.generation  # KIP-848 has bumped already
             self.episode = {"start": self.sim.now, "end": None, "trigger": b.reason, "from_generation": before,
                             "to_generation": None, "moved": 0, "duplicates": 0, "unowned_by_partition": {}}
 
-    def on_settled(self):
-        now = self.sim.now
-        b = self.broker
-        if self.first_settled is None:
-            self.first_settled = now
-        if self.mode == "consumer":
-            parts = [name for name, _ in b.partitions]
-        else:
-            parts = self.assigned_for.get(b.generation)
-        if parts is not None:
-            missing = [t for t in parts if not any(self.counted(self.sim.nodes[n]) for n in self.owners[t])]
-            if missing:
-                self.report_violation("all_partitions_owned",
-                              f"the group is stable at {'epoch' if self.mode == 'consumer' else 'generation'} "
-                              f"{b.generation} but nobody owns {', '.join(missing)}", None,
-                              ("ao", b.generation, tuple(missing)))
-        ep = self.episode
-        if ep is not None:
-            for t, since in self.unowned_since.items():
-                ms = now - max(since, ep["start"])
-                if ms > 0:
-                    ep["unowned_by_partition"][t] = ep["unowned_by_partition"].get(t, 0) + ms
-                self.unowned_since[t] = now
-                if self.first_settled is not None and self.first_settled < now:
-                    self.unowned_ms += now - max(since, self.first_settled)
-            ep["end"] = now
-            ep["to_generation"] = b.generation
-            ep["duration_ms"] = now - ep["start"]
-            ep["unowned_by_partition"] = {t: ep["unowned_by_partition"][t]
-                                          for t in tp_sorted(ep["unowned_by_partition"])}
-            ep["unowned_partition_ms"] = sum(ep["unowned_by_partition"].values())
-            self.episodes.append(ep)
-            self.episode = None
-
+    # --- figures ----------------------------------------------------------------------------------------------
     def committed_lag(self, t):
         return self.leo(t, self.sim.now) - self.broker.committed.get(t, 0)
 
@@ -316,11 +335,11 @@ class Checker:
             unowned += sum(now - max(since, self.first_settled) for since in self.unowned_since.values())
         lag = {t: self.committed_lag(t) for t in tp_sorted(self.created)}
         extra = {}
-        if self.multi_broker:
+        if self.ctx.params.multi_broker:
             extra = {"coordinator": self.leader, "leader_epoch": self.leader_epoch, "isr": list(self.isr),
                      "failovers": [list(f) for f in self.failovers]}
         return extra | {
-            "mode": self.mode,
+            "mode": self.ctx.params.mode,
             "rebalances": self.generations,
             "rebalance_episodes": len(self.episodes) + (1 if self.episode else 0),
             "unowned_partition_ms": unowned,

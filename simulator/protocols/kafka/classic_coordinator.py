@@ -2,6 +2,7 @@
 barriers, group states and generations, the initial rebalance delay, session and rebalance timeouts, static
 members, offset-commit validation)."""
 
+from ...node import receives
 from .broker import Broker
 from .topics import tp_sorted
 
@@ -81,17 +82,7 @@ class ClassicCoordinator(Broker):
             self.state = state
             self.mark("state")
 
-    # --- requests -------------------------------------------------------------------------------------
-    def on_group_message(self, src, kind, m):
-        if kind == "JoinGroup":
-            self.on_join(src, m)
-        elif kind == "SyncGroup":
-            self.on_sync(src, m)
-        elif kind == "Heartbeat":
-            self.on_heartbeat(src, m)
-        elif kind == "LeaveGroup":
-            self.on_leave(src, m)
-
+    # --- requests (each handler is the one for its kind: @receives) ----------------------------------------------
     def reply_join(self, node, req, error, member_id="", **extra):
         msg = {"kind": "JoinGroupResponse", "req": req, "error": error, "member_id": member_id,
                "generation": -1, "leader": None, "protocol": None, "members": [], "skip_assignment": False}
@@ -120,6 +111,7 @@ class ClassicCoordinator(Broker):
             return None
         return None if mid in self.group else "UNKNOWN_MEMBER_ID"
 
+    @receives("JoinGroup")
     def on_join(self, src, m):
         mid, inst = m["member_id"], m["instance_id"]
         if inst:
@@ -154,7 +146,7 @@ class ClassicCoordinator(Broker):
     def update_member(self, mem, m):
         mem.update(topics=list(m["topics"]), owned=list(m["owned"]), generation=m["generation"],
                    rebalance_timeout=m["rebalance_timeout"], session_timeout=m["session_timeout"],
-                   awaiting_join=m["req"], held_gen=self.k.held_generation(mem["node"], m))
+                   awaiting_join=m["req"], held_gen=self.protocol.held_generation(mem["node"], m))
 
     @staticmethod
     def matches(mem, m):
@@ -171,7 +163,7 @@ class ClassicCoordinator(Broker):
             self.leader_mid = mid
         if self.state == "PreparingRebalance" and self.initial:
             self.new_member_added = True
-        self.set_timer(f"s:{mid}", self.k.new_member_join_timeout)
+        self.set_timer(f"s:{mid}", self.params.new_member_join_timeout)
         self.rebalance_or_complete(reason)
 
     def existing_join(self, mem, m):
@@ -220,8 +212,7 @@ class ClassicCoordinator(Broker):
         if self.state == "Stable":
             mem["gen"] = self.generation
             self.save()
-            self.join_result(mem, skip=(new_mid == self.leader_mid))
-            self.k.static_rejoined(src)
+            self.join_result(mem, skip=(new_mid == self.leader_mid))  # its old assignment back, no rebalance
         elif self.state == "CompletingRebalance":
             self.prepare_rebalance(f"static member {src} restarted during the sync phase")
         else:
@@ -248,7 +239,7 @@ class ClassicCoordinator(Broker):
         was_empty = self.state == "Empty"
         self.set_state("PreparingRebalance")
         if was_empty:
-            delay = self.k.initial_delay
+            delay = self.params.initial_rebalance_delay
             self.initial = True
             self.new_member_added = False
             self.initial_remaining = max(self.rebalance_timeout - delay, 0)
@@ -275,7 +266,6 @@ class ClassicCoordinator(Broker):
         for mid, m in list(self.group.items()):
             if m["awaiting_join"] is None and not m["instance_id"]:
                 self.remove(mid)  # dynamic members that did not rejoin in time
-                self.k.note(f"{m['node']} did not rejoin within the rebalance timeout: removed")
         joined = [mid for mid, m in self.group.items() if m["awaiting_join"] is not None]
         if self.group and not joined:  # only static members that have not rejoined: wait for them longer
             self.set_timer("rebalance", self.rebalance_timeout)
@@ -284,7 +274,7 @@ class ClassicCoordinator(Broker):
             self.leader_mid = joined[0]
         self.generation += 1
         self.mark("generation")
-        self.k.generation_started(self.generation)
+        self.protocol.generation_started(self.generation)
         if not self.group:
             self.leader_mid = None
             self.set_state("Empty")
@@ -302,7 +292,7 @@ class ClassicCoordinator(Broker):
         newest = max((m["generation"] for m in joined), default=-1)
         newest_held = max((m.get("held_gen", m["generation"]) for m in joined), default=-1)
         for m in joined:
-            m["stale_claims"] = self.k.mode == "cooperative" and bool(m["owned"]) and (
+            m["stale_claims"] = self.params.mode == "cooperative" and bool(m["owned"]) and (
                 m["generation"] < newest or m.get("held_gen", m["generation"]) < newest_held)
             m["gen"] = self.generation
             m["is_new"] = False
@@ -332,6 +322,7 @@ class ClassicCoordinator(Broker):
         elif self.state == "PreparingRebalance":
             self.maybe_complete_join()
 
+    @receives("SyncGroup")
     def on_sync(self, src, m):
         mid = m["member_id"]
         err = self.fence_check(mid, m["instance_id"])
@@ -366,6 +357,7 @@ class ClassicCoordinator(Broker):
             self.send(src, {"kind": "SyncGroupResponse", "req": m["req"], "error": "NONE",
                             "assignment": list(mem["assignment"])})
 
+    @receives("Heartbeat")
     def on_heartbeat(self, src, m):
         mid = m["member_id"]
         err = self.fence_check(mid, m["instance_id"])
@@ -379,6 +371,7 @@ class ClassicCoordinator(Broker):
                 err = "REBALANCE_IN_PROGRESS" if self.state == "PreparingRebalance" else "NONE"
         self.send(src, {"kind": "HeartbeatResponse", "error": err, "member_id": mid, "generation": m["generation"]})
 
+    @receives("LeaveGroup")
     def on_leave(self, src, m):
         mid = m["member_id"]
         if mid in self.pending:
@@ -412,13 +405,13 @@ class ClassicCoordinator(Broker):
     # --- timers ---------------------------------------------------------------------------------------
     def on_timer(self, name):
         if name == "failover":
-            self.k.failover(self)
+            self.protocol.failover(self)
             return
         if name == "rebalance":
             if self.state == "PreparingRebalance":
                 if self.initial and self.new_member_added and self.initial_remaining > 0:
                     self.new_member_added = False
-                    delay = min(self.k.initial_delay, self.initial_remaining)
+                    delay = min(self.params.initial_rebalance_delay, self.initial_remaining)
                     self.initial_remaining = max(self.initial_remaining - self.initial_delay_now, 0)
                     self.initial_delay_now = delay
                     self.set_timer("rebalance", delay)
@@ -429,7 +422,7 @@ class ClassicCoordinator(Broker):
                 late = list(self.pending_sync)
                 for mid in late:
                     self.remove(mid)
-                self.prepare_rebalance(f"{', '.join(self.k.nodes_of(late))} did not send SyncGroup in time")
+                self.prepare_rebalance(f"{', '.join(self.protocol.nodes_of(late))} did not send SyncGroup in time")
         elif name.startswith("s:"):
             mid = name[2:]
             m = self.group.get(mid)

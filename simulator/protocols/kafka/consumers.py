@@ -2,7 +2,7 @@
 coordinator, the ownership log the page draws), then the classic member (JoinGroup/SyncGroup, eager or
 cooperative revocation) and the KIP-848 member (ConsumerGroupHeartbeat, reconciliation)."""
 
-from ...node import Node
+from ...node import Node, receives
 from .assignors import client_assign
 from .broker import BROKER, LOG_MAX, LOG_TRIM
 from .topics import tp_sorted, without
@@ -24,7 +24,7 @@ class Consumer(Node):
         self.dups = 0
         self.log = []  # [t, kind, partition, n]: own, drop (revoked), lost, dup (n records again), reject (n: why),
         # stall (n: for how long)
-        if self.k.multi_broker:
+        if self.params.multi_broker:
             self.VIEW = Consumer.VIEW + ("coordinator",)
 
     def init_volatile(self):
@@ -50,29 +50,26 @@ class Consumer(Node):
         self.next_commit = 0
         self.known = {}
         self.fetching = {}
-        self.coordinator = None if self.k.multi_broker else BROKER  # where group and offset requests go
+        self.coordinator = None if self.params.multi_broker else BROKER  # where group and offset requests go
         self.finding = None  # the FindCoordinator request in flight
         self.find_tries = 0  # for the exponential retry backoff
         self.find_at = 0  # which broker to ask next
         self.avoid = None  # the broker that just failed us (the client's connection backoff)
         self.hb_wait = None  # classic, brokers >= 2: when the oldest unanswered Heartbeat was sent
 
-    @property
-    def k(self):
-        return self.sim.protocol
-
     # --- brokers >= 2: finding the coordinator ---------------------------------------------------------------
     def find_coordinator(self):
         """FindCoordinator(key = the group id) to a broker other than the one that just failed."""
         if self.finding is not None or not self.active:
             return
-        brokers = self.k.broker_ids
+        brokers = self.params.broker_ids
         ask = [b for b in brokers if b != self.avoid] or brokers
         self.seq += 1
         self.finding = self.seq
         self.send(ask[self.find_at % len(ask)], {"kind": "FindCoordinator", "req": self.seq, "key": "group"})
-        self.set_timer("find", self.k.request_timeout)
+        self.set_timer("find", self.params.request_timeout)
 
+    @receives("FindCoordinatorResponse")
     def on_find_response(self, src, m):
         if m["req"] != self.finding:
             return
@@ -80,13 +77,18 @@ class Consumer(Node):
         self.cancel_timer("find")
         if m["error"] != "NONE":  # the controller has not moved the leadership yet: retry with backoff
             self.find_tries += 1
-            self.set_timer("find", self.k.find_backoff(self.find_tries))
+            self.set_timer("find", self.find_backoff(self.find_tries))
             return
         self.find_tries = 0
         self.avoid = None
         self.put("coordinator", m["coordinator"])
         self.put("error", None)
         self.coordinator_found()
+
+    def find_backoff(self, tries):
+        """retry.backoff.ms 100 doubling up to retry.backoff.max.ms 1000 (Kafka ms), scaled."""
+        s = self.params.time_scale
+        return max(1, (min(100 * 2 ** min(tries - 1, 4), 1000) + s // 2) // s)
 
     def coordinator_found(self):
         self.request_offsets([t for t in self.missing_offsets() if t not in self.fetching])
@@ -181,15 +183,16 @@ class Consumer(Node):
         for t in tps:
             self.fetching[t] = self.seq
         self.send(self.coordinator, {"kind": "OffsetFetch", "req": self.seq, "partitions": list(tps)})
-        self.set_timer("offsets", self.k.request_timeout)
+        self.set_timer("offsets", self.params.request_timeout)
 
-    def on_offsets(self, m):
+    @receives("OffsetFetchResponse")
+    def on_offsets(self, src, m):
         positions = None
         for t, off in m["offsets"].items():
             if t in self.owned and t not in self.positions and self.fetching.get(t) == m["req"]:
                 if positions is None:
                     positions = dict(self.positions)
-                positions[t] = off if off >= 0 else self.k.reset_offset(self, t)
+                positions[t] = off if off >= 0 else self.protocol.reset_offset(self, t)
                 del self.fetching[t]
         if positions is not None:
             self.positions = positions
@@ -212,23 +215,24 @@ class Consumer(Node):
         self.then = then
         self.put("phase", "committing")
         self.send(self.coordinator, self.commit_msg(offsets))
-        self.set_timer("request", self.k.request_timeout)
+        self.set_timer("request", self.params.request_timeout)
 
     def commit_msg(self, offsets):
         return {"kind": "OffsetCommit", "req": self.seq, "member_id": self.member_id,
                 "instance_id": self.instance_id, "generation": self.generation, "offsets": offsets}
 
     def maybe_auto_commit(self):
-        if not self.k.auto_commit_on or self.now < self.next_commit:
+        if not self.params.auto_commit or self.now < self.next_commit:
             return
-        self.next_commit = self.now + self.k.auto_commit
+        self.next_commit = self.now + self.params.auto_commit_interval
         offsets = self.commit_offsets([t for t in self.owned if t not in self.revoking])
         if offsets and self.member_id and self.generation >= 0 and self.phase in self.COMMIT_PHASES \
                 and self.coordinator is not None:
             self.seq += 1
             self.send(self.coordinator, self.commit_msg(offsets))
 
-    def on_commit_response(self, m):
+    @receives("OffsetCommitResponse")
+    def on_commit_response(self, src, m):
         if m["error"] != "NONE":
             self.set_error(f"OffsetCommit rejected: {m['error']}")
             self.commit_failed(m)
@@ -242,14 +246,14 @@ class Consumer(Node):
 
     # --- the application thread ---------------------------------------------------------------------------
     def fetch(self):
-        budget = self.k.max_poll_records
+        budget = self.params.max_poll_records
         batch = []
         positions = None
         for t in self.owned:
             pos = self.positions.get(t)
             if pos is None or t in self.revoking:
                 continue
-            n = min(self.k.leo(t, self.now) - pos, budget)
+            n = min(self.protocol.leo(t, self.now) - pos, budget)
             if n > 0:
                 if positions is None:
                     positions = dict(self.positions)
@@ -267,7 +271,7 @@ class Consumer(Node):
         if not batch:
             return
         for t, a, b in batch:
-            dup = self.k.processed(self, t, a, b)
+            dup = self.protocol.processed(self, t, a, b)
             if dup:
                 self.dups += dup
                 self._log("dup", t, dup)
@@ -284,7 +288,7 @@ class Consumer(Node):
             return
         self.process(self.fetch())
         self.maybe_auto_commit()
-        self.set_timer("poll", self.k.poll_interval)
+        self.set_timer("poll", self.params.poll_interval)
 
     def stall(self, duration):
         """The application takes `duration` ms over the batch it just got: no polls meanwhile."""
@@ -300,7 +304,7 @@ class Consumer(Node):
         lost = [t for t, _, _ in self.batch if t not in self.owned]
         self.process(self.batch)
         self.batch = []
-        if lost and self.k.auto_commit_on:
+        if lost and self.params.auto_commit:
             self.set_error("CommitFailedException: the group rebalanced and gave the partitions to another member "
                            "(the batch took longer than max.poll.interval.ms)", lost[0])
         self.poll()
@@ -313,7 +317,7 @@ class Consumer(Node):
         elif name == "heartbeat":
             self.on_heartbeat_timer()
         elif name == "request":
-            if self.k.multi_broker and self.waiting is not None:
+            if self.params.multi_broker and self.waiting is not None:
                 self.coordinator_lost(f"{self.waiting[0].capitalize()} request timed out")
             else:
                 self.on_request_timeout()
@@ -323,7 +327,7 @@ class Consumer(Node):
             if self.coordinator is not None:
                 self.seq += 1
                 self.send(self.coordinator, {"kind": "Metadata", "req": self.seq})
-            self.set_timer("metadata", self.k.metadata_age)
+            self.set_timer("metadata", self.params.metadata_max_age)
         elif name == "retry":
             self.on_retry()
         elif name == "find":
@@ -333,13 +337,13 @@ class Consumer(Node):
         pass
 
     def on_message(self, src, m):
+        """Every answer: ignored once the consumer has shut down; with brokers >= 2 only the coordinator's count
+        (FindCoordinator's answer aside), and NOT_COORDINATOR sends it looking for the coordinator; then the
+        handler of its kind (HANDLERS)."""
         if not self.active:
             return  # a late answer to a consumer that has shut down
         kind = m["kind"]
-        if self.k.multi_broker:
-            if kind == "FindCoordinatorResponse":
-                self.on_find_response(src, m)
-                return
+        if self.params.multi_broker and kind != "FindCoordinatorResponse":
             if src != self.coordinator:
                 return  # an answer from a broker we no longer take for the coordinator
             if m.get("error") == "NOT_COORDINATOR":
@@ -347,14 +351,13 @@ class Consumer(Node):
                 return
             if kind == "HeartbeatResponse":
                 self.hb_wait = None
-        if kind == "OffsetFetchResponse":
-            self.on_offsets(m)
-        elif kind == "OffsetCommitResponse":
-            self.on_commit_response(m)
-        elif kind == "MetadataResponse":
-            self.on_metadata(m["partitions"])
-        else:
-            self.on_group_message(kind, m)
+        handler = self.HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, src, m)
+
+    @receives("MetadataResponse")
+    def on_metadata_response(self, src, m):
+        self.on_metadata(m["partitions"])
 
     def on_metadata(self, counts):
         self.known = dict(counts)
@@ -368,18 +371,18 @@ class Consumer(Node):
         self.start()
 
     def start(self):
-        self.known = self.k.counts()
+        self.known = self.protocol.counts()
         self.last_poll = self.now
-        self.next_commit = self.now + self.k.auto_commit
+        self.next_commit = self.now + self.params.auto_commit_interval
         self.set_timer("poll", 0)
-        self.set_timer("metadata", self.k.metadata_age)
+        self.set_timer("metadata", self.params.metadata_max_age)
 
     def close(self):
         """A clean shutdown (KafkaConsumer.close()): commit what was consumed, revoke, leave the group."""
         self.closing = True
         self.cancel_timer("poll")
         self.put("phase", "leaving")
-        if self.k.auto_commit_on and self.owned:
+        if self.params.auto_commit and self.owned:
             self.commit_sync(self.owned, then="close")
         else:
             self.go_on("close")
@@ -418,12 +421,12 @@ class ClassicConsumer(Consumer):
 
     @property
     def eager(self):
-        return self.k.mode == "eager"
+        return self.params.mode == "eager"
 
     def start(self):
         super().start()
         self.put("phase", "unjoined")
-        self.set_timer("heartbeat", self.k.hb)
+        self.set_timer("heartbeat", self.params.heartbeat_interval)
 
     def app_work(self):
         if self.stashed is not None:
@@ -447,7 +450,7 @@ class ClassicConsumer(Consumer):
         self.need_rejoin = False
         if self.generation < 0 or not self.member_id:
             self.release(self.owned, "lost")
-        elif self.k.auto_commit_on and self.owned:
+        elif self.params.auto_commit and self.owned:
             if self.eager:
                 self.put("revoking", list(self.owned))  # pending revocation: no more records from them
             self.commit_sync(self.owned, then="join")
@@ -474,18 +477,18 @@ class ClassicConsumer(Consumer):
             return
         self.seq += 1
         self.waiting = ("join", self.seq)
-        if self.k.mode == "cooperative":
+        if self.params.mode == "cooperative":
             owned, gen = without(self.owned, self.kept), self.generation
-        elif self.k.assignor == "sticky":
+        elif self.params.assignor == "sticky":
             owned, gen = list(self.claim), self.claim_gen
         else:
             owned, gen = [], -1
         self.send(self.coordinator, {"kind": "JoinGroup", "req": self.seq, "member_id": self.member_id or "",
-                           "instance_id": self.instance_id, "topics": self.topics(), "protocol": self.k.assignor,
-                           "owned": owned, "generation": gen, "rebalance_timeout": self.k.max_poll,
-                           "session_timeout": self.k.session})
+                           "instance_id": self.instance_id, "topics": self.topics(), "protocol": self.params.assignor,
+                           "owned": owned, "generation": gen, "rebalance_timeout": self.params.max_poll_interval,
+                           "session_timeout": self.params.session_timeout})
         self.put("phase", "joining")
-        self.set_timer("request", self.k.join_timeout)
+        self.set_timer("request", self.params.join_timeout)
 
     def reset(self, error):
         """resetStateAndGeneration: the generation is gone (and the member id too, unless ILLEGAL_GENERATION)."""
@@ -501,15 +504,8 @@ class ClassicConsumer(Consumer):
         # data was cleared by heartbeat thread ... marking this rebalance as failed and retry").
         self.stashed = None
 
-    def on_group_message(self, kind, m):
-        if kind == "JoinGroupResponse":
-            self.on_join_response(m)
-        elif kind == "SyncGroupResponse":
-            self.on_sync_response(m)
-        elif kind == "HeartbeatResponse":
-            self.on_heartbeat_response(m)
-
-    def on_join_response(self, m):
+    @receives("JoinGroupResponse")
+    def on_join_response(self, src, m):
         if self.waiting != ("join", m["req"]):
             return
         err = m["error"]
@@ -532,7 +528,7 @@ class ClassicConsumer(Consumer):
                                "instance_id": self.instance_id, "generation": self.generation,
                                "assignments": assignments})
             self.put("phase", "syncing")
-            self.set_timer("request", self.k.request_timeout)
+            self.set_timer("request", self.params.request_timeout)
         elif err == "FENCED_INSTANCE_ID":
             self.fatal(err)
         else:
@@ -542,12 +538,13 @@ class ClassicConsumer(Consumer):
 
     def compute_assignment(self, members):
         counts = dict(self.known)
-        out = client_assign(self.k.assignor, counts, members)
+        out = client_assign(self.params.assignor, counts, members)
         self.snapshot = dict(counts)
-        self.k.assignment_computed(self.generation, counts, out)
+        self.protocol.assignment_computed(self.generation, counts, out)
         return out
 
-    def on_sync_response(self, m):
+    @receives("SyncGroupResponse")
+    def on_sync_response(self, src, m):
         if self.waiting != ("sync", m["req"]):
             return
         self.waiting = None
@@ -579,12 +576,12 @@ class ClassicConsumer(Consumer):
             return
         revoked = [t for t in self.owned if t not in a and t not in self.kept]
         self.request_offsets(self.own([t for t in a if t not in self.owned]))
-        if revoked and "no_revoke_before_rejoin" in self.sim.mutations:
+        if revoked and self.mutations.no_revoke_before_rejoin:
             self.kept = self.kept + revoked  # keeps consuming them, and rejoins as if it had let them go
             self.prepare_join()
             return
         if revoked:
-            if self.k.commit_on_revoke:
+            if self.params.commit_on_revoke:
                 self.put("revoking", revoked)
                 self.commit_sync(revoked, then="revoke")
             else:
@@ -597,17 +594,17 @@ class ClassicConsumer(Consumer):
 
     # --- heartbeats --------------------------------------------------------------------------------------
     def on_heartbeat_timer(self):
-        self.set_timer("heartbeat", self.k.hb)
+        self.set_timer("heartbeat", self.params.heartbeat_interval)
         if self.phase not in ("syncing", "stable", "committing") or self.generation < 0 or not self.member_id:
             return
-        if self.now - self.last_poll > self.k.max_poll and not self.closing:  # (closing is not a stall)
+        if self.now - self.last_poll > self.params.max_poll_interval and not self.closing:  # (closing is not a stall)
             self.poll_timeout()
             return
-        if self.k.multi_broker:
+        if self.params.multi_broker:
             if self.coordinator is None:
                 self.find_coordinator()
                 return
-            if self.hb_wait is not None and self.now - self.hb_wait >= self.k.request_timeout:
+            if self.hb_wait is not None and self.now - self.hb_wait >= self.params.request_timeout:
                 self.coordinator_lost("Heartbeat timed out")
                 return
             if self.hb_wait is None:
@@ -624,7 +621,8 @@ class ClassicConsumer(Consumer):
         self.waiting = None
         self.put("phase", "unjoined")
 
-    def on_heartbeat_response(self, m):
+    @receives("HeartbeatResponse")
+    def on_heartbeat_response(self, src, m):
         err = m["error"]
         if err == "NONE":
             return
@@ -702,28 +700,28 @@ class ModernConsumer(Consumer):
                 self.find_coordinator()  # coordinator_found() sends it
             return
         if epoch is None:
-            if self.hb_sent is not None and self.now - self.hb_sent < self.k.request_timeout:
+            if self.hb_sent is not None and self.now - self.hb_sent < self.params.request_timeout:
                 self.hb_again = True  # one heartbeat in flight at a time
                 return
             self.hb_sent = self.now
             self.hb_again = False
         msg = {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id, "instance_id": self.instance_id,
                "epoch": self.generation if epoch is None else epoch, "topics": self.topics(),
-               "owned": list(self.owned), "rebalance_timeout": self.k.max_poll}
-        if self.k.multi_broker:  # after a failure the client sends a full request: the answer has the assignment
+               "owned": list(self.owned), "rebalance_timeout": self.params.max_poll_interval}
+        if self.params.multi_broker:  # after a failure the client sends a full request: the answer has the assignment
             msg["full"], self.full_hb = self.full_hb, False
         self.send(self.coordinator, msg)
         if epoch is None:
-            self.set_timer("heartbeat", self.k.cg_hb)
+            self.set_timer("heartbeat", self.params.consumer_heartbeat_interval)
 
     def on_heartbeat_timer(self):
         if self.phase in ("unjoined", "idle", "leaving", "fenced"):
             return
-        self.set_timer("heartbeat", self.k.cg_hb)
-        if self.generation > 0 and self.now - self.last_poll > self.k.max_poll and not self.closing:
+        self.set_timer("heartbeat", self.params.consumer_heartbeat_interval)
+        if self.generation > 0 and self.now - self.last_poll > self.params.max_poll_interval and not self.closing:
             self.poll_timeout()
             return
-        if self.k.multi_broker and self.hb_sent is not None and self.now - self.hb_sent >= self.k.request_timeout:
+        if self.params.multi_broker and self.hb_sent is not None and self.now - self.hb_sent >= self.params.request_timeout:
             self.coordinator_lost("ConsumerGroupHeartbeat timed out")
             return
         self.send_heartbeat()
@@ -759,8 +757,9 @@ class ModernConsumer(Consumer):
         elif self.target is not None:
             self.reconcile()
 
-    def on_group_message(self, kind, m):
-        if kind != "ConsumerGroupHeartbeatResponse" or m["sent_epoch"] < 0:
+    @receives("ConsumerGroupHeartbeatResponse")
+    def on_heartbeat_response(self, src, m):
+        if m["sent_epoch"] < 0:
             return
         self.hb_sent = None
         if self.phase in ("unjoined", "leaving", "fenced") or m["member_id"] != self.member_id:
@@ -796,7 +795,7 @@ class ModernConsumer(Consumer):
             self.put("phase", "joining")
             self.hb_again = True
         elif err == "UNRELEASED_INSTANCE_ID":
-            self.set_timer("heartbeat", self.k.retry_backoff)
+            self.set_timer("heartbeat", self.params.retry_backoff)
         elif err == "FENCED_INSTANCE_ID":
             self.fatal(err)
 
@@ -811,7 +810,7 @@ class ModernConsumer(Consumer):
                 self.put("phase", "stable")
             return
         self.put("phase", "reconciling")
-        if revoke and self.k.auto_commit_on:  # auto-commit before revocation
+        if revoke and self.params.auto_commit:  # auto-commit before revocation
             self.reconciling = True
             self.put("revoking", revoke)
             self.commit_sync(revoke, then="reconcile")

@@ -7,9 +7,9 @@ A part of the Protocol object (spec.Kafka inherits it): the state lives beside t
 
 class Controller:
     def setup_controller(self):
-        self.leader = self.broker_ids[0]  # leader of the group's __consumer_offsets partition
+        self.leader = self.ctx.params.broker_ids[0]  # leader of the group's __consumer_offsets partition
         self.leader_epoch = 0
-        self.isr = list(self.broker_ids)  # in-sync replicas, in broker order
+        self.isr = list(self.ctx.params.broker_ids)  # in-sync replicas, in broker order
         self.down_since = None  # when the leader's broker went silent (the controller's clock)
         self.candidate = None  # the broker the controller will move the leadership to
         self.failovers = []  # [t, from, to]
@@ -27,7 +27,8 @@ class Controller:
 
     def after_intervention(self, iv, resolved):
         nid = resolved.get("node")
-        if self.multi_broker and nid in self.broker_ids and iv["action"] in ("crash", "restart", "pause", "resume"):
+        p = self.ctx.params
+        if p.multi_broker and nid in p.broker_ids and iv["action"] in ("crash", "restart", "pause", "resume"):
             self.broker_changed(nid, iv["action"])
 
     def broker_changed(self, nid, action):
@@ -36,13 +37,11 @@ class Controller:
         down = action in ("crash", "pause")
         if nid == self.leader:
             if down:
+                # the controller fences it after broker.session.timeout.ms and moves the coordinator
                 if self.down_since is None:  # (a paused coordinator that then crashes went silent at the pause)
                     self.down_since = sim.now
-                self.note(f"{nid}, the group coordinator, {'crashed' if action == 'crash' else 'is paused'}: the "
-                          f"controller fences it after broker.session.timeout.ms and moves the coordinator")
-            else:
+            else:  # back before the controller fenced it: it is still the coordinator
                 self.down_since = None
-                self.note(f"{nid} is back before the controller fenced it: it is still the coordinator")
             if action == "crash":  # its TCP connections are reset: the clients notice at once
                 for c in self.consumer_ids:
                     cn = sim.nodes[c]
@@ -61,7 +60,7 @@ class Controller:
         node = self.sim.nodes[nid]
         if leader.status == "up" and nid != self.leader and node.status == "up" and nid not in self.isr:
             self.sim.dispatch(node, "catch_up", leader.replica_state(), self.leader_epoch)
-            self.isr = [b for b in self.broker_ids if b in self.isr or b == nid]
+            self.isr = [b for b in self.ctx.params.broker_ids if b in self.isr or b == nid]
 
     def plan(self):
         """The controller: if the leader's broker is down, the next in-sync broker that is up (in order, after the
@@ -69,8 +68,9 @@ class Controller:
         nodes = self.sim.nodes
         cand = None
         if nodes[self.leader].status != "up":
-            i = self.broker_ids.index(self.leader)
-            order = self.broker_ids[i + 1:] + self.broker_ids[:i]
+            brokers = self.ctx.params.broker_ids
+            i = brokers.index(self.leader)
+            order = brokers[i + 1:] + brokers[:i]
             cand = next((b for b in order if b in self.isr and nodes[b].status == "up"), None)
         if cand == self.candidate:
             return
@@ -78,7 +78,7 @@ class Controller:
             self.sim.dispatch(nodes[self.candidate], "cancel_timer", "failover")
         self.candidate = cand
         if cand is not None:
-            delay = max(0, self.down_since + self.failover_delay - self.sim.now)
+            delay = max(0, self.down_since + self.ctx.params.broker_session_timeout - self.sim.now)
             self.sim.dispatch(nodes[cand], "set_timer", "failover", delay)
 
     def failover(self, node):
@@ -97,8 +97,6 @@ class Controller:
         self.down_since = None
         node.take_over(self.leader_epoch)
         self.failovers.append([sim.now, old.id, node.id])
-        self.note(f"{old.id} is fenced: {node.id} becomes the group coordinator (leader epoch {self.leader_epoch}) "
-                  f"and loads the group from __consumer_offsets")
-        for b in self.broker_ids:
+        for b in self.ctx.params.broker_ids:
             if b != node.id and sim.nodes[b].status == "up" and b not in self.isr:
                 self.catch_up(b)

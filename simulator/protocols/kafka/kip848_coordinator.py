@@ -3,6 +3,7 @@ group and member epochs, the target assignment computed on the broker, per-membe
 
 import copy
 
+from ...node import receives
 from .assignors import range848_assign, uniform_assign
 from .broker import Broker
 from .topics import tp_sorted, without
@@ -29,7 +30,7 @@ class ConsumerCoordinator(Broker):
 
     def on_start(self):
         for mid, m in self.group.items():
-            self.set_timer(f"s:{mid}", self.k.session)
+            self.set_timer(f"s:{mid}", self.params.session_timeout)
             if m["state"] == "unrevoked":
                 self.set_timer(f"r:{mid}", m["rebalance_timeout"])
 
@@ -57,7 +58,7 @@ class ConsumerCoordinator(Broker):
     def bump(self, reason):
         self.group_epoch += 1
         self.put("reason", reason)
-        self.k.generation_started(self.group_epoch)
+        self.protocol.generation_started(self.group_epoch)
         self.compute_target()
 
     def compute_target(self):
@@ -74,14 +75,10 @@ class ConsumerCoordinator(Broker):
             self.bump("partitions were added")
             self.publish()
 
-    def on_group_message(self, src, kind, m):
-        if kind == "ConsumerGroupHeartbeat":
-            self.on_heartbeat(src, m)
-
     def reply(self, src, m, error, mem=None, assignment=None):
         msg = {"kind": "ConsumerGroupHeartbeatResponse", "error": error, "member_id": m["member_id"],
                "sent_epoch": m["epoch"], "epoch": mem["epoch"] if mem else -1,
-               "heartbeat_interval": self.k.cg_hb}
+               "heartbeat_interval": self.params.consumer_heartbeat_interval}
         if assignment is not None:
             msg["assignment"] = assignment
         self.send(src, msg)
@@ -91,6 +88,7 @@ class ConsumerCoordinator(Broker):
                 "state": "stable", "assigned": [], "pending": [], "topics": list(m["topics"]), "sent": None,
                 "rebalance_timeout": m["rebalance_timeout"]}
 
+    @receives("ConsumerGroupHeartbeat")
     def on_heartbeat(self, src, m):
         mid, epoch, inst = m["member_id"], m["epoch"], m["instance_id"]
         mem = self.group.get(mid)
@@ -101,8 +99,7 @@ class ConsumerCoordinator(Broker):
             return
         if epoch == -2:  # a static member leaves for now: it keeps its assignment until its session expires
             if mem is not None:
-                mem["prev_epoch"], mem["epoch"] = mem["epoch"], -2
-                self.k.note(f"{src} (static) left for now; its partitions wait for it")
+                mem["prev_epoch"], mem["epoch"] = mem["epoch"], -2  # its partitions wait for it
             self.reply(src, m, "NONE")
             return
         if epoch == 0:
@@ -135,7 +132,7 @@ class ConsumerCoordinator(Broker):
                     epoch == mem["prev_epoch"] and all(t in mem["assigned"] for t in owned))):
                 self.reply(src, m, "FENCED_MEMBER_EPOCH", mem)
                 return
-        self.set_timer(f"s:{mid}", self.k.session)
+        self.set_timer(f"s:{mid}", self.params.session_timeout)
         mem["rebalance_timeout"] = m["rebalance_timeout"]
         if m["topics"] != mem["topics"]:
             mem["topics"] = list(m["topics"])
@@ -157,8 +154,7 @@ class ConsumerCoordinator(Broker):
         self.cancel_timer(f"s:{old_mid}")
         if self.cancel_revocation(old_mid):
             self.set_timer(f"r:{mid}", mem["rebalance_timeout"])
-        self.k.static_rejoined(src)
-        return mem
+        return mem  # it gets its partitions back, no rebalance
 
     def cancel_revocation(self, mid):
         had = f"r:{mid}" in self._timers
@@ -187,7 +183,7 @@ class ConsumerCoordinator(Broker):
         assigned = [t for t in mem["assigned"] if t in target]
         revoke = [t for t in mem["assigned"] if t not in target]
         to_assign = [t for t in target if t not in assigned]
-        if "no_wait_for_release" in self.sim.mutations:
+        if self.mutations.no_wait_for_release:
             unreleased = []
         else:
             unreleased = [t for t in to_assign if self.owner.get(t) not in (None, mid)]
@@ -233,7 +229,7 @@ class ConsumerCoordinator(Broker):
 
     def on_timer(self, name):
         if name == "failover":
-            self.k.failover(self)
+            self.protocol.failover(self)
             return
         mid = name[2:]
         mem = self.group.get(mid)

@@ -7,14 +7,14 @@ from ...params import Action, Param
 from ..base import Protocol
 from .assignors import mode_of
 from .broker import BROKER
-from .checker import INVARIANTS, Checker
+from .checker import KafkaChecker
 from .classic_coordinator import ClassicCoordinator
 from .consumers import ClassicConsumer, ModernConsumer
 from .controller import Controller
 from .kip848_coordinator import ConsumerCoordinator
 from .presets import presets
 from .topics import MAX_PARTITIONS, TOPICS
-from .workload import Workload
+from .workload import KafkaWorkload
 
 
 def _ms(doc, default, lo, hi):
@@ -22,7 +22,7 @@ def _ms(doc, default, lo, hi):
 
 
 
-class Kafka(Checker, Controller, Workload, Protocol):
+class Kafka(KafkaWorkload, KafkaChecker, Controller, Protocol):
     name = "kafka"
     title = "Kafka consumer-group rebalancing"
     version = "2"  # bump when a change alters traces: old share links then say their replay may differ
@@ -108,7 +108,6 @@ class Kafka(Checker, Controller, Workload, Protocol):
         "no_wait_for_release": "KIP-848: the coordinator hands a partition to its new owner before the previous "
                                "owner has acknowledged revoking it",
     }
-    invariants = INVARIANTS
 
     # --- construction -------------------------------------------------------------------------------------
     @classmethod
@@ -140,95 +139,71 @@ class Kafka(Checker, Controller, Workload, Protocol):
             raise ScenarioError("params.consumer_heartbeat_interval_ms: must be below session_timeout_ms "
                                 f"({p['session_timeout_ms']})", field="params.consumer_heartbeat_interval_ms")
 
-    def __init__(self, sim):
-        super().__init__(sim)
-        p = sim.scenario["params"]
+    @classmethod
+    def derive_params(cls, p, nodes, mutations):
+        """What nodes read beside the parameters (ctx.params): the mode, the brokers, and every Kafka timing
+        (`*_ms`, Kafka ms) divided by time_scale, in simulated ms, under the name without `_ms`."""
         s = p["time_scale"]
 
-        def scaled(key):
-            v = p[key]
-            return 0 if v == 0 else max(1, (v + s // 2) // s)
+        def scaled(ms):
+            return 0 if ms == 0 else max(1, (ms + s // 2) // s)
 
-        self.mode = mode_of(p)
-        self.assignor = p["assignor"]
-        self.nb = p["brokers"]
-        self.multi_broker = self.nb >= 2
-        self.broker_ids = [f"b{i}" for i in range(1, self.nb + 1)] if self.multi_broker else [BROKER]
-        self.failover_delay = scaled("broker_session_timeout_ms")
-        self.hb = scaled("heartbeat_interval_ms")
-        self.cg_hb = scaled("consumer_heartbeat_interval_ms")
-        self.session = scaled("session_timeout_ms")
-        self.max_poll = scaled("max_poll_interval_ms")
-        self.initial_delay = scaled("initial_rebalance_delay_ms")
-        self.auto_commit = scaled("auto_commit_interval_ms")
-        self.metadata_age = scaled("metadata_max_age_ms")
-        self.request_timeout = scaled("request_timeout_ms")
-        self.poll_interval = scaled("poll_interval_ms")
-        self.join_timeout = max(1, (p["max_poll_interval_ms"] + 5000 + s // 2) // s)
-        self.new_member_join_timeout = max(1, (300_000 + s // 2) // s)
-        self.retry_backoff = max(1, (100 + s // 2) // s)
-        self.auto_commit_on = p["auto_commit"]
-        self.commit_on_revoke = p["commit_on_revoke"]
-        self.max_poll_records = p["max_poll_records"]
-        self.rate = p["produce_rate"]
-        self.reset_earliest = p["auto_offset_reset"] == "earliest"
-
-    def find_backoff(self, tries):
-        """retry.backoff.ms 100 doubling up to retry.backoff.max.ms 1000 (Kafka ms), scaled."""
-        s = self.sim.params["time_scale"]
-        return max(1, (min(100 * 2 ** min(tries - 1, 4), 1000) + s // 2) // s)
+        multi = p["brokers"] >= 2
+        derived = {
+            "mode": mode_of(p),
+            "multi_broker": multi,
+            "broker_ids": [f"b{i}" for i in range(1, p["brokers"] + 1)] if multi else [BROKER],
+            # the controller fences a silent broker after this (broker.session.timeout.ms)
+            "broker_session_timeout": scaled(p["broker_session_timeout_ms"]),
+            # how long a member waits for its JoinGroup answer (the client's rebalance timeout + 5 s)
+            "join_timeout": max(1, (p["max_poll_interval_ms"] + 5000 + s // 2) // s),
+            # the session timeout of a member that joined but has not synced yet (5 minutes in Kafka)
+            "new_member_join_timeout": max(1, (300_000 + s // 2) // s),
+            "retry_backoff": max(1, (100 + s // 2) // s),  # retry.backoff.ms
+        }
+        for key in ("heartbeat_interval_ms", "consumer_heartbeat_interval_ms", "session_timeout_ms",
+                    "max_poll_interval_ms", "initial_rebalance_delay_ms", "auto_commit_interval_ms",
+                    "metadata_max_age_ms", "request_timeout_ms", "poll_interval_ms"):
+            derived[key[:-3]] = scaled(p[key])
+        return derived
 
     def make_node(self, node_id, index, rng):
-        if index < self.nb:
-            cls = ConsumerCoordinator if self.mode == "consumer" else ClassicCoordinator
+        p = self.ctx.params
+        if index < p.brokers:
+            cls = ConsumerCoordinator if p.mode == "consumer" else ClassicCoordinator
         else:
-            cls = ModernConsumer if self.mode == "consumer" else ClassicConsumer
-        return cls(self.sim, node_id, index, rng)
+            cls = ModernConsumer if p.mode == "consumer" else ClassicConsumer
+        return cls(self.ctx, node_id, index, rng)
 
     def setup(self):
-        sim = self.sim
-        self.broker = sim.nodes[self.broker_ids[0]]  # the group coordinator (the last one while none is up)
-        self.consumer_ids = sim.node_ids[self.nb:]
-        if self.multi_broker:
+        sim, p = self.sim, self.ctx.params
+        self.broker = sim.nodes[p.broker_ids[0]]  # the group coordinator (the last one while none is up)
+        self.consumer_ids = sim.node_ids[p.brokers:]
+        if p.multi_broker:
             self.setup_controller()
-        for nid in self.consumer_ids[:sim.params["consumers"]]:
+        for nid in self.consumer_ids[:p.consumers]:
             node = sim.nodes[nid]
             node.active = True
-            node.instance_id = nid if sim.params["static_membership"] else None
-        self.setup_checker()
-        self.setup_workload()
-        self.notes = []
+            node.instance_id = nid if p.static_membership else None
+        super().setup()  # the checker, then the workload
 
     # --- services for the nodes --------------------------------------------------------------------------
+    def counts(self):
+        """The partition count of every topic: {topic: count} (cluster metadata, from the coordinator)."""
+        return self.broker.counts()
+
     def nodes_of(self, mids):
+        """The node ids of these member ids (a member id the group no longer has stands for itself)."""
         g = self.broker.group
         return [g[m]["node"] if m in g else m for m in mids]
 
-    def counts(self):
-        return self.broker.counts()
-
-    def held_generation(self, node_id, join):
-        """For the exclusive_ownership invariant only (nothing is sent): the generation of the assignment the member
-        that sent JoinGroup `join` holds, which its claim's generation (its current generation) can be newer than
-        when that generation's SyncGroup answer never reached it."""
-        gen = join["generation"]
-        node = self.sim.nodes.get(node_id)
-        held = getattr(node, "claim_gen", None)
-        return gen if held is None else min(gen, held)
-
-    def static_rejoined(self, node):
-        self.note(f"{node} restarted with its group.instance.id: it gets its partitions back, no rebalance")
-
-    def note(self, text):
-        self.notes.append([self.sim.now, text])
-        del self.notes[:-20]
-    # --- interventions ------------------------------------------------------------------------------------
+    # --- interventions: each action checked (changing nothing), then applied ------------------------------------
     def resolve(self, selector):
         nodes = self.sim.nodes
         if selector == "coordinator":
-            return self.leader if self.multi_broker else BROKER
+            return self.leader if self.ctx.params.multi_broker else BROKER
         if selector == "leader":
-            nid = self.broker.leader if self.mode != "consumer" else None
+            nid = self.broker.leader if self.ctx.params.mode != "consumer" else None
             return nid if nid is not None and nodes[nid].status != "crashed" else None
         if selector == "next":
             return next((n for n in self.consumer_ids if not nodes[n].active and nodes[n].status == "up"), None)
@@ -238,35 +213,19 @@ class Kafka(Checker, Controller, Workload, Protocol):
         return None
 
     def _consumer(self, iv):
+        """The consumer slot `iv` targets, which must be up; refuses a broker."""
         nid = iv["node"]
-        if nid in self.broker_ids:
+        if nid in self.ctx.params.broker_ids:
             raise InterventionError(f"node: {iv['action']} takes a consumer (c1..), not a broker",
                                     code="invalid_target", field="node")
-        return self.sim.nodes[nid]
-
-    def check_action(self, iv):
-        action = iv["action"]
-        if action == "add_partitions":
-            topics = TOPICS[:self.sim.params["topics"]]
-            if iv["topic"] not in topics:
-                raise InterventionError(f"topic: unknown topic {iv['topic']!r} (topics: {', '.join(topics)})",
-                                        code="invalid_target", field="topic")
-            have = self.counts().get(iv["topic"], 0)
-            if have + iv["count"] > MAX_PARTITIONS:
-                raise InterventionError(f"count: {iv['topic']} has {have} partitions; at most {MAX_PARTITIONS} "
-                                        f"(add at most {MAX_PARTITIONS - have})", code="out_of_range", field="count")
-            return
-        c = self._consumer(iv)
+        c = self.sim.nodes[nid]
         if c.status != "up":
             raise InterventionError(f"node: {c.id} is {c.status}", code="invalid_state", field="node")
-        if action == "add_consumer":
-            if c.active:
-                raise InterventionError(f"node: {c.id} is already running a consumer", code="invalid_state",
-                                        field="node")
-            if iv.get("instance_id") and not self.sim.params["static_membership"]:
-                raise InterventionError("instance_id: static membership is off (params.static_membership)",
-                                        code="invalid_state", field="instance_id")
-            return
+        return c
+
+    def _running_consumer(self, iv):
+        """A consumer that runs and can take an action now: not idle, not shutting down, not stalled."""
+        c = self._consumer(iv)
         if not c.active:
             raise InterventionError(f"node: {c.id} is not running a consumer (add_consumer starts one)",
                                     code="invalid_state", field="node")
@@ -275,30 +234,57 @@ class Kafka(Checker, Controller, Workload, Protocol):
         if c.stalled_until is not None:
             raise InterventionError(f"node: {c.id} is stalled until {c.stalled_until} ms", code="invalid_state",
                                     field="node")
+        return c
 
-    def act(self, iv):
-        self.check_action(iv)
+    def check_add_consumer(self, iv):
+        c = self._consumer(iv)
+        if c.active:
+            raise InterventionError(f"node: {c.id} is already running a consumer", code="invalid_state",
+                                    field="node")
+        if iv.get("instance_id") and not self.ctx.params.static_membership:
+            raise InterventionError("instance_id: static membership is off (params.static_membership)",
+                                    code="invalid_state", field="instance_id")
+
+    def apply_add_consumer(self, iv):
+        c = self.sim.nodes[iv["node"]]
+        inst = None
+        if self.ctx.params.static_membership:
+            inst = iv.get("instance_id") or c.id
+        self.sim.dispatch(c, "launch", inst)
+        return {"instance_id": inst} if inst else None
+
+    def check_remove_consumer(self, iv):
+        self._running_consumer(iv)
+
+    def apply_remove_consumer(self, iv):
+        self.sim.dispatch(self.sim.nodes[iv["node"]], "close")
+        return None
+
+    def check_stall(self, iv):
+        self._running_consumer(iv)
+
+    def apply_stall(self, iv):
+        self.sim.dispatch(self.sim.nodes[iv["node"]], "stall", iv["duration"])
+        return {"until": self.sim.now + iv["duration"]}
+
+    def check_add_partitions(self, iv):
+        topics = TOPICS[:self.ctx.params.topics]
+        if iv["topic"] not in topics:
+            raise InterventionError(f"topic: unknown topic {iv['topic']!r} (topics: {', '.join(topics)})",
+                                    code="invalid_target", field="topic")
+        have = self.counts().get(iv["topic"], 0)
+        if have + iv["count"] > MAX_PARTITIONS:
+            raise InterventionError(f"count: {iv['topic']} has {have} partitions; at most {MAX_PARTITIONS} "
+                                    f"(add at most {MAX_PARTITIONS - have})", code="out_of_range", field="count")
+
+    def apply_add_partitions(self, iv):
         sim = self.sim
-        action = iv["action"]
-        if action == "add_partitions":
-            if self.multi_broker:  # cluster metadata: every broker learns it
-                for b in self.broker_ids:
-                    sim.dispatch(sim.nodes[b], "add_partitions", iv["topic"], iv["count"])
-                return {"partitions": self.counts()[iv["topic"]]}
+        if self.ctx.params.multi_broker:  # cluster metadata: every broker learns it
+            for b in self.ctx.params.broker_ids:
+                sim.dispatch(sim.nodes[b], "add_partitions", iv["topic"], iv["count"])
+        else:
             sim.dispatch(self.broker, "add_partitions", iv["topic"], iv["count"])
-            return {"partitions": self.counts()[iv["topic"]]}
-        c = sim.nodes[iv["node"]]
-        if action == "add_consumer":
-            inst = None
-            if sim.params["static_membership"]:
-                inst = iv.get("instance_id") or c.id
-            sim.dispatch(c, "launch", inst)
-            return {"instance_id": inst} if inst else None
-        if action == "remove_consumer":
-            sim.dispatch(c, "close")
-            return None
-        sim.dispatch(c, "stall", iv["duration"])
-        return {"until": sim.now + iv["duration"]}
+        return {"partitions": self.counts()[iv["topic"]]}
 
     # --- presets -----------------------------------------------------------------------------------------------
     @classmethod

@@ -1,11 +1,14 @@
 """The workload: records produced to every partition at `produce_rate` from its creation (the log end offsets), and
 what the consumers do with them (records processed, processed twice, skipped by auto.offset.reset=latest).
 
-A part of the Protocol object (spec.Kafka inherits it); the consumers call these as services."""
+A part of the Protocol object (spec.Kafka inherits it); the consumers call these as services. Nothing is scheduled:
+a partition's log end offset is a function of time, so the load costs no events."""
+
+from ..base import Workload
 
 
-class Workload:
-    def setup_workload(self):
+class KafkaWorkload(Workload):
+    def start_workload(self):
         self.hw = {}  # tp -> offset after the last record anyone processed
         self.dups_by_tp = {}
         self.records = 0
@@ -14,11 +17,11 @@ class Workload:
 
     def leo(self, t, now):
         """The log end offset of partition `t` at time `now`: records produced since it was created."""
-        return max(0, (now - self.created[t]) * self.rate // 1000)
+        return max(0, (now - self.created[t]) * self.ctx.params.produce_rate // 1000)
 
     def reset_offset(self, consumer, t):
         """auto.offset.reset for a partition with no committed offset."""
-        if self.reset_earliest:
+        if self.ctx.params.auto_offset_reset == "earliest":
             return 0
         pos = self.leo(t, self.sim.now)
         hw = self.hw.get(t, 0)
