@@ -1,4 +1,4 @@
-"""The lesson format (docs/lessons.md): validation with errors naming the step and field, and `do` matching.
+"""The lesson format (docs/lessons.md): validation with errors naming the step and field.
 
 `validate_lesson(raw, slug)` returns the normalised lesson (the scenario normalised, each text with its parsed
 `spans`, each `do` split into its intervention, hint and matched fields) or raises LessonError.
@@ -41,7 +41,7 @@ def load_lesson(path):
         raise LessonError(f"lesson: larger than {MAX_LESSON_BYTES} bytes", code="too_large")
     try:
         data = json.loads(raw)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested too deep
         raise LessonError(f"lesson: not valid JSON ({err})") from None
     return validate_lesson(data, name[:-len(".json")])
 
@@ -62,7 +62,8 @@ def validate_lesson(raw, slug):
     try:
         proto = get_protocol(raw["protocol"]) if isinstance(raw["protocol"], str) else None
     except PlaygroundError as err:
-        raise LessonError(f"protocol: {err.message}", field="protocol") from None
+        message = err.message if err.message.startswith("protocol") else f"protocol: {err.message}"
+        raise LessonError(message, field="protocol") from None
     if proto is None:
         raise LessonError(f"protocol: must be a protocol name, got {raw['protocol']!r}", field="protocol")
     lesson["protocol"] = proto.name
@@ -74,7 +75,7 @@ def validate_lesson(raw, slug):
         lesson["scenario"] = normalize_scenario(dict(scenario, protocol=proto.name) if isinstance(scenario, dict)
                                                 else scenario)
     except PlaygroundError as err:
-        field = f"scenario.{err.field}" if err.field else "scenario"
+        field = f"scenario.{err.field}" if err.field and not err.field.startswith("scenario") else "scenario"
         message = err.message if err.message.startswith("scenario") else f"scenario.{err.message}"
         raise LessonError(message, field=field) from None
     ids = proto.scenario_node_ids(lesson["scenario"]["nodes"], lesson["scenario"]["params"])
