@@ -62,6 +62,7 @@ COMMON_CASES = {  # protocol -> (a scenario that keeps running, a node to refuse
     "paxos": ({"params": {"multi": True}}, "a2"),
     "twophase": ({}, "p2"),
     "gossip": ({}, "n2"),
+    "kafka": ({}, "c2"),
 }
 
 
@@ -175,6 +176,43 @@ def test_gossip_refusals_change_nothing():
     assert_refused(forgetful, {"action": "rumor", "node": "n1", "id": "r1"}, "invalid_state")
     assert_refused(up, {"action": "rumor", "node": "n99"}, "unknown_node")
 
+
+
+# --- Kafka ----------------------------------------------------------------------------------------------
+KAFKA = {"protocol": "kafka", "seed": 7, "duration": 9000, "nodes": 4,
+         "params": {"partitions": 20, "consumers": 3, "max_poll_interval_ms": 60000}}
+KAFKA_SETTING = [(1000, {"action": "crash", "node": "c1"}),
+                 (3000, {"action": "stall", "node": "c3", "duration": 4000}),
+                 (3000, {"action": "remove_consumer", "node": "c2"})]
+
+
+def test_kafka_refusals_change_nothing():
+    # at 3001 ms: c1 crashed, c2 shutting down (its commit in flight), c3 stalled, c4 an idle slot
+    setting = sim_of(KAFKA, 3001, KAFKA_SETTING)
+    sim, t = setting()
+    sim.advance(t)
+    c1, c2, c3, c4 = (sim.nodes[c] for c in ("c1", "c2", "c3", "c4"))
+    assert c1.status == "crashed" and c2.closing and c3.stalled_until is not None and not c4.active
+    assert_refused(setting, {"action": "add_consumer", "node": "broker"}, "invalid_target")
+    assert_refused(setting, {"action": "add_consumer", "node": "c1"}, "invalid_state")
+    assert_refused(setting, {"action": "add_consumer", "node": "c3"}, "invalid_state")
+    assert_refused(setting, {"action": "add_consumer", "node": "c4", "instance_id": "x"}, "invalid_state")
+    assert_refused(setting, {"action": "remove_consumer", "node": "c4"}, "invalid_state")
+    assert_refused(setting, {"action": "remove_consumer", "node": "c2"}, "invalid_state")
+    assert_refused(setting, {"action": "remove_consumer", "node": "c3"}, "invalid_state")
+    assert_refused(setting, {"action": "remove_consumer", "node": "c1"}, "invalid_state")
+    assert_refused(setting, {"action": "remove_consumer", "node": "broker"}, "invalid_target")
+    assert_refused(setting, {"action": "stall", "node": "c3", "duration": 100}, "invalid_state")
+    assert_refused(setting, {"action": "stall", "node": "c4", "duration": 100}, "invalid_state")
+    assert_refused(setting, {"action": "stall", "node": "c2", "duration": 100}, "invalid_state")
+    assert_refused(setting, {"action": "add_partitions", "topic": "t3", "count": 1}, "invalid_target")
+    assert_refused(setting, {"action": "add_partitions", "topic": "t0", "count": 16}, "out_of_range")
+    # KIP-848 with three brokers: a broker (by id or by role) is no consumer
+    multi = dict(KAFKA, params=dict(KAFKA["params"], group_protocol="consumer", assignor="uniform", brokers=3))
+    setting = sim_of(multi, 3001, KAFKA_SETTING)
+    assert_refused(setting, {"action": "stall", "node": "b2", "duration": 10}, "invalid_target")
+    assert_refused(setting, {"action": "add_consumer", "node": "coordinator"}, "invalid_target")
+    assert_refused(setting, {"action": "stall", "node": "c3", "duration": 5}, "invalid_state")
 
 def test_accepted_actions_still_apply_after_a_step():
     """The check is no obstacle: an action that can apply does, at the next millisecond after a step."""
