@@ -177,7 +177,6 @@ def test_gossip_refusals_change_nothing():
     assert_refused(up, {"action": "rumor", "node": "n99"}, "unknown_node")
 
 
-
 # --- Kafka ----------------------------------------------------------------------------------------------
 KAFKA = {"protocol": "kafka", "seed": 7, "duration": 9000, "nodes": 4,
          "params": {"partitions": 20, "consumers": 3, "max_poll_interval_ms": 60000}}
