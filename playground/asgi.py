@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from playground.consumers import WriteBufferProbe  # noqa: E402
 from playground.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
 if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENV:
@@ -25,7 +26,8 @@ if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENV:
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    # WriteBufferProbe first: it finds Daphne's transport before any middleware wraps `send` (flow control)
+    "websocket": WriteBufferProbe(SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
 })
 
 # Everything loaded so far (Django, Channels, the simulator: some 100,000 objects) lives as long as the process.

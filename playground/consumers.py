@@ -15,7 +15,7 @@ import re
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .session import ClientError, Session, Viewer, dumps, parse_message
+from .session import WRITE_BUFFER_BYTES, WRITE_BUFFER_POLL, ClientError, Session, Viewer, dumps, parse_message
 
 log = logging.getLogger("playground.ws")
 
@@ -26,17 +26,35 @@ WATCH_TIMEOUT = 3.0  # seconds to wait for a room's owner to answer a `watch`
 # client joins (docs/websocket.md); a text over MAX_TEXT_CHARS is refused with a typed error.
 CHUNK_CHARS = 128 * 1024
 MAX_TEXT_CHARS = 32 * 1024 * 1024
+# Close codes when a session ends on an error (the `error` message before says why). Autobahn, under Daphne,
+# lets a server send only 1000 or 3000-4999, so these mirror the standard 1011, 1009 and 1008 in the private range.
+CLOSE_CODES = {"internal": 4011, "too_large": 4009, "not_reading": 4008}
+READER_PATIENCE = 5.0  # seconds a client may leave over WRITE_BUFFER_BYTES unread while it keeps sending requests
+
+
+PROTOCOL_SCOPE_KEY = "playground.daphne_protocol"
 
 
 def daphne_protocol(send):
     """The Daphne protocol object behind an ASGI `send`, or None (another server, or the test communicator).
 
-    Daphne hands each application instance `functools.partial(server.handle_reply, protocol)` as `send`, and the
-    middleware (origin check, auth, router) passes it through unchanged. The protocol is an autobahn
-    WebSocketServerProtocol on a Twisted transport: what tells how many bytes still wait to be written."""
+    Daphne hands each application instance `functools.partial(server.handle_reply, protocol)` as `send`. The
+    protocol is an autobahn WebSocketServerProtocol on a Twisted transport: what tells how many bytes still wait
+    to be written. Middleware may wrap `send` (channels' session middleware does), so WriteBufferProbe looks
+    here first, from the outside, and leaves the protocol in the scope."""
     if isinstance(send, functools.partial) and send.args and getattr(send.func, "__name__", "") == "handle_reply":
         return send.args[0]
     return None
+
+
+class WriteBufferProbe:
+    """Outermost ASGI middleware: puts Daphne's protocol (or None) in the scope for PlayConsumer."""
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        return await self.application({**scope, PROTOCOL_SCOPE_KEY: daphne_protocol(send)}, receive, send)
 
 
 def write_buffer_bytes(protocol):
@@ -74,7 +92,7 @@ class SendFailed(Exception):
 
 class PlayConsumer(AsyncWebsocketConsumer):
     """Every failure ends visibly: an exception in any handler, or a send that fails, becomes an `error` (code
-    `internal`) and a close frame with a reason (1011), and disconnect cleanup always runs (viewers get
+    `internal`) and a close frame with a reason (code 4011), and disconnect cleanup always runs (viewers get
     `closed`)."""
 
     async def dispatch(self, message):
@@ -95,16 +113,18 @@ class PlayConsumer(AsyncWebsocketConsumer):
             return
         self.failed = True
         self.session.closed = True
+        log.warning("session %s ended (%s): %s", self.session.room, code, reason)
         try:
             await self._send_text(dumps({"type": "error", "code": code, "message": reason}))
         except Exception:  # the client is gone or the socket is broken: the close below still goes out
             pass
-        protocol = daphne_protocol(self.base_send)
+        close_code = CLOSE_CODES.get(code, CLOSE_CODES["internal"])
+        protocol = self.transport_protocol
         if protocol is not None and hasattr(protocol, "sendClose"):
             # Daphne drops the `reason` of a websocket.close message; autobahn sends it (at most 123 bytes)
-            protocol.sendClose(code=1011, reason=reason[:120])
+            protocol.sendClose(code=close_code, reason=reason[:120])
         else:
-            await self.close(code=1011, reason=reason)
+            await self.close(code=close_code, reason=reason)
 
     def write_backlog(self):
         return write_buffer_bytes(self.transport_protocol)
@@ -120,9 +140,10 @@ class PlayConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.failed = False
         self._send_lock = asyncio.Lock()
-        self.transport_protocol = daphne_protocol(self.base_send)
+        self.transport_protocol = self.scope.get(PROTOCOL_SCOPE_KEY)
         self.session = Session(self.emit)
         self.session.write_backlog = self.write_backlog
+        self.session.reader_keeps_up = self._reader_keeps_up
         self.session.page_origin = dict(self.scope.get("headers") or ()).get(b"origin", b"").decode("latin-1")
         self.session.client_addr = (self.scope.get("client") or (None,))[0]  # per-client save rate limit
         self.session.on_task_error = self._task_failed
@@ -149,7 +170,22 @@ class PlayConsumer(AsyncWebsocketConsumer):
                 if self.viewer is not None:
                     await self._leave_room()
 
+    async def _reader_keeps_up(self):
+        """Wait while our transport holds more than WRITE_BUFFER_BYTES the client has not read: its requests
+        are answered only as fast as it reads the answers (a client that sends `start` after `start` without
+        reading would otherwise make us buffer without limit). Past READER_PATIENCE seconds, end the session."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + READER_PATIENCE
+        while self.write_backlog() > WRITE_BUFFER_BYTES:
+            if loop.time() >= give_up:
+                await self.fail("the client is not reading its messages; the session has ended", code="not_reading")
+                return False
+            await asyncio.sleep(WRITE_BUFFER_POLL)
+        return True
+
     async def receive(self, text_data=None, bytes_data=None):
+        if self.failed:
+            return
         if self.viewer is not None:
             await self._receive_as_viewer(text_data)
             return

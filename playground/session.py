@@ -92,6 +92,10 @@ def _request_id(msg):
     return None
 
 
+async def _always():
+    return True
+
+
 def parse_message(text):
     """A client's WebSocket message, through the input checks of playground/inputs.py (`bad_json` naming the
     field, with the message's `id` when that is not what is at fault)."""
@@ -145,6 +149,7 @@ class Session:
         self.last_event_t = None  # simulated time of the last event sent to the client (speeds up step_back)
         self.travel = Travel(self)  # saving and time travel: playground/travel.py
         self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
+        self.reader_keeps_up = _always  # set by the consumer: waits until the client reads (False: it gave up)
 
     # --- lifecycle ----------------------------------------------------------------------
     def ensure_task(self):
@@ -198,6 +203,8 @@ class Session:
                                   "type")
             if kind not in ("start", "ack", "watch") and self.sim is None:
                 raise ClientError("not_started", "send `start` with a scenario first")
+            if kind != "ack" and not await self.reader_keeps_up():
+                return  # the client does not read its answers: the consumer ended the session
             await self.travel.idle(kind)  # a newer request cancels a seek in progress; wait for its worker
             await handler(self, msg)
         except ClientError as err:

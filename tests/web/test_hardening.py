@@ -145,7 +145,7 @@ async def test_an_exception_in_a_handler_ends_in_a_typed_error_a_close_and_viewe
     err = await owner.recv_type("error")
     assert err["code"] == "internal"
     close = await asyncio.wait_for(owner.comm.output_queue.get(), 2)
-    assert close["type"] == "websocket.close" and close["code"] == 1011 and close["reason"]
+    assert close["type"] == "websocket.close" and close["code"] == 4011 and close["reason"]
     await owner.comm.send_input({"type": "websocket.disconnect", "code": 1011})  # what Daphne does next
     closed = await viewer.recv_type("closed", ack=False)
     assert "owner" in closed["message"]
@@ -157,7 +157,7 @@ async def test_a_message_too_large_to_send_is_refused_with_a_typed_error_and_a_c
     err = await client.recv(ack=False)
     assert err["type"] == "error" and err["code"] == "too_large" and "too large to send" in err["message"]
     close = await asyncio.wait_for(client.comm.output_queue.get(), 2)
-    assert close["type"] == "websocket.close" and close["code"] == 1011
+    assert close["type"] == "websocket.close" and close["code"] == 4009
 
 
 async def test_long_messages_are_chunked_and_join_back_into_the_message(client, monkeypatch):
