@@ -11,12 +11,12 @@ Prints
     .venv/bin/python bench/ws.py --url ws://127.0.0.1:8000/ws/play/   # against a server already running
 
 Without --url it starts `daphne playground.asgi:application` on a free port with the embedded defaults (in-memory
-channel layer), DEBUG off. Target: p99 under 50 ms with 50 sessions. Dependency-free client (asyncio streams).
+channel layer), DEBUG off. Target: p99 under 50 ms with 50 sessions. The client is the `websockets` library
+(in the test extras: `pip install -e '.[test]'`).
 """
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import random
@@ -29,69 +29,34 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# --- a minimal RFC 6455 client ---------------------------------------------------------------------------
+# --- the client: the `websockets` library (test extras), with the three calls the sessions use ------------------
 class WebSocket:
-    def __init__(self, reader, writer):
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, conn):
+        self.conn = conn
 
     @classmethod
     async def connect(cls, url, origin):
-        u = urlparse(url)
-        reader, writer = await asyncio.open_connection(u.hostname, u.port or 80)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET {u.path or '/'} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                      f"Origin: {origin}\r\n\r\n").encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        if b" 101 " not in head.split(b"\r\n", 1)[0]:
-            raise ConnectionError(f"handshake refused: {head.splitlines()[0].decode(errors='replace')}")
-        return cls(reader, writer)
+        # no permessage-deflate: the page does not use it either, and it would cost both sides CPU
+        return cls(await connect(url, origin=origin, max_size=None, compression=None))
 
     async def send(self, text):
-        data = text.encode()
-        n = len(data)
-        if n < 126:
-            header = bytes([0x81, 0x80 | n])
-        elif n < 65536:
-            header = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
-        else:
-            header = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
-        key = os.urandom(4)
-        keys = (key * (n // 4 + 1))[:n]
-        masked = (int.from_bytes(data, "big") ^ int.from_bytes(keys, "big")).to_bytes(n, "big") if n else b""
-        self.writer.write(header + key + masked)
+        await self.conn.send(text)
 
     async def recv(self):
-        """The next text message (str), or None when the server closed."""
-        parts = []
-        while True:
-            b0, b1 = await self.reader.readexactly(2)
-            n = b1 & 0x7F
-            if n == 126:
-                n = int.from_bytes(await self.reader.readexactly(2), "big")
-            elif n == 127:
-                n = int.from_bytes(await self.reader.readexactly(8), "big")
-            payload = await self.reader.readexactly(n)
-            opcode = b0 & 0x0F
-            if opcode == 8:
-                return None
-            if opcode == 9:  # ping: answer pong
-                self.writer.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-                continue
-            if opcode in (0, 1, 2):
-                parts.append(payload)
-                if b0 & 0x80:
-                    return b"".join(parts).decode()
+        """The next text message, or None once the connection is closed."""
+        try:
+            return await self.conn.recv()
+        except ConnectionClosed:
+            return None
 
-    def close(self):
-        self.writer.close()
+    async def close(self):
+        await self.conn.close()
 
 
 # --- one session ----------------------------------------------------------------------------------------
@@ -180,7 +145,7 @@ async def session(url, origin, args, stats, stop, index):
             await asyncio.sleep(0.02)
     finally:
         task.cancel()
-        ws.close()
+        await ws.close()
 
 
 # --- the server under test ----------------------------------------------------------------------------------
