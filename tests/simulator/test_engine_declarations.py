@@ -19,7 +19,7 @@ from simulator.protocols.base import Checker, Protocol, invariant
 
 from simhelpers import ROOT
 
-PROTOCOLS = ["raft", "paxos", "twophase", "gossip"]
+PROTOCOLS = ["raft", "paxos", "twophase", "gossip", "kafka"]
 
 
 def broken(sim):
@@ -93,11 +93,32 @@ def gossip_invented_incarnation():
     return sim
 
 
+def kafka_partition_dropped():
+    sim = Simulation({"protocol": "kafka", "seed": 1, "duration": 5000, "params": {"partitions": 6, "consumers": 3}})
+    sim.advance(3000)
+    assert sim.protocol.settled()
+    node = sim.nodes["c1"]  # in a settled group, c1 silently stops owning one of its partitions
+    node.owned = node.owned[1:]
+    node.mark("owned")
+    return _flush(sim, node)
+
+
+def kafka_two_coordinators():
+    sim = Simulation({"protocol": "kafka", "seed": 1, "duration": 5000, "params": {"brokers": 3}})
+    sim.advance(1000)
+    node = sim.nodes["b2"]  # a follower acts as the coordinator too
+    node.role = "coordinator"
+    node.mark("role")
+    return _flush(sim, node)
+
+
 HAND_MADE = {
     ("raft", "election_safety"): raft_two_leaders,
     ("raft", "leader_append_only"): raft_leader_truncates,
     ("gossip", "rumor_integrity"): gossip_forged_value,
     ("gossip", "incarnation_genuine"): gossip_invented_incarnation,
+    ("kafka", "all_partitions_owned"): kafka_partition_dropped,
+    ("kafka", "single_coordinator"): kafka_two_coordinators,
 }
 
 # Teaching mutations no example or preset switches on: a scenario (found once by a seed search, pinned here)
