@@ -4,9 +4,9 @@
 - nodes.py: the servers; checker.py: the invariants and figures; workload.py: client load; presets.py: the gallery
 """
 
-from .nodes import CANDIDATE, FOLLOWER, LEADER, PRECANDIDATE, RaftNode
+from .nodes import CANDIDATE, FOLLOWER, LEADER, PRECANDIDATE, DurableRaftNode, RaftNode
 from .spec import Raft
 
 PROTOCOL = Raft
 
-__all__ = ["PROTOCOL", "Raft", "RaftNode", "FOLLOWER", "PRECANDIDATE", "CANDIDATE", "LEADER"]
+__all__ = ["PROTOCOL", "Raft", "RaftNode", "DurableRaftNode", "FOLLOWER", "PRECANDIDATE", "CANDIDATE", "LEADER"]

@@ -145,6 +145,10 @@ class RaftNode(Node):
             self.advance_commit()
 
     # --- messages -------------------------------------------------------------------------
+    def reply(self, dst, msg):
+        """Answer an RPC. A server with a disk (DurableRaftNode) answers once what it reports is on disk."""
+        self.ctx.send(self.id, dst, msg)
+
     def on_message(self, src, m):
         kind = m["kind"]
         # Any message but a vote request with a higher term: adopt it first (Figure 2, all servers). A granted
@@ -169,11 +173,11 @@ class RaftNode(Node):
             self.role == LEADER or self.heard_from_leader_recently())
         if m["pre"]:
             granted = m["term"] > self.term and not sticky and self.log_ok(m)
-            self.send(src, {"kind": "RequestVoteReply", "term": m["term"] if granted else self.term,
+            self.reply(src, {"kind": "RequestVoteReply", "term": m["term"] if granted else self.term,
                             "granted": granted, "pre": True})
             return
         if sticky and m["term"] > self.term:
-            self.send(src, {"kind": "RequestVoteReply", "term": self.term, "granted": False, "pre": False})
+            self.reply(src, {"kind": "RequestVoteReply", "term": self.term, "granted": False, "pre": False})
             return
         if m["term"] > self.term:
             self.adopt_term(m["term"])
@@ -183,7 +187,7 @@ class RaftNode(Node):
                 self.voted_for = m["candidate"]
                 self.mark("voted_for")
             self.reset_election_timer()
-        self.send(src, {"kind": "RequestVoteReply", "term": self.term, "granted": granted, "pre": False})
+        self.reply(src, {"kind": "RequestVoteReply", "term": self.term, "granted": granted, "pre": False})
 
     @receives("RequestVoteReply")
     def on_vote_reply(self, src, m):
@@ -207,7 +211,7 @@ class RaftNode(Node):
         # The hottest handler (every follower, every batch and heartbeat): helpers that run on every call
         # (set_role, mark, mark_splice, reset_election_timer, set_commit) are inlined; keep them alike.
         if m["term"] < self.term:
-            self.send(src, {"kind": "AppendEntriesReply", "term": self.term, "success": False, "match": 0,
+            self.reply(src, {"kind": "AppendEntriesReply", "term": self.term, "success": False, "match": 0,
                             "hint": 0})
             return
         dirty = self._dirty
@@ -234,7 +238,7 @@ class RaftNode(Node):
                 bad = log[prev - 1][0]
                 while hint > 1 and log[hint - 2][0] == bad:
                     hint -= 1
-            self.send(src, {"kind": "AppendEntriesReply", "term": self.term, "success": False, "match": 0,
+            self.reply(src, {"kind": "AppendEntriesReply", "term": self.term, "success": False, "match": 0,
                             "hint": hint})
             return
         entries = m["entries"]
@@ -249,10 +253,7 @@ class RaftNode(Node):
             if prev + i == size:
                 # The common case, nothing to delete: the rest goes on the end of the log, in one splice.
                 log.extend(entries[i:] if i else entries)  # shared with the leader's: never changed in place
-                splices = self._splices  # mark_splice("log", size)
-                old = splices.get("log")
-                if old is None or size < old:
-                    splices["log"] = size
+                self.mark_splice("log", size)
             else:  # entry prev + i + 1 conflicts with ours (the same index, another term)
                 keep_conflicts = self.mutations.no_truncate
                 for i in range(i, n):
@@ -275,8 +276,8 @@ class RaftNode(Node):
             if commit > self.commit:
                 self.commit = commit  # set_commit(commit)
                 dirty["commit"] = True
-        ctx.send(self.id, src, {"kind": "AppendEntriesReply", "term": self.term, "success": True,
-                                        "match": last_new, "hint": 0})
+        self.reply(src, {"kind": "AppendEntriesReply", "term": self.term, "success": True, "match": last_new,
+                         "hint": 0})
 
     @receives("AppendEntriesReply")
     def on_append_reply(self, src, m):
@@ -327,11 +328,14 @@ class RaftNode(Node):
                       "prev_term": log[prev - 1][0] if prev > 0 else 0,
                       "entries": entries, "commit": self.commit})  # entries are never changed in place
 
-    def advance_commit(self):
-        # The highest index stored on a majority (this leader has every entry) is the
-        # (majority - 1)-th highest matchIndex among the peers: O(n log n) in C, not O(n) per entry.
+    def majority_match(self):
+        """The highest index stored on a majority. This leader has every entry, so it is the
+        (majority - 1)-th highest matchIndex among the peers: O(n log n) in C, not O(n) per entry."""
         need = len(self.ctx.node_ids) // 2  # = self.majority() - 1
-        n = sorted(self.match_index.values(), reverse=True)[need - 1] if need else len(self.log)
+        return sorted(self.match_index.values(), reverse=True)[need - 1] if need else len(self.log)
+
+    def advance_commit(self):
+        n = self.majority_match()
         if n <= self.commit:
             return
         # Figure 8: only an entry of the current term is committed by counting replicas (earlier ones
@@ -346,3 +350,141 @@ class RaftNode(Node):
     def client_request(self, value):
         self.append(value)
         self.replicate()
+
+
+class DurableRaftNode(RaftNode):
+    """A server whose persistent state (term, voted_for, log) takes `disk_ms` to reach stable storage (the
+    scenario's `disk_ms` > 0; Raft.make_node picks it).
+
+    Figure 2: persistent state is "updated on stable storage before responding to RPCs". Whatever a handler
+    changes in it is issued as one write; writes on a server are done one after another, `disk_ms` each. A
+    reply waits until every write issued before it is done. A candidate sends its vote requests at once and
+    counts its own vote when its write is done; a leader replicates new entries while it writes them and counts
+    itself toward a majority for the entries on its disk (thesis 10.2.1). A crash loses the writes not yet
+    done: the server restarts with what was on disk.
+    """
+
+    VIEW = RaftNode.VIEW + ("writing",)
+
+    def init_persistent(self):
+        super().init_persistent()
+        self.on_disk = [self.term, self.voted_for, []]  # term, voted_for, log as stable storage holds them
+        # Writes issued, oldest first (the first is in progress): [term, voted_for, log_from, log[log_from:],
+        # actions to run once it is done]. Data, not closures: time travel deep-copies the node.
+        self.disk = []
+        self.issued = (self.term, self.voted_for)  # term and vote as the writes issued so far leave them
+        self.log_from = None  # the log changed from this index on since the last write was issued
+
+    def init_volatile(self):
+        super().init_volatile()
+        if self.disk:  # a crash: the writes not yet done are lost
+            term, voted_for, log = self.on_disk
+            self.term, self.voted_for, self.log = term, voted_for, list(log)
+            self.disk = []
+            self.issued = (term, voted_for)
+            self.log_from = None
+        self.writing = None  # view: {"since", "until", "queued"} while the disk is busy
+        self.own_match = 0  # leader: the highest index of this term's log on its own disk
+
+    def mark_splice(self, field, index):
+        super().mark_splice(field, index)
+        if field == "log" and (self.log_from is None or index < self.log_from):
+            self.log_from = index
+
+    # --- the disk -------------------------------------------------------------------------
+    def persist(self):
+        """Issue a write of what changed in the persistent state since the last write was issued, if anything."""
+        if self.log_from is None and (self.term, self.voted_for) == self.issued:
+            return
+        start = len(self.log) if self.log_from is None else self.log_from
+        self.disk.append([self.term, self.voted_for, start, self.log[start:], []])
+        self.issued = (self.term, self.voted_for)
+        self.log_from = None
+        if len(self.disk) == 1:
+            self.start_write()
+        else:
+            self.show_writing()
+
+    def start_write(self):
+        # disk_ms of real time whatever the node's clock drift (set_timer runs on the node's clock)
+        until = self.set_timer("disk", self.params.disk_ms * self.drift)
+        self.write_started = self.now
+        self.write_until = until
+        self.show_writing()
+
+    def show_writing(self):
+        self.writing = {"since": self.write_started, "until": self.write_until,
+                        "queued": len(self.disk) - 1} if self.disk else None
+        self.mark("writing")
+
+    def write_done(self):
+        term, voted_for, start, tail, actions = self.disk.pop(0)
+        on_disk = self.on_disk
+        on_disk[0], on_disk[1] = term, voted_for
+        del on_disk[2][start:]
+        on_disk[2].extend(tail)
+        if self.disk:
+            self.start_write()
+        else:
+            self.show_writing()
+        for action in actions:
+            self.finish(action)
+
+    def after_writes(self, action):
+        """Run `action` once every write issued so far is done (now, if none is pending)."""
+        if self.disk:
+            self.disk[-1][4].append(action)
+        else:
+            self.finish(action)
+
+    def finish(self, action):
+        kind = action[0]
+        if kind == "send":  # a reply
+            self.ctx.send(self.id, action[1], action[2])
+        elif kind == "vote":  # a candidate's own vote, now on disk
+            if self.role == CANDIDATE and self.term == action[1] and self.id not in self.votes:
+                self.votes = self.votes + [self.id]
+                self.mark("votes")
+                if len(self.votes) >= self.majority():
+                    self.become_leader()
+        elif kind == "match":  # a leader's own entries, now on disk
+            if self.role == LEADER and self.term == action[1] and action[2] > self.own_match:
+                self.own_match = action[2]
+                self.advance_commit()
+
+    # --- Raft, with the disk on the critical path -------------------------------------------
+    def reply(self, dst, msg):
+        self.persist()
+        self.after_writes(("send", dst, msg))
+
+    def on_message(self, src, m):
+        super().on_message(src, m)
+        self.persist()  # e.g. a higher term adopted from a reply
+
+    def on_timer(self, name):
+        if name == "disk":
+            self.write_done()
+            return
+        super().on_timer(name)
+        self.persist()
+
+    def start_election(self):
+        super().start_election()
+        self.votes = []  # its own vote counts once its term and vote are on disk
+        self.persist()
+        self.after_writes(("vote", self.term))
+
+    def become_leader(self):
+        self.own_match = 0
+        super().become_leader()
+        self.after_writes(("match", self.term, len(self.log)))  # what it already holds, once on disk
+
+    def append(self, value):
+        super().append(value)
+        self.persist()
+        self.after_writes(("match", self.term, len(self.log)))
+
+    def majority_match(self):
+        """The highest index stored on a majority, counting this leader's own disk, not its log."""
+        matches = sorted([self.own_match, *self.match_index.values()], reverse=True)
+        return matches[self.majority() - 1]

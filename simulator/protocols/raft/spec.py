@@ -9,7 +9,7 @@ from ...params import Action, Param
 from ..base import Protocol
 from . import presets
 from .checker import RaftChecker
-from .nodes import LEADER, RaftNode
+from .nodes import LEADER, DurableRaftNode, RaftNode
 from .workload import RaftWorkload
 
 
@@ -28,6 +28,8 @@ class Raft(RaftWorkload, RaftChecker, Protocol):
         "pre_vote": Param(False, "pre-vote (thesis 9.6): no term bump unless a majority would vote", kind="bool"),
         "check_quorum": Param(False, "check-quorum (thesis 6.2): a leader that loses a majority steps down",
                               kind="bool"),
+        "disk_ms": Param(0, "ms each write of the persistent state (term, vote, new entries) takes; a server answers "
+                         "an RPC only once what it reports is on disk (0: instant)", 0, 10_000),
         "leader_noop": Param(True, "a new leader appends a no-op entry so earlier entries can commit (section 8)",
                              kind="bool"),
     }
@@ -56,6 +58,10 @@ class Raft(RaftWorkload, RaftChecker, Protocol):
         if p["heartbeat_interval"] >= p["election_timeout_min"]:
             raise ScenarioError("params.heartbeat_interval: must be below election_timeout_min "
                                 f"({p['election_timeout_min']}) or followers time out", field="params.heartbeat_interval")
+
+    def make_node(self, node_id, index, rng):
+        cls = DurableRaftNode if self.ctx.params.disk_ms else RaftNode  # the disk's bookkeeping only when used
+        return cls(self.ctx, node_id, index, rng)
 
     # --- interventions ------------------------------------------------------------------
     def resolve(self, selector):
