@@ -33,7 +33,8 @@ from django.conf import settings
 
 from simulator.errors import PlaygroundError, ScenarioError
 from simulator.scenario import MAX_SCENARIO_BYTES
-from simulator.timetravel import (MAX_THREAD_COPY, Budget, CopyGate, TimeMachine, TravelError, Turns, is_clean)
+from simulator.timetravel import (MAX_THREAD_COPY, Budget, Cancelled, CopyGate, TimeMachine, TooCostly, TravelError,
+                                  Turns, is_clean)
 from simulator.timetravel.cost import finish_millisecond
 from simulator.trace import canonical
 
@@ -41,6 +42,9 @@ log = logging.getLogger("playground.travel")
 
 MAX_TEXT = {"title": 200, "description": 4000}
 MAX_THREADS = 32  # worker threads at most; only PLAYGROUND_TRAVEL_WORKERS of them simulate at once (Turns)
+SETTLE_FRAME_EVENTS = 1000  # events per frame while save/export finish a millisecond (~12 ms to serialise)...
+SETTLE_SLICE_SECONDS = 0.005  # ...and engine work between two frames (on the event loop: see Travel._settle)
+WINDOW_POLL = 0.02  # seconds between looks at the flow-control window while those frames wait for acks
 
 LIVE_GATE = CopyGate()  # paces the live checkpoint copies of every session of this process
 
@@ -254,16 +258,27 @@ class Travel:
 
     # --- save and export -----------------------------------------------------------------------------
     async def _settle(self, budget):
-        """Finish the current millisecond (so the run so far is exactly 'everything before now'), in a worker
-        thread within `budget`, and send the client every event up to now. Returns the recorded scenario with
-        duration = now. Over budget: TooCostly, and the run goes on from where it got to (nothing is lost)."""
+        """Finish the current millisecond (so the run so far is exactly 'everything before now') and send the
+        client every event up to now. On the event loop, in slices of SETTLE_SLICE_SECONDS of engine work, each
+        followed by a frame of what it produced (sent as flow control lets it go) and a yield to the other
+        sessions: no stall, however heavy the millisecond (a worker thread would do no better: it contends for
+        the GIL with the event loop). Within `budget`, cancelled by the client's next message. Returns the
+        recorded scenario with duration = now. Over budget: TooCostly, and the run goes on from where it got to
+        (nothing is lost: the events produced so far go out with the next frames)."""
         s = self.session
         sim = s.sim
         if not is_clean(sim) or sim.now == 0:
-            playing, s.playing = s.playing, False  # the run loop does not advance meanwhile...
+            playing, s.playing = s.playing, False  # the run loop does not advance meanwhile
             try:
-                async with s._lock:  # ...nor sends a frame
-                    await self._in_worker(budget, finish_millisecond, sim, budget)
+                done = False
+                while not done:
+                    budget.begin()
+                    try:
+                        done = finish_millisecond(sim, budget, SETTLE_FRAME_EVENTS, SETTLE_SLICE_SECONDS)
+                    finally:
+                        budget.end()
+                    await self._send_when_read(budget)
+                    await asyncio.sleep(0)
             finally:
                 if playing and s.sim is sim:
                     s.playing = True
@@ -275,9 +290,27 @@ class Travel:
         sc["duration"] = sim.now
         return sc
 
+    async def _send_when_read(self, budget):
+        """Send the events produced so far as one frame, once the client has read enough of the earlier ones
+        (flow control); a client that stops reading ends the request after the budget's seconds (TooCostly)."""
+        s = self.session
+        waited = 0.0
+        while s.window_full():
+            if budget.cancelled.is_set():
+                raise Cancelled(field=budget.field)
+            if budget.max_seconds is not None and waited > budget.max_seconds:
+                raise TooCostly(f"{budget.what}: the client has not read the events sent so far for "
+                                f"{waited:.0f} s; nothing was lost, acknowledge them and try again", budget.field)
+            await asyncio.sleep(WINDOW_POLL)
+            waited += WINDOW_POLL
+        await s.flush()
+
     def _settle_budget(self, what):
-        return self._budget(f"{what} (finishing the current simulated millisecond)",
-                            "Pause first, or save a lighter scenario (fewer nodes, a longer interval).")
+        budget = self._budget(f"{what} (finishing the current simulated millisecond)",
+                              "Save a lighter scenario (fewer nodes, a longer interval), or save it from the "
+                              "command line (python -m simulator run).")
+        budget.turns = None  # done on the event loop, in slices (see _settle)
+        return budget
 
     async def save(self, msg):
         """Save the run so far (the branch we are on, up to the current moment) as a share link. The session

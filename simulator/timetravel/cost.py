@@ -124,7 +124,8 @@ class Budget:
     # --- while running ----------------------------------------------------------------------------
     def begin(self):
         """The job starts: take a turn (waiting for one if need be)."""
-        self._memory0 = self.memory() if self.max_memory is not None else None
+        if self._memory0 is None and self.max_memory is not None:
+            self._memory0 = self.memory()  # (a job may come back for more work: measured from its first start)
         self._take_turn()
 
     def end(self):
@@ -155,12 +156,13 @@ class Budget:
         now = self.clock()
         spent = self.seconds + now - self._turn_at
         if self.max_events is not None and self.events > self.max_events:
-            raise TooCostly(f"{self.what}: stopped after {self.events:,} engine events, the most one request may "
-                            f"take (PLAYGROUND_TRAVEL_MAX_EVENTS); nothing changed. {self.advice}", self.field)
+            raise TooCostly(f"{self.what}: stopped after {self.events:,} engine events, over the {self.max_events:,}"
+                            f" one request may take (PLAYGROUND_TRAVEL_MAX_EVENTS); nothing changed. {self.advice}",
+                            self.field)
         if self.max_seconds is not None and spent > self.max_seconds:
             raise TooCostly(f"{self.what}: stopped after {spent:.1f} s of re-simulation ({self.events:,} engine "
-                            f"events), the most one request may take (PLAYGROUND_TRAVEL_MAX_SECONDS); nothing "
-                            f"changed. {self.advice}", self.field)
+                            f"events), over the {self.max_seconds:g} s one request may take "
+                            f"(PLAYGROUND_TRAVEL_MAX_SECONDS); nothing changed. {self.advice}", self.field)
         if self._memory0 is not None:
             grown = (self.memory() or self._memory0) - self._memory0
             if grown > self.max_memory:
@@ -208,7 +210,18 @@ def run_slices(sim, until, budget, drain=True):
             return
 
 
-def finish_millisecond(sim, budget=None):
-    """Run what is left of the current millisecond (events stay in the engine, to be sent), within `budget`."""
+def finish_millisecond(sim, budget=None, max_events=None, max_seconds=None, clock=time.perf_counter):
+    """Run what is left of the current millisecond, within `budget`; its events stay in the engine, to be sent.
+
+    Returns True when the millisecond is done (the clock moved on), False when `max_events` events are waiting
+    to be sent first, or after about `max_seconds` of work: call again (a whole millisecond of a heavy run can be
+    66,000 events, a second of engine work and one frame the event loop would take most of a second to
+    serialise; in pieces, an event loop can do it between its other work).
+    """
+    deadline = None if max_seconds is None else clock() + max_seconds
     for _ in run_slices(sim, sim.now + 1, budget, drain=False):
-        pass
+        if max_events is not None and len(sim.pending) >= max_events:
+            return False
+        if deadline is not None and clock() >= deadline:
+            return False
+    return True
