@@ -23,7 +23,7 @@ Daphne processes can share.
     PLAYGROUND_SAVE_RATE=30/m      saved scenarios per client address: N/s, N/m, N/h or N/<seconds>s;
                                    0 or off: no limit (docs/sharing.md)
     PLAYGROUND_CHECKPOINT_MB=24    memory for one run's time-travel checkpoints (docs/sharing.md)
-    PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=10, PLAYGROUND_TRAVEL_MAX_MB=256,
+    PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=256,
     PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
                                    at once (docs/websocket.md, "Cost limits")
     DJANGO_LOG_LEVEL=INFO
@@ -182,10 +182,10 @@ def env_number(name, default, kind=int, low=1):
 # Time travel (playground/travel.py; docs/websocket.md "Cost limits"). Checkpoint memory per live run, and what one
 # request that re-simulates (seek, step back, finishing the current ms for save/export) may cost: engine events,
 # seconds of simulating, growth of the process's memory; over it, `too_costly` (refused up front when an estimate
-# says so). A 10-minute 5-node Raft seek from the start is ~0.4 M events (~3 s on a busy 2-core machine).
+# says so). A 10-minute 5-node Raft seek from the start is ~0.4 M events: 3 s of CPU, ~20 s on a machine loaded 10x.
 PLAYGROUND_CHECKPOINT_MB = env_number("PLAYGROUND_CHECKPOINT_MB", 24)
 PLAYGROUND_TRAVEL_MAX_EVENTS = env_number("PLAYGROUND_TRAVEL_MAX_EVENTS", 3_000_000, low=1000)
-PLAYGROUND_TRAVEL_MAX_SECONDS = env_number("PLAYGROUND_TRAVEL_MAX_SECONDS", 10.0, float, low=0.1)
+PLAYGROUND_TRAVEL_MAX_SECONDS = env_number("PLAYGROUND_TRAVEL_MAX_SECONDS", 30.0, float, low=0.1)
 PLAYGROUND_TRAVEL_MAX_MB = env_number("PLAYGROUND_TRAVEL_MAX_MB", 256, low=16)
 # re-simulations running at once per process (others wait their turn; each client has at most one)
 PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
