@@ -24,9 +24,6 @@ handler with every marked field's new value. Lists that only grow or get cut
 (a Raft log) use `self.mark_splice(field, index)` to send just the changed tail.
 """
 
-from .context import NodeContext
-
-
 def receives(*kinds):
     """Mark a node method as the handler of messages of these kinds: `handler(self, src, msg)`."""
     def mark(fn):
@@ -50,9 +47,6 @@ class Node:
         cls.HANDLERS = table
 
     def __init__(self, ctx, node_id, index, rng):
-        if not isinstance(ctx, NodeContext):  # compatibility: a module not yet moved passes the Simulation
-            self.sim = ctx
-            ctx = ctx.context
         self.ctx = ctx
         self.protocol = ctx.protocol
         self.params = ctx.params

@@ -95,8 +95,6 @@ class Protocol(Checker, Workload):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "act" in vars(cls) or any("act" in vars(k) for k in cls.__mro__[1:] if k is not Protocol):
-            return  # compatibility: a protocol with its own act/check_action (Kafka, until it moves)
         checks, applies = {}, {}
         for action in cls.actions:
             check = getattr(cls, f"check_{action}", None)
