@@ -40,7 +40,7 @@ class RaftNode(Node):
 
     def reset_election_timer(self):
         lo = self.params.election_timeout_min
-        # = self.set_timer("election", uniform_int(self.rng, lo, max)), inlined: once per AppendEntries
+        # = self.set_timer("election", a uniform integer in [min, max]), inlined: once per AppendEntries
         self.ctx.set_timer(self, "election", lo + int(self.rng.random() * (self.params.election_timeout_max - lo + 1)))
 
     def set_role(self, role):
