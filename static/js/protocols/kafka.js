@@ -795,6 +795,10 @@ const mod = {
         flags.length ? h("span", { class: "kf-flag" }, ` ${flags.join(" ")}`) : null);
       }));
     }
+    for (const chip of ui.chips.children) { // the tooltips count records: kept current without a rebuild
+      const text = title(chip.dataset.node, snap.nodes[chip.dataset.node]);
+      if (chip.title !== text) chip.title = text;
+    }
     const unowned = b.partitions.filter(([tp]) => !cs.some((c) => snap.nodes[c].status !== "crashed"
       && (snap.nodes[c].owned || []).includes(tp))).length;
     const dups = cs.reduce((n, c) => n + (snap.nodes[c].dups || 0), 0);
