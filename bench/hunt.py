@@ -61,9 +61,10 @@ def mutations(budget, seed):
               f"  run {sc['duration']} ms  {event['invariant']}")
 
 
-def reliability(n, workers, seed):
+def reliability(n, workers, seed, names):
     with open_client(workers) as client:
-        for name, start in CORRECT_STARTS.items():
+        for name in names:
+            start = CORRECT_STARTS[name]
             t0 = time.perf_counter()
             last = list(iter_hunt(start, budget=n, seed=seed, client=client))[-1]
             wall = time.perf_counter() - t0
@@ -80,6 +81,8 @@ def main():
     parser.add_argument("--workers", type=int, default=default_workers(), help="reliability: Dask workers")
     parser.add_argument("--seed", type=int, default=1, help="the hunts' seed")
     parser.add_argument("--only", choices=("speed", "mutations", "reliability"))
+    parser.add_argument("--starts", default=",".join(CORRECT_STARTS),
+                        help="reliability: comma-separated names from simulator.hunt.cases.CORRECT_STARTS")
     args = parser.parse_args()
     print(f"# bench/hunt.py  cores={os.cpu_count()}  load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.only in (None, "speed"):
@@ -87,7 +90,7 @@ def main():
     if args.only in (None, "mutations"):
         mutations(args.budget, args.seed)
     if args.only in (None, "reliability"):
-        reliability(args.schedules, args.workers, args.seed)
+        reliability(args.schedules, args.workers, args.seed, args.starts.split(","))
 
 
 if __name__ == "__main__":

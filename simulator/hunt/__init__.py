@@ -139,12 +139,16 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
         failure = {"index": None, "violation": plan["baseline_violation"],
                    "changes": {"seed": plan["normal"]["seed"], "params": {}, "network": {}, "interventions": []}}
         yield {"type": "progress", "tried": 0, "found": 1, "budget": budget}
-    for result in ordered_map(run_trials, plan, chunks, workers=workers, client=client):
-        tried += result["tried"]
-        failure = result["failure"]
-        yield {"type": "progress", "tried": tried, "found": 0 if failure is None else 1, "budget": budget}
-        if failure is not None:
-            break  # closing ordered_map's generator cancels the chunks still queued
+    results = ordered_map(run_trials, plan, chunks, workers=workers, client=client)
+    try:
+        for result in results:
+            tried += result["tried"]
+            failure = result["failure"]
+            yield {"type": "progress", "tried": tried, "found": 0 if failure is None else 1, "budget": budget}
+            if failure is not None:
+                break
+    finally:
+        results.close()  # cancels the chunks still queued, stops a cluster started for this hunt
     final = {"type": "hunt", "found": failure is not None, "invariant": None, "tried": tried, "budget": budget,
              "seed": seed, "scenario": None}
     if failure is None:

@@ -6,11 +6,13 @@ replays through `python -m simulator run`."""
 import copy
 import json
 import os
+import time
 
 import pytest
 
 from simulator import run_scenario
 from simulator.__main__ import main
+from simulator.compute import open_client
 from simulator.hunt import CHUNK, DEFAULT_BUDGET, hunt, iter_hunt
 from simulator.hunt.cases import CORRECT_STARTS, MUTATION_STARTS
 
@@ -82,14 +84,27 @@ def test_same_seed_same_result_and_a_different_seed_another_search():
     assert (other["tried"], other["scenario"]) != (first["tried"], first["scenario"])
 
 
-def test_the_hunt_on_dask_worker_processes_gives_the_in_process_result():
-    """A LocalCluster of 2 worker processes (a real scheduler): the same progress, the same first failure and
-    the same shrunk scenario, although the chunks after the failing one ran, or were cancelled, in any order."""
+def test_the_hunt_on_dask_worker_processes_gives_the_in_process_result_and_can_be_cancelled():
+    """A LocalCluster of 2 worker processes (a real scheduler), started on demand as `--workers 2` does: the
+    same progress, first failure and shrunk scenario as in-process, although the chunks after the failing one
+    ran, or were cancelled, in any order. Closing a hunt early leaves no task behind on the cluster."""
     start = MUTATION_STARTS["twophase/no_force_write"]
     local = list(iter_hunt(start, budget=400, seed=2, workers=1))
     assert local[-1]["found"] and local[-1]["tried"] > 2 * CHUNK  # the failure is a few chunks in
-    spread = list(iter_hunt(start, budget=400, seed=2, workers=2))
-    assert spread == local
+    with open_client(workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        assert list(iter_hunt(start, budget=400, seed=2, client=client)) == local
+        running = iter_hunt(CORRECT_STARTS["twophase"], budget=DEFAULT_BUDGET, seed=1, client=client)
+        assert next(running)["tried"] == CHUNK
+        running.close()
+        deadline = time.monotonic() + 30
+        while client.run_on_scheduler(_task_count) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(_task_count) == 0
+
+
+def _task_count(dask_scheduler):
+    return len(dask_scheduler.tasks)
 
 
 def test_a_starting_scenario_that_already_breaks_an_invariant_is_reported_before_any_trial():
