@@ -21,6 +21,9 @@ touch SimPy's private fields (`_queue`, `_eid`, `_now`).
 """
 
 
+from operator import attrgetter
+
+
 class Params:
     """Read-only attribute view of validated parameters: `params.election_timeout_min`."""
 
@@ -81,9 +84,8 @@ class NodeContext:
         self.schedule = sim.schedule
         self.send = None  # bound to the network's send once it exists (no node sends before its on_start)
 
-    @property
-    def now(self):
-        return self._env.now
+    # the simulated time, integer ms (a C-level getter: no Python frame of its own on the hot path)
+    now = property(attrgetter("_env.now"))
 
     def crash_at(self, node, point):
         """`node` crashes itself at the named `point` (a fault armed by an intervention): a `fault` event, then

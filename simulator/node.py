@@ -24,6 +24,9 @@ handler with every marked field's new value. Lists that only grow or get cut
 (a Raft log) use `self.mark_splice(field, index)` to send just the changed tail.
 """
 
+from operator import attrgetter
+
+
 def receives(*kinds):
     """Mark a node method as the handler of messages of these kinds: `handler(self, src, msg)`."""
     def mark(fn):
@@ -85,9 +88,7 @@ class Node:
         """Timer `name` fired."""
 
     # --- services (all through the context) -------------------------------------------------
-    @property
-    def now(self):
-        return self.ctx.now
+    now = property(attrgetter("ctx.now"))  # simulated time, integer ms (C-level getter: no frame of its own)
 
     @property
     def peers(self):

@@ -34,7 +34,7 @@ class RaftChecker(Checker):
 
     def appended(self, node, index):
         if index > len(self.committed_pids):  # (a later append at a committed index is never measured)
-            self.append_time.setdefault(index << 32 | node.term, self.sim.now)
+            self.append_time.setdefault(index << 32 | node.term, self.ctx.now)
 
     @invariant("election_safety", "at most one leader per term")
     def _leadership(self, node):
@@ -54,7 +54,7 @@ class RaftChecker(Checker):
             self._completeness(node, upto, "became leader of term")
         elif not is_leader and nid in self.leaders:
             del self.leaders[nid]
-        now = self.sim.now
+        now = self.ctx.now
         if self.leaders and self.leaderless_since is not None:
             self.leaderless_ms += now - self.leaderless_since
             self.leaderless_since = None
@@ -149,7 +149,7 @@ class RaftChecker(Checker):
         if new <= n_committed:
             return
         # The first commit of indices len(committed)+1..new, in this node's term.
-        now = self.sim.now
+        now = self.ctx.now
         for i in range(n_committed + 1, new + 1):
             entry = node.log[i - 1]
             self.committed_log.append(entry)
