@@ -35,6 +35,7 @@ class Checker:
     """The invariant checker: incremental checks on every `state` event, and the figures (metrics)."""
 
     invariants = {}  # name -> doc, derived from the @invariant declarations (never written by hand)
+    invariant_checks = {}  # name -> the method that checks it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -47,11 +48,10 @@ class Checker:
                         raise TypeError(f"{cls.__name__}: invariant {name!r} declared twice")
                     declared[name] = doc
                     where[name] = fn
-        if declared:
-            if "invariants" in cls.__dict__:
-                raise TypeError(f"{cls.__name__}: invariants are declared with @invariant, not listed by hand")
-            cls.invariants = declared
-            cls.invariant_checks = where  # name -> the function that checks it
+        if "invariants" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: invariants are declared with @invariant on their checks, not listed")
+        cls.invariants = declared
+        cls.invariant_checks = where  # name -> the function that checks it
 
     def setup_checker(self):
         """Called once all nodes exist, before they start: the checker's initial state."""

@@ -226,10 +226,13 @@ def test_reporting_an_undeclared_invariant_is_refused():
     assert sim.violations == []
 
 
-def test_invariants_cannot_be_listed_by_hand_beside_declarations():
+def test_invariants_cannot_be_listed_by_hand():
     with pytest.raises(TypeError):
-        type("Both", (Checker,), {"invariants": {"a": "b"},
-                                  "check": invariant("a", "b")(lambda self: None)})
+        type("Listed", (Checker,), {"invariants": {"a": "b"}})
+    with pytest.raises(TypeError):
+        type("Both", (Checker,), {"invariants": {"a": "b"}, "check": invariant("a", "b")(lambda self: None)})
+    declared = type("Declared", (Checker,), {"check": invariant("a", "what a asserts")(lambda self: None)})
+    assert declared.invariants == {"a": "what a asserts"}
 
 
 def test_an_action_needs_its_check_and_its_apply():
