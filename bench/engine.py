@@ -48,14 +48,13 @@ def raft_scenario(nodes, seconds, client_interval, seed=1):
 def run_sliced(sim, slice_ms=1000):
     """Run to the end in slices, draining events (as the CLI and a live session do). Returns
     (events, mean SimPy queue length sampled every slice)."""
-    queue = sim.env._queue
     lengths = []
     t = 0
     while t < sim.duration:
         t = min(sim.duration, t + slice_ms)
         sim.advance(t)
         sim.drain()
-        lengths.append(len(queue))
+        lengths.append(sim.scheduled)
     return sim.event_count, sum(lengths) / len(lengths)
 
 

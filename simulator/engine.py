@@ -159,6 +159,11 @@ class Simulation:
         return self._stepped_at == self.env.now
 
     @property
+    def scheduled(self):
+        """How many SimPy events are scheduled (messages in flight, timer wake-ups, client ticks...)."""
+        return len(self.env._queue)
+
+    @property
     def event_count(self):
         """Events emitted so far (drained or not)."""
         return self._drained + len(self.pending)
