@@ -113,6 +113,9 @@ class Protocol(Checker, Workload):
         """(params, mutation flags, counters) of this run, for the NodeContext."""
         sc = self.sim.scenario
         derived = self.derive_params(sc["params"], sc["nodes"], sc["mutations"])
+        shadowed = [k for k in derived if k in sc["params"]]
+        if shadowed:  # one name, one meaning: a derived value never hides the parameter the user set
+            raise TypeError(f"{type(self).__name__}.derive_params: {', '.join(shadowed)} would hide a parameter")
         return Params(dict(sc["params"], **derived)), Flags(self.mutations, sc["mutations"]), Counters(self.counters)
 
     # --- construction -------------------------------------------------------------------
@@ -132,8 +135,8 @@ class Protocol(Checker, Workload):
 
     @classmethod
     def derive_params(cls, params, nodes, mutations):
-        """Values computed once from the validated parameters, added to `ctx.params` (e.g. gossip's suspicion
-        timeout); `nodes` is the scenario's node count."""
+        """Values computed once from the validated parameters, added to `ctx.params` under names of their own
+        (e.g. gossip's suspicion_timeout); `nodes` is the scenario's node count."""
         return {}
 
     def make_node(self, node_id, index, rng):
