@@ -92,23 +92,23 @@ def test_a_crash_after_the_write_keeps_it():
 
 def test_writes_queue_behind_each_other_and_a_crash_loses_the_unwritten_entries():
     # n1 leads from t=50 (its own write 10-30, the votes at 50); three client requests 1 ms apart: n1 writes
-    # each new entry in turn (20 ms each) while it replicates them, and so does each follower.
+    # the first entry (200-220) while it replicates it; the next two wait, and go to disk together (220-240).
     ivs = [{"at": 10, "action": "timeout", "node": "n1"}]
     ivs += [{"at": 200 + i, "action": "client_request", "node": "n1", "value": f"v{i}"} for i in range(3)]
     events, sim = run(disk_raft(duration=400, interventions=ivs))
-    n1_writes = [e["changes"]["writing"] for e in of(events, "state", node="n1")
-                 if e["changes"].get("writing") and e["t"] >= 200]
-    assert n1_writes == [{"since": 200, "until": 220, "queued": 0}, {"since": 200, "until": 220, "queued": 1},
-                         {"since": 200, "until": 220, "queued": 2}, {"since": 220, "until": 240, "queued": 1},
-                         {"since": 240, "until": 260, "queued": 0}]
-    # n2 gets [v0] at 210, [v0, v1] at 211, [v0, v1, v2] at 212: three writes, three answers 20 ms apart
+    n1_writes = [(e["t"], e["changes"]["writing"]) for e in of(events, "state", node="n1")
+                 if "writing" in e["changes"] and e["t"] >= 200]
+    assert n1_writes == [(200, {"since": 200, "until": 220, "queued": 0}),
+                         (201, {"since": 200, "until": 220, "queued": 1}),
+                         (220, {"since": 220, "until": 240, "queued": 0}), (240, None)]
+    # n2 gets [v0] at 210, [v0, v1] at 211, [v0, v1, v2] at 212: two writes, answers at 230, then 250
     first_reply = {}
     for e in sends(events, "AppendEntriesReply"):
         if e["from"] == "n2" and e["t"] >= 200:
             first_reply.setdefault(e["msg"]["match"], e["t"])
-    assert first_reply == {2: 230, 3: 250, 4: 270}
+    assert first_reply == {2: 230, 3: 250, 4: 250}
     commits = {e["changes"]["commit"]: e["t"] for e in of(events, "state", node="n1") if "commit" in e["changes"]}
-    assert commits[4] == 280  # the followers' answers (270 + 10): n1's own write was done at 260
+    assert commits[4] == 260  # the followers' answers (250 + 10): n1's own write was done at 240
     assert sim.violations == []
 
     # A crash of n2 in its second write (230-250): it restarts with what its first write stored.

@@ -357,8 +357,9 @@ class DurableRaftNode(RaftNode):
     scenario's `disk_ms` > 0; Raft.make_node picks it).
 
     Figure 2: persistent state is "updated on stable storage before responding to RPCs". Whatever a handler
-    changes in it is issued as one write; writes on a server are done one after another, `disk_ms` each. A
-    reply waits until every write issued before it is done. A candidate sends its vote requests at once and
+    changes in it is issued as one write; writes on a server are done one after another, `disk_ms` each, and
+    what changes while the disk is busy is stored together by the next write (group commit: the queue never
+    holds more than one write waiting). A reply waits until every write issued before it is done. A candidate sends its vote requests at once and
     counts its own vote when its write is done; a leader replicates new entries while it writes them and counts
     itself toward a majority for the entries on its disk (thesis 10.2.1). A crash loses the writes not yet
     done: the server restarts with what was on disk.
@@ -369,8 +370,9 @@ class DurableRaftNode(RaftNode):
     def init_persistent(self):
         super().init_persistent()
         self.on_disk = [self.term, self.voted_for, []]  # term, voted_for, log as stable storage holds them
-        # Writes issued, oldest first (the first is in progress): [term, voted_for, log_from, log[log_from:],
-        # actions to run once it is done]. Data, not closures: time travel deep-copies the node.
+        # Writes issued, oldest first: the one in progress, then at most one waiting for it (changes made
+        # meanwhile join the waiting one, as a group commit does). Each is [term, voted_for, log_from,
+        # log[log_from:], actions to run once it is done]. Data, not closures: time travel deep-copies the node.
         self.disk = []
         self.issued = (self.term, self.voted_for)  # term and vote as the writes issued so far leave them
         self.log_from = None  # the log changed from this index on since the last write was issued
@@ -397,13 +399,19 @@ class DurableRaftNode(RaftNode):
         if self.log_from is None and (self.term, self.voted_for) == self.issued:
             return
         start = len(self.log) if self.log_from is None else self.log_from
-        self.disk.append([self.term, self.voted_for, start, self.log[start:], []])
+        disk = self.disk
+        if len(disk) == 2:  # join the write that waits for the disk: it will store the state as it is now
+            waiting = disk[1]
+            start = min(start, waiting[2])
+            waiting[:4] = [self.term, self.voted_for, start, self.log[start:]]
+        else:
+            disk.append([self.term, self.voted_for, start, self.log[start:], []])
+            if len(disk) == 1:
+                self.start_write()
+            else:
+                self.show_writing()
         self.issued = (self.term, self.voted_for)
         self.log_from = None
-        if len(self.disk) == 1:
-            self.start_write()
-        else:
-            self.show_writing()
 
     def start_write(self):
         # disk_ms of real time whatever the node's clock drift (set_timer runs on the node's clock)
