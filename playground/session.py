@@ -30,7 +30,9 @@ from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.scenario import DURATION
 
+from .hunting import HUNT_HANDLERS, Hunting
 from .inputs import BadInput, clip, parse_json
+from .lessons import LESSON_HANDLERS
 from .ratelimit import RateLimited, asave_rate_check
 from .travel import TRAVEL_HANDLERS, Travel
 
@@ -148,6 +150,7 @@ class Session:
         self.stop_at = None  # pause when the run reaches this simulated time (a shared link stops where it was saved)
         self.last_event_t = None  # simulated time of the last event sent to the client (speeds up step_back)
         self.travel = Travel(self)  # saving and time travel: playground/travel.py
+        self.hunting = Hunting(self)  # finding a counterexample: playground/hunting.py
         self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
         self.reader_keeps_up = _always  # set by the consumer: waits until the client reads (False: it gave up)
 
@@ -171,6 +174,7 @@ class Session:
         self.closed = True
         _playing.discard(self)
         await self.travel.close()  # a seek in a worker thread stops at its next slice
+        await self.hunting.close()  # a hunt stops after its trial or shrinking step in progress
         task, self.task = self.task, None
         if task is not None:
             task.cancel()
@@ -351,6 +355,8 @@ class Session:
         "ack": on_ack,
         **TRAVEL_HANDLERS,  # save, export, seek, step_back
         "save": on_save,  # rate-limited, then Travel.save
+        **LESSON_HANDLERS,  # play_until, lesson_do (playground/lessons.py)
+        **HUNT_HANDLERS,  # hunt, hunt_cancel (playground/hunting.py)
     }
 
     # --- outgoing ---------------------------------------------------------------------------

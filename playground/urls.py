@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import api, pages, views
+from . import api, lessons, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,5 +15,10 @@ urlpatterns = [
     path("import", pages.scenario_import, name="scenario-import"),
     path("api/scenarios", api.scenarios, name="scenarios-api"),
     path("api/scenarios/<slug:slug>", api.scenario_detail, name="scenario-api"),
+    # lessons and embeds (docs/lessons.md)
+    path("learn/", lessons.learn_index, name="learn"),
+    path("learn/<slug:slug>/", lessons.learn_lesson, name="lesson"),
+    path("embed/s/<slug:slug>/", lessons.embed_saved, name="embed-saved"),
+    path("embed/<slug:slug>/", lessons.embed_lesson, name="embed-lesson"),
     path("admin/", admin.site.urls),
 ]

@@ -18,7 +18,7 @@ def home(request):
     return render(request, "home.html", {"protocols": cards})
 
 
-def play(request, protocol, saved=None):
+def play(request, protocol, saved=None, extra_config=None, template="play.html"):
     try:
         proto = get_protocol(protocol)
     except ScenarioError:
@@ -33,9 +33,10 @@ def play(request, protocol, saved=None):
         "view_module": static(f"js/protocols/{proto.name}.js") if finders.find(f"js/protocols/{proto.name}.js")
         else None,
         "saved": saved,  # a saved scenario opened from its link (playground/pages.py)
+        **(extra_config or {}),  # a lesson, an embed (playground/lessons.py)
     }
     share_limits = {"title": TITLE_MAX_LENGTH, "description": DESCRIPTION_MAX_LENGTH}  # the share dialog's fields
-    return render(request, "play.html", {"proto": proto.describe(), "config": config, "share_limits": share_limits})
+    return render(request, template, {"proto": proto.describe(), "config": config, "share_limits": share_limits})
 
 
 def protocols_api(request):

@@ -1,0 +1,222 @@
+"""The hunt over the live WebSocket: `hunt` and `hunt_cancel` (issue 15, web side; docs/hunt.md, docs/websocket.md).
+
+A session composes one `Hunting` (`session.hunting`). `hunt` starts `simulator.hunt.iter_hunt` on the run so far
+(the recorded scenario: protocol, params, mutations and every intervention up to now) in a thread of its own, off
+the event loop; its trials fan out over the process-wide Dask cluster of simulator/compute.py, started on the
+first hunt (or run in the thread itself when PLAYGROUND_HUNT_WORKERS is 1). Its events are streamed to the client
+as `hunt_progress`, `hunt_shrink` and, last, `hunt_result` (the shrunk counterexample as an ordinary scenario,
+which the page then starts like any other). The live run goes on meanwhile: a hunt never touches the session's
+simulation.
+
+Limits (Django settings, docs/websocket.md "Cost limits"): one hunt per session at a time (`hunt_busy`), at most
+PLAYGROUND_HUNT_CONCURRENT hunts in the process (`too_busy`), a budget of at most PLAYGROUND_HUNT_MAX_BUDGET
+schedules (`bad_budget`), PLAYGROUND_HUNT_MAX_SECONDS of wall time (`too_costly`, the hunt is stopped). A hunt
+is cancelled by `hunt_cancel` and when the client leaves.
+"""
+
+import asyncio
+import atexit
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+from simulator.errors import PlaygroundError
+
+log = logging.getLogger("playground.hunting")
+
+_running = [0]  # hunts in progress in this process
+_running_lock = threading.Lock()
+_client = {"cm": None, "client": None}  # the process-wide Dask client (compute.open_client), made on first use
+_client_lock = threading.Lock()
+
+
+class HuntRefused(PlaygroundError):
+    """A `hunt` the server will not run (a limit, a bad budget or seed)."""
+
+    def __init__(self, code, message, field=None):
+        super().__init__(message, code=code, field=field)
+
+
+def _setting(name, default):
+    return getattr(settings, name, default)
+
+
+def _dask_client():
+    """The Dask client hunts share: a LocalCluster started on the first hunt, kept for the next ones (starting
+    one costs about a second), closed when the process exits. None: run in the hunt's own thread."""
+    workers = _setting("PLAYGROUND_HUNT_WORKERS", 0)
+    if workers == 1:
+        return None
+    with _client_lock:
+        if _client["client"] is None:
+            from simulator.compute import open_client
+
+            cm = open_client(workers or None)
+            _client["client"] = cm.__enter__()
+            _client["cm"] = cm
+            atexit.register(_close_client)
+        return _client["client"]
+
+
+def _close_client():
+    with _client_lock:
+        cm, _client["cm"], _client["client"] = _client["cm"], None, None
+    if cm is not None:
+        try:
+            cm.__exit__(None, None, None)
+        except Exception:  # shutting down anyway
+            log.debug("closing the hunt cluster failed", exc_info=True)
+
+
+def running_hunts():
+    """How many hunts this process is running now (for tests)."""
+    return _running[0]
+
+
+def _whole(msg, key, lo, hi, default):
+    value = msg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise HuntRefused(f"bad_{key}", f"{key}: must be a whole number from {lo} to {hi}", key)
+    return value
+
+
+class Hunting:
+    """The hunt of one session (`session.hunting`)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.task = None
+        self.cancelled = None  # threading.Event of the hunt in progress
+
+    @property
+    def busy(self):
+        return self.task is not None and not self.task.done()
+
+    async def start(self, msg):
+        s = self.session
+        if self.busy:
+            raise HuntRefused("hunt_busy", "a hunt is already running for this run: wait for it or cancel it")
+        max_budget = _setting("PLAYGROUND_HUNT_MAX_BUDGET", 2000)
+        budget = _whole(msg, "budget", 1, max_budget, min(max_budget, _setting("PLAYGROUND_HUNT_BUDGET", 200)))
+        seed = _whole(msg, "seed", 0, 2 ** 31 - 1, 1)
+        with _running_lock:
+            if _running[0] >= _setting("PLAYGROUND_HUNT_CONCURRENT", 2):
+                raise HuntRefused("too_busy", "the server is running as many hunts as it can: try again in a "
+                                  "few seconds")
+            _running[0] += 1
+        try:
+            await s.travel.idle()
+            scenario = s.recorded_scenario()
+            scenario.pop("duration", None)  # each trial runs the protocol's horizon (docs/hunt.md)
+            for key in ("title", "description", "layout"):
+                scenario.pop(key, None)
+        except BaseException:
+            with _running_lock:
+                _running[0] -= 1
+            raise
+        self.cancelled = threading.Event()
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(scenario, budget, seed, self.cancelled, msg.get("id")), name=f"hunt-{s.room}")
+
+    async def _run(self, scenario, budget, seed, cancelled, req_id):
+        s = self.session
+        loop = asyncio.get_running_loop()
+        queue = asyncio.Queue()
+        max_seconds = _setting("PLAYGROUND_HUNT_MAX_SECONDS", 60)
+
+        def put(item):
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def work():
+            from simulator.hunt import iter_hunt
+
+            try:
+                client = _dask_client()
+                events = iter_hunt(scenario, budget=budget, seed=seed, workers=1 if client is None else None,
+                                   client=client)
+                try:
+                    for event in events:
+                        if cancelled.is_set():
+                            break
+                        put(("event", event))
+                finally:
+                    events.close()  # cancels the chunks still queued on the cluster
+                put(("end", None))
+            except PlaygroundError as err:
+                put(("refused", err))
+            except Exception as err:  # a bug: logged, the client told, the session goes on
+                log.error("session %s: hunt failed", s.room, exc_info=err)
+                put(("failed", err))
+
+        started = time.monotonic()
+        thread = threading.Thread(target=work, name=f"hunt-{s.room}", daemon=True)
+        thread.start()
+        try:
+            while True:
+                left = max_seconds - (time.monotonic() - started)
+                try:
+                    kind, item = await asyncio.wait_for(queue.get(), max(0.0, left))
+                except asyncio.TimeoutError:
+                    cancelled.set()
+                    await s.send_error("too_costly", f"the hunt ran over its {max_seconds} s and was stopped; "
+                                       "try a smaller budget", "budget", req_id)
+                    return
+                if kind == "event":
+                    await self._forward(item, req_id)
+                    if item["type"] == "hunt":
+                        return
+                elif kind == "refused":
+                    await s.send_error(item.code, item.message, item.field, req_id)
+                    return
+                elif kind == "failed":
+                    await s.send_error("internal", "the hunt failed (logged on the server)", None, req_id)
+                    return
+                else:
+                    return
+        finally:
+            cancelled.set()
+            await asyncio.to_thread(thread.join)  # the trial or shrinking step in progress ends (milliseconds)
+            with _running_lock:
+                _running[0] -= 1
+
+    async def _forward(self, event, req_id):
+        from .session import dumps
+
+        event = dict(event)
+        kind = event.pop("type")
+        out = {"type": "hunt_result" if kind == "hunt" else f"hunt_{kind}", **event}
+        if req_id is not None:
+            out["id"] = req_id
+        await self.session.emit(dumps(out), broadcast=False)
+
+    async def cancel(self, notify=True):
+        task = self.task
+        if task is None or task.done():
+            return False
+        self.cancelled.set()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        if notify and not self.session.closed:
+            from .session import dumps
+
+            await self.session.emit(dumps({"type": "hunt_cancelled"}), broadcast=False)
+        return True
+
+    async def close(self):
+        await self.cancel(notify=False)
+
+
+async def _hunt(session, msg):
+    await session.hunting.start(msg)
+
+
+async def _hunt_cancel(session, msg):
+    await session.hunting.cancel()
+
+
+HUNT_HANDLERS = {"hunt": _hunt, "hunt_cancel": _hunt_cancel}
