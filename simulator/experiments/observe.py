@@ -54,7 +54,8 @@ class RaftObserver(Observer):
     metrics_doc = {
         "downtime_ms": "time from the crash of the leader until another node becomes leader "
                        "(Raft paper, section 9.3, Figure 16)",
-        "elections": "elections started (a node became candidate) after the crash, or in the whole run",
+        "elections": "elections started (a node became candidate, or a candidate started a new term) after the "
+                     "crash, or in the whole run",
         "leaderless_ms": "total time with no up leader, from the first leader to the end of the run",
         "commit_latency_ms": "mean time from a client request's append to its commit on the leader",
     }
@@ -73,7 +74,9 @@ class RaftObserver(Observer):
     def on_change(self, ev, before):
         nid, node, t = ev["node"], self.nodes[ev["node"]], ev["t"]
         is_leader = node.get("role") == "leader" and node["status"] == "up"
-        if "role" in before and node.get("role") == "candidate" and before["role"] != "candidate":
+        # an election: a node becomes candidate, or a candidate starts another one (a new term)
+        if node.get("role") == "candidate" and (("role" in before and before["role"] != "candidate")
+                                                or "term" in before):
             self.elections.append(t)
         if is_leader and nid not in self.leader_since:
             self.leader_since[nid] = t
