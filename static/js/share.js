@@ -240,7 +240,10 @@ export function setupShare(ext, timeline) {
     const tag = (e.target && e.target.tagName) || "";
     if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || e.metaKey || e.ctrlKey || e.altKey) return;
     if (document.querySelector("dialog[open]")) return;
-    if (e.key === "s" || e.key === "S") share();
+    if (e.key === "s" || e.key === "S") {
+      e.preventDefault(); // else the "s" lands in the title field that share() focuses
+      share();
+    }
   });
   if (state.viewer) {
     for (const id of ["#share", "#export"]) $(id).hidden = true;
