@@ -224,3 +224,4 @@ async def test_daphne_protocol_is_found_behind_the_middleware():
     assert consumers.daphne_protocol(lambda m: None) is None
     assert consumers.write_buffer_bytes(None) == 0
 
+
