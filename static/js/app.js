@@ -15,6 +15,7 @@ import { setupSettings } from "./page/settings.js";
 import { Topology } from "./topology.js";
 import { setupTimeline } from "./timeline.js";
 import { setupShare } from "./share.js";
+import { setupHunt } from "./page/hunt.js";
 
 const $ = (sel) => document.querySelector(sel);
 const page = createPage(JSON.parse($("#playground-config").textContent));
@@ -37,6 +38,7 @@ setupRenderLoop(page, { clock: $("#clock"), toolbar: $("#proto-toolbar") });
 const timeline = setupTimeline(page);
 page.addExtra(timeline);
 page.addExtra(setupShare(page, timeline));
+page.addExtra(setupHunt(page));
 
 // for tests and the curious
 window.playground = {
@@ -57,4 +59,6 @@ window.playground = {
   },
 };
 
+// a lesson or an embed (static/js/lesson/player.js) takes over the scenario and the actions before the run starts
+if (page.config.lesson || page.config.embed) (await import("./lesson/player.js")).setupLesson(page);
 page.connect();
