@@ -34,7 +34,7 @@ def main(out):
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=1)
             page.goto(f"http://127.0.0.1:{port}/play/raft/?seed=11&speed=1000")
-            page.wait_for_function("window.playground && window.playground.leader() !== null")
+            page.wait_for_function("() => window.playground && window.playground.leader() !== null")  # a function: CSP
             for _ in range(3):
                 page.locator("#proto-toolbar button").first.click()
                 page.wait_for_timeout(150)
