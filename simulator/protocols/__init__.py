@@ -1,4 +1,4 @@
-"""The protocol registry. Each protocol is one module of the same shape (see base.py)."""
+"""The protocol registry. Each protocol is one package of the same shape (docs/architecture.md, base.py)."""
 
 import importlib
 
