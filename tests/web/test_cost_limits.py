@@ -281,3 +281,15 @@ async def test_a_start_too_large_to_save_once_normalised_is_refused(client):
     assert "262,144" in err["message"] and "normalised" in err["message"]
     await client.send({"type": "pause"})
     assert (await client.recv_type("error"))["code"] == "not_started"  # nothing was started
+
+
+async def test_a_ten_minute_raft_seek_from_the_start_fits_the_default_limits(client):
+    """The product's normal use stays within the defaults: a link opened at the end of a 10-minute 5-node Raft
+    run (no checkpoint yet: re-simulated from the start) lands there."""
+    await client.start({"protocol": "raft", "seed": 2, "duration": 600_000,
+                        "params": {"client_interval": 100}}, paused=True)
+    t0 = time.perf_counter()
+    await client.send({"type": "seek", "t": 600_000, "id": "end"})
+    seeked = await until_error_or(client, "seeked", 120)
+    assert seeked["type"] == "seeked" and seeked["t"] == 600_000, seeked
+    print(f"10-minute Raft seek from the start: {time.perf_counter() - t0:.1f} s")
