@@ -55,8 +55,9 @@ class WebSocket:
         except ConnectionClosed:
             return None
 
-    async def close(self):
-        await self.conn.close()
+    def close(self):
+        """Start closing; returns a future (await it to wait for the closing handshake)."""
+        return asyncio.ensure_future(self.conn.close())
 
 
 # --- one session ----------------------------------------------------------------------------------------
