@@ -13,8 +13,8 @@ QUIET = ("positions", "processed", "dups", "log", "timers", "error", "committed"
 
 # --- the ownership rule ----------------------------------------------------------------------------------------
 # One definition, on node views (what the page receives: snapshot["nodes"]); the checker applies it to the live
-# nodes, whose attributes are their view fields. docs/protocols/kafka.md ("Ownership rule") is its contract, and
-# static/js/protocols/kafka.js follows it.
+# nodes, whose attributes are their view fields. docs/protocols/kafka.md ("Ownership rule") is its contract;
+# static/js/protocols/kafka-ownership.js is its JavaScript twin (held to it by tests/web/test_kafka_ownership_js.py).
 
 def is_current_member(coordinator, consumer, stale_claims=False):
     """Whether the partitions `consumer` claims (its `owned`) count as its own: it is a current member of the group
@@ -25,7 +25,7 @@ def is_current_member(coordinator, consumer, stale_claims=False):
     `member_id` (not one only handed out with MEMBER_ID_REQUIRED: status "pending") on its own slot; and
     - KIP-848 (coordinator `mode` "consumer"): that member has not left (status not "left": member epoch >= 0);
     - classic: the consumer's `generation` is the coordinator's, and it does not hold stale claims (a model-only
-      fact no view carries, passed as `stale_claims`: see Checker.has_stale_claims)."""
+      fact no view carries, passed as `stale_claims`: see KafkaChecker.has_stale_claims)."""
     member_id = consumer["member_id"]
     if not member_id or consumer["status"] == "crashed":
         return False

@@ -721,7 +721,8 @@ class ModernConsumer(Consumer):
         if self.generation > 0 and self.now - self.last_poll > self.params.max_poll_interval and not self.closing:
             self.poll_timeout()
             return
-        if self.params.multi_broker and self.hb_sent is not None and self.now - self.hb_sent >= self.params.request_timeout:
+        if self.params.multi_broker and self.hb_sent is not None \
+                and self.now - self.hb_sent >= self.params.request_timeout:
             self.coordinator_lost("ConsumerGroupHeartbeat timed out")
             return
         self.send_heartbeat()
