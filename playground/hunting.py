@@ -116,15 +116,9 @@ class Hunting:
             with _running_lock:
                 _running[0] -= 1
             raise
-        self.cancelled = threading.Event()
-        self.task = asyncio.get_running_loop().create_task(
-            self._run(scenario, budget, seed, self.cancelled, msg.get("id")), name=f"hunt-{s.room}")
-
-    async def _run(self, scenario, budget, seed, cancelled, req_id):
-        s = self.session
+        cancelled = self.cancelled = threading.Event()
         loop = asyncio.get_running_loop()
         queue = asyncio.Queue()
-        max_seconds = _setting("PLAYGROUND_HUNT_MAX_SECONDS", 60)
 
         def put(item):
             loop.call_soon_threadsafe(queue.put_nowait, item)
@@ -149,10 +143,23 @@ class Hunting:
             except Exception as err:  # a bug: logged, the client told, the session goes on
                 log.error("session %s: hunt failed", s.room, exc_info=err)
                 put(("failed", err))
+            finally:  # counted until the thread really ends (a cancelled hunt ends after its step in progress)
+                with _running_lock:
+                    _running[0] -= 1
 
+        try:
+            threading.Thread(target=work, name=f"hunt-{s.room}", daemon=True).start()
+        except BaseException:
+            with _running_lock:
+                _running[0] -= 1
+            raise
+        self.task = loop.create_task(self._relay(queue, cancelled, msg.get("id")), name=f"hunt-{s.room}")
+
+    async def _relay(self, queue, cancelled, req_id):
+        """Send the hunt's events to the client as they come, within the time limit."""
+        s = self.session
+        max_seconds = _setting("PLAYGROUND_HUNT_MAX_SECONDS", 60)
         started = time.monotonic()
-        thread = threading.Thread(target=work, name=f"hunt-{s.room}", daemon=True)
-        thread.start()
         try:
             while True:
                 left = max_seconds - (time.monotonic() - started)
@@ -160,7 +167,7 @@ class Hunting:
                     kind, item = await asyncio.wait_for(queue.get(), max(0.0, left))
                 except asyncio.TimeoutError:
                     cancelled.set()
-                    await s.send_error("too_costly", f"the hunt ran over its {max_seconds} s and was stopped; "
+                    await s.send_error("too_costly", f"the hunt ran over its {max_seconds:g} s and was stopped; "
                                        "try a smaller budget", "budget", req_id)
                     return
                 if kind == "event":
@@ -176,10 +183,7 @@ class Hunting:
                 else:
                     return
         finally:
-            cancelled.set()
-            await asyncio.to_thread(thread.join)  # the trial or shrinking step in progress ends (milliseconds)
-            with _running_lock:
-                _running[0] -= 1
+            cancelled.set()  # the thread stops after the chunk of trials or the shrinking step in progress
 
     async def _forward(self, event, req_id):
         from .session import dumps

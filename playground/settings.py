@@ -26,6 +26,9 @@ Daphne processes can share.
     PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=256,
     PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
                                    at once (docs/websocket.md, "Cost limits")
+    PLAYGROUND_HUNT_BUDGET=200, PLAYGROUND_HUNT_MAX_BUDGET=2000, PLAYGROUND_HUNT_MAX_SECONDS=60,
+    PLAYGROUND_HUNT_CONCURRENT=2, PLAYGROUND_HUNT_WORKERS=0 (one per core)
+                                   "Find a counterexample" on the page (docs/hunt.md)
     DJANGO_LOG_LEVEL=INFO
 """
 
@@ -189,6 +192,15 @@ PLAYGROUND_TRAVEL_MAX_SECONDS = env_number("PLAYGROUND_TRAVEL_MAX_SECONDS", 30.0
 PLAYGROUND_TRAVEL_MAX_MB = env_number("PLAYGROUND_TRAVEL_MAX_MB", 256, low=16)
 # re-simulations running at once per process (others wait their turn; each client has at most one)
 PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
+
+# "Find a counterexample" (playground/hunting.py; docs/hunt.md): the default and largest budget of one hunt (in
+# schedules), its wall-time limit, hunts at once per process (one per client), and the Dask worker processes
+# started on the first hunt (0: one per core; 1: no cluster, trials run in the hunt's thread).
+PLAYGROUND_HUNT_BUDGET = env_number("PLAYGROUND_HUNT_BUDGET", 200)
+PLAYGROUND_HUNT_MAX_BUDGET = env_number("PLAYGROUND_HUNT_MAX_BUDGET", 2000)
+PLAYGROUND_HUNT_MAX_SECONDS = env_number("PLAYGROUND_HUNT_MAX_SECONDS", 60.0, float, low=0.1)
+PLAYGROUND_HUNT_CONCURRENT = env_number("PLAYGROUND_HUNT_CONCURRENT", 2, low=0)
+PLAYGROUND_HUNT_WORKERS = env_number("PLAYGROUND_HUNT_WORKERS", 0, low=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
