@@ -3,7 +3,7 @@
     .venv/bin/python bench/attack.py                     # starts Daphne (DEBUG off, temporary SQLite), ~60 s
     .venv/bin/python bench/attack.py --url http://127.0.0.1:8000 --pid 1234 --log daphne.log
 
-While the attacks run, honest sessions (Raft at real time, reading and acknowledging like the page) bring the
+While the attacks run, honest sessions (Raft at the page's default speed, reading and acknowledging like the page) bring the
 total to --sessions (50), and a probe measures the event loop: a ping (`{"type": "nope"}`, answered at once by
 the loop) every 100 ms on one connection, and a fresh connection's `start` -> `started` every 0.5 s.
 
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY_GOSSIP = {"protocol": "gossip", "nodes": 10000, "params": {"style": "push_pull", "fanout": 32, "interval": 1}}
 DAY_MS = 24 * 3600 * 1000
 ANSWER_SECONDS = 20.0  # the longest any attacked session may take to answer before it counts as a silent death
+SEEK_SECONDS = 150.0  # ... a seek (re-simulation has its own time budget, and six share the workers)
 
 
 # --- the server -----------------------------------------------------------------------------------------------
@@ -223,13 +224,14 @@ async def ws_case(board, base, defect, case, messages, expect=("error",), start=
 
 async def attack_heavy_seek(board, base):
     await ws_case(board, base, 1, "seek 24 h on 10,000-node push_pull gossip", [{"type": "seek", "t": DAY_MS}],
-                  expect=("seeked",), start={**HEAVY_GOSSIP, "duration": DAY_MS}, timeout=60)
+                  expect=("seeked",), start={**HEAVY_GOSSIP, "duration": DAY_MS}, timeout=SEEK_SECONDS)
 
 
 async def attack_six_raft_seeks(board, base):
     async def one(i):
         await ws_case(board, base, 1, f"seek 24 h on default Raft ({i + 1}/6)", [{"type": "seek", "t": DAY_MS}],
-                      expect=("seeked",), start={"protocol": "raft", "seed": i, "duration": DAY_MS}, timeout=60)
+                      expect=("seeked",), start={"protocol": "raft", "seed": i, "duration": DAY_MS},
+                      timeout=SEEK_SECONDS)
     await asyncio.gather(*(one(i) for i in range(6)))
 
 
@@ -270,7 +272,7 @@ async def attack_large_messages(board, base):
         await asyncio.sleep(3)
         for kind, answer in (("export", "exported"), ("save", "saved")):
             await c.send({"type": kind, "id": kind})
-            state, msg = await c.outcome((answer,), 60)
+            state, msg = await c.outcome((answer,), SEEK_SECONDS)
             board.add(3, f"{kind} on a large gossip run", state,
                       (msg.get("code") or msg["type"]) if state == "typed" else str(msg)[:120])
         if not await c.alive():
@@ -371,10 +373,10 @@ async def attack_lesser(board, base):
 
 
 # --- load and probes ------------------------------------------------------------------------------------------
-async def honest_session(base, stop, index):
+async def honest_session(base, stop, index, speed):
     c = await Client.open(base)
     try:
-        await c.send({"type": "start", "speed": 1000, "scenario": {"protocol": "raft", "seed": 100 + index}})
+        await c.send({"type": "start", "speed": speed, "scenario": {"protocol": "raft", "seed": 100 + index}})
         while not stop.is_set():
             try:
                 await c.next(1.0, kinds={"nothing"})  # reads and acknowledges everything
@@ -447,7 +449,7 @@ async def run(args):
     try:
         background = [asyncio.create_task(rss_probe(pid, stop, peak))]
         for i in range(honest):  # opened a few at a time, as a class would
-            background.append(asyncio.create_task(honest_session(base, stop, i)))
+            background.append(asyncio.create_task(honest_session(base, stop, i, args.speed)))
             await asyncio.sleep(0.05)
         background += [asyncio.create_task(ping_probe(base, stop, pings)),
                        asyncio.create_task(started_probe(base, stop, starts))]
@@ -498,8 +500,10 @@ def main(argv=None):
     parser.add_argument("--pid", type=int, help="with --url: the server's pid (for its RSS)")
     parser.add_argument("--log", help="with --url: the server's log file (tracebacks are counted in it)")
     parser.add_argument("--sessions", type=int, default=50, help="sessions in all, attackers included (50)")
+    parser.add_argument("--speed", type=float, default=100.0,
+                        help="simulated ms per wall second of the honest Raft sessions (100: the page's default)")
     parser.add_argument("--ack-seconds", type=float, default=20.0, help="how long the ack-only client acks (20)")
-    parser.add_argument("--timeout", type=float, default=240.0, help="give up on the attacks after this (240 s)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up on the attacks after this (600 s)")
     args = parser.parse_args(argv)
     board, r = asyncio.run(run(args))
     width = max(len(case) for _, case, _, _ in board.rows)
