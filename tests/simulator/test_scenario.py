@@ -19,7 +19,7 @@ def test_every_field_but_protocol_has_a_default():
         "protocol": "raft", "seed": 1, "nodes": 5, "duration": 60_000,
         "params": {"election_timeout_min": 150, "election_timeout_max": 300, "heartbeat_interval": 50,
                    "max_entries_per_append": 16, "client_interval": 0, "pre_vote": False,
-                   "check_quorum": False, "leader_noop": True},
+                   "check_quorum": False, "disk_ms": 0, "leader_noop": True},
         "mutations": [],
         "network": {"latency": [10, 30], "loss": 0.0, "duplicate": 0.0, "links": []},
         "interventions": [],
