@@ -42,8 +42,8 @@ log = logging.getLogger("playground.travel")
 
 MAX_TEXT = {"title": 200, "description": 4000}
 MAX_THREADS = 32  # worker threads at most; only PLAYGROUND_TRAVEL_WORKERS of them simulate at once (Turns)
-SETTLE_FRAME_EVENTS = 1000  # events per frame while save/export finish a millisecond (~12 ms to serialise)...
-SETTLE_SLICE_SECONDS = 0.005  # ...and engine work between two frames (on the event loop: see Travel._settle)
+SETTLE_FRAME_EVENTS = 500  # events per frame while save/export finish a millisecond (~6 ms to serialise)...
+SETTLE_SLICE_SECONDS = 0.003  # ...and engine work between two frames (on the event loop: see Travel._settle)
 WINDOW_POLL = 0.02  # seconds between looks at the flow-control window while those frames wait for acks
 
 LIVE_GATE = CopyGate()  # paces the live checkpoint copies of every session of this process
