@@ -30,12 +30,9 @@ class Vocabulary:
         self.params = params
         self.selectors = list(protocol.selectors)
 
-    def fault_targets(self):
-        """Nodes a crash or pause may hit: every node, and the selectors that name a role."""
-        return self.ids
-
     def action(self, rng):
-        """One of the protocol's own actions (without `at`); None if it has none."""
+        """One of the protocol's own actions (without `at`), or a list of (delay ms, action) for a short
+        sequence; None if it has none."""
         return None
 
 
@@ -46,8 +43,24 @@ class RaftVocabulary(Vocabulary):
     load = {"client_interval": [0, 30, 50, 100]}
     shrink_load = {"client_interval": ("interval", [0, 400, 200, 100])}
 
+    def __init__(self, protocol, ids, params):
+        super().__init__(protocol, ids, params)
+        # room for four elections one after another (Figure 8 takes that many)
+        self.horizon = max(self.horizon, 6 * params.get("election_timeout_max", 300))
+
     def action(self, rng):
-        return raft_actions(rng, self.ids)
+        kind = rng.choices(("one", "minority_write", "write_then_crash", "restart_all"), (6, 2, 2, 1))[0]
+        if kind == "one":
+            return raft_actions(rng, self.ids)
+        value = f"c{rng.randrange(1000)}"
+        if kind == "minority_write":  # the leader, cut off with at most one follower, takes a write
+            group = ["leader"] + ([rng.choice(self.ids)] if rng.random() < 0.6 else [])
+            return [(0, {"action": "partition", "groups": [group]}),
+                    (rng.randint(1, 20), {"action": "client_request", "node": "leader", "value": value})]
+        if kind == "write_then_crash":  # the leader takes a write and crashes before it is replicated
+            return [(0, {"action": "client_request", "node": "leader", "value": value}),
+                    (rng.randint(0, 15), {"action": "crash", "node": "leader"})]
+        return [(0, {"action": "heal_all"})] + [(0, {"action": "restart", "node": nid}) for nid in self.ids]
 
 
 class PaxosVocabulary(Vocabulary):
@@ -151,9 +164,11 @@ def draw_trial(rng, vocab, horizon, hot, base_params, network):
             at = rng.randint(0, late)
         kind = rng.choices(names, weights)[0]
         if kind == "action":
-            iv = vocab.action(rng)
-            if iv is not None:
-                out.append(dict(iv, at=at))
+            got = vocab.action(rng)
+            if isinstance(got, dict):
+                out.append(dict(got, at=at))
+            elif got is not None:
+                out.extend(dict(iv, at=min(late, at + delay)) for delay, iv in got)
             continue
         out.extend(_fault(rng, kind, at, vocab, late))
     out.sort(key=lambda iv: iv["at"])
