@@ -44,8 +44,9 @@ def speed(n):
               f"({last['tried'] / wall / workers:.1f}/s per worker; cluster start {started:.1f} s)")
 
 
-def mutations(budget, seed):
-    for name, start in MUTATION_STARTS.items():
+def mutations(budget, seed, names):
+    for name in names:
+        start = MUTATION_STARTS[name]
         t0 = time.perf_counter()
         found_at = None
         for event in iter_hunt(start, budget=budget, seed=seed, workers=1):
@@ -81,6 +82,8 @@ def main():
     parser.add_argument("--workers", type=int, default=default_workers(), help="reliability: Dask workers")
     parser.add_argument("--seed", type=int, default=1, help="the hunts' seed")
     parser.add_argument("--only", choices=("speed", "mutations", "reliability"))
+    parser.add_argument("--mutations", default=",".join(MUTATION_STARTS),
+                        help="mutations: comma-separated names from simulator.hunt.cases.MUTATION_STARTS")
     parser.add_argument("--starts", default=",".join(CORRECT_STARTS),
                         help="reliability: comma-separated names from simulator.hunt.cases.CORRECT_STARTS")
     args = parser.parse_args()
@@ -88,7 +91,7 @@ def main():
     if args.only in (None, "speed"):
         speed(args.speed_schedules)
     if args.only in (None, "mutations"):
-        mutations(args.budget, args.seed)
+        mutations(args.budget, args.seed, args.mutations.split(","))
     if args.only in (None, "reliability"):
         reliability(args.schedules, args.workers, args.seed, args.starts.split(","))
 
