@@ -40,8 +40,9 @@ def speed(n):
             t1 = time.perf_counter()
             last = list(iter_hunt(start, budget=n, seed=1, client=client))[-1]
             wall = time.perf_counter() - t1
-        print(f"speed  dask workers={workers} {last['tried']:6d} schedules  {wall:6.1f} s  {last['tried'] / wall:6.1f}/s "
-              f"({last['tried'] / wall / workers:.1f}/s per worker; cluster start {started:.1f} s)")
+        rate = last["tried"] / wall
+        print(f"speed  dask workers={workers} {last['tried']:6d} schedules  {wall:6.1f} s  {rate:6.1f}/s "
+              f"({rate / workers:.1f}/s per worker; cluster start {started:.1f} s)")
 
 
 def mutations(budget, seed, names):

@@ -167,7 +167,8 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
     violation = first_violation(found, invariant)
     found["title"] = f"Counterexample: {invariant}"
     where = "the starting scenario" if failure["index"] is None else f"trial {failure['index']}"
-    found["description"] = f"Found by `python -m simulator hunt` (seed {seed}, {where}) and shrunk: {violation['details']}"
+    found["description"] = (f"Found by `python -m simulator hunt` (seed {seed}, {where}) and shrunk: "
+                            f"{violation['details']}")
     final.update(scenario=found, violation=violation)
     yield final
 

@@ -123,7 +123,8 @@ class KafkaVocabulary(Vocabulary):
         if kind == "remove_consumer":
             return {"action": "remove_consumer", "node": "last" if rng.random() < 0.4 else rng.choice(self.consumers())}
         if kind == "stall":
-            return {"action": "stall", "node": rng.choice(self.consumers()), "duration": rng.choice([2000, 5000, 12000])}
+            return {"action": "stall", "node": rng.choice(self.consumers()),
+                    "duration": rng.choice([2000, 5000, 12000])}
         return {"action": "add_partitions", "topic": "t0", "count": 1}
 
 
