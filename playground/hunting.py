@@ -17,11 +17,13 @@ is cancelled by `hunt_cancel` and when the client leaves.
 import asyncio
 import atexit
 import logging
+import multiprocessing
 import threading
 import time
 
 from django.conf import settings
 
+from simulator.compute import scheduler_address
 from simulator.errors import PlaygroundError
 
 log = logging.getLogger("playground.hunting")
@@ -44,10 +46,15 @@ def _setting(name, default):
 
 
 def _dask_client():
-    """The Dask client hunts share: a LocalCluster started on the first hunt, kept for the next ones (starting
-    one costs about a second), closed when the process exits. None: run in the hunt's own thread."""
+    """The Dask client hunts share: on $DASK_SCHEDULER_ADDRESS, or a LocalCluster started on the first hunt, kept
+    for the next ones (starting one costs about a second), closed when the process exits. None: run in the
+    hunt's own thread."""
     workers = _setting("PLAYGROUND_HUNT_WORKERS", 0)
-    if workers == 1:
+    if workers == 1 and not scheduler_address():
+        return None
+    if multiprocessing.current_process().daemon and not scheduler_address():
+        # a daemonic process may not start worker processes (the browser tests' forked Daphne): run in the thread
+        log.info("hunt: this process is daemonic, so no local Dask cluster; trials run in the hunt's thread")
         return None
     with _client_lock:
         if _client["client"] is None:
