@@ -205,8 +205,11 @@ export function setupLesson(page) {
   setInterval(highlights, 200); // the stage redraws nodes on a reset: re-applied a few times a second, cheaply
 
   // --- drawing the step ---------------------------------------------------------------------------------------
+  let shownK = null;
   function render() {
     const s = step();
+    const scroll = shownK === lesson_.k ? root.scrollTop : 0; // a new step starts at its top
+    shownK = lesson_.k;
     root.replaceChildren();
     root.append(h("header", { class: "lesson-head" },
       h("h2", { class: "lesson-title" }, spansToNodes(lesson.title_spans, "span")),
@@ -236,6 +239,7 @@ export function setupLesson(page) {
     if (!lesson_.reached) root.append(h("p", { class: "lesson-wait" }, `Playing to ${fmtTime(s.moment)}…`));
     if (s.ask) root.append(renderAsk(s));
     if (s.do) root.append(renderDo(s));
+    queueMicrotask(() => { root.scrollTop = scroll; });
     root.append(h("nav", { class: "lesson-nav" },
       h("button", { class: "btn", type: "button", id: "lesson-back", disabled: lesson_.k <= 0, onclick: back,
         title: "Back (←): travel back to the previous step" }, "← Back"),
