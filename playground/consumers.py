@@ -95,6 +95,10 @@ class PlayConsumer(AsyncWebsocketConsumer):
     `internal`) and a close frame with a reason (code 4011), and disconnect cleanup always runs (viewers get
     `closed`)."""
 
+    failed = False  # the session ended on an error (set before connect may have run)
+    session = None
+    transport_protocol = None
+
     async def dispatch(self, message):
         try:
             await super().dispatch(message)
@@ -112,8 +116,9 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if self.failed:
             return
         self.failed = True
-        self.session.closed = True
-        log.warning("session %s ended (%s): %s", self.session.room, code, reason)
+        if self.session is not None:
+            self.session.closed = True
+        log.warning("session %s ended (%s): %s", getattr(self.session, "room", None), code, reason)
         try:
             await self._send_text(dumps({"type": "error", "code": code, "message": reason}))
         except Exception:  # the client is gone or the socket is broken: the close below still goes out
@@ -138,7 +143,6 @@ class PlayConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=part)
 
     async def connect(self):
-        self.failed = False
         self._send_lock = asyncio.Lock()
         self.transport_protocol = self.scope.get(PROTOCOL_SCOPE_KEY)
         self.session = Session(self.emit)
@@ -155,6 +159,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
+        if self.session is None:  # connect never ran to the end
+            return
         self.session.closed = True
         try:
             await self.session.close()
