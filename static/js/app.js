@@ -16,6 +16,7 @@ import { Topology } from "./topology.js";
 import { setupTimeline } from "./timeline.js";
 import { setupShare } from "./share.js";
 import { setupHunt } from "./page/hunt.js";
+import { setupPresenter } from "./page/presenter.js";
 
 const $ = (sel) => document.querySelector(sel);
 const page = createPage(JSON.parse($("#playground-config").textContent));
@@ -39,6 +40,7 @@ const timeline = setupTimeline(page);
 page.addExtra(timeline);
 page.addExtra(setupShare(page, timeline));
 page.addExtra(setupHunt(page));
+setupPresenter(page);
 
 // for tests and the curious
 window.playground = {
