@@ -126,7 +126,8 @@ class GossipObserver(Observer):
     FIELDS = ("store", "hot", "suspects", "dead")
     metrics_doc = {
         "spread_ms": "time from the first node knowing the first rumour until every up node knows it",
-        "rounds": "spread_ms in gossip rounds (params.interval), rounded up: compare with log2 N + ln N (push)",
+        "rounds": "spread_ms in gossip rounds (params.interval), rounded up; with lockstep, the rounds run (the "
+                  "last one's exchanges end within it): compare with log2 N + ln N (push), log3 N (push-pull)",
         "residue": "fraction of up nodes that never heard the first rumour, at the end of the run "
                    "(Demers et al.: s = e^-(k+1)(1-s) for push, feedback, coin)",
         "messages": "messages sent in the whole run",
@@ -136,9 +137,11 @@ class GossipObserver(Observer):
                            "(up, or paused: slow but not crashed)",
     }
 
-    def __init__(self, node_ids, interval=None):
+    def __init__(self, node_ids, interval=None, lockstep=False):
         super().__init__(node_ids)
         self.interval = interval
+        self.lockstep = lockstep  # rounds at interval, 2 x interval...: the rumour starts at 0, round k ends
+        # (latency below half the interval) before (k + 1) x interval
         self.rumour = None  # the first rumour id seen
         self.started = None
         self.knows = set()  # nodes that know the first rumour
@@ -193,7 +196,8 @@ class GossipObserver(Observer):
         crash_t = self.crashed[1] if self.crashed else None
         return {
             "spread_ms": spread,
-            "rounds": None if spread is None or not self.interval else -(-spread // self.interval),
+            "rounds": None if spread is None or not self.interval else (
+                spread // self.interval if self.lockstep else -(-spread // self.interval)),
             "residue": None if self.rumour is None or not up else sum(n not in self.knows for n in up) / len(up),
             "messages": self.messages,
             "detection_ms": None if self.detected_at is None else self.detected_at - crash_t,
@@ -211,5 +215,6 @@ def observer_for(scenario, node_ids):
     if cls is None:
         return None
     if cls is GossipObserver:
-        return cls(node_ids, interval=scenario["params"].get("interval"))
+        return cls(node_ids, interval=scenario["params"].get("interval"),
+                   lockstep=bool(scenario["params"].get("lockstep")))
     return cls(node_ids)

@@ -19,6 +19,10 @@ Three modes (`params.mode`):
   on pings and acks (piggybacked, each retransmitted retransmit_mult x
   ceil(log10(N + 1)) times) and on gossip to `fanout` members every `interval`.
 
+With `lockstep`, every node gossips at the same instants (interval, 2 x interval, ...) and answers a pull with
+what it knew at the start of the round: the synchronous rounds the theory counts (a node that learns by push
+cannot hand the rumour on to a puller in the same round). Latency must stay below half the interval.
+
 The rumour store is the replicated database: persistent (kept across a crash).
 Each rumour has a version (counter, origin); a newer version of the same id
 replaces the older one everywhere (last writer wins, the origin breaks ties).
@@ -71,6 +75,10 @@ class GossipNode(_Base):
     def init_volatile(self):
         self.hot = []  # rumour ids this node still spreads (SIR: infective); the others it knows are removed
         self.strikes = {}  # counter stop rule: rumour id -> contacts that already knew it
+        # lockstep: what this node knew at the start of the current round (store and hot set are replaced,
+        # never changed in place: keeping them is free); a pull is answered from these
+        self.round_store = self.store
+        self.round_hot = self.hot
         if self.mutations.forget_on_crash and self.store:
             self.store = {}  # mutation: the store lived in memory only
 
@@ -87,10 +95,9 @@ class GossipNode(_Base):
     def digest(self):
         return {rid: e[:2] for rid, e in self.store.items()}
 
-    def newer_than(self, rids, have):
-        """The entries among `rids` that are newer here than in digest `have`, and the ids that are not."""
+    def newer_than(self, rids, have, store):
+        """The entries among `rids` that are newer in `store` than in digest `have`, and the ids that are not."""
         out, knew = [], []
-        store = self.store
         for rid in rids:
             c, o, v = store[rid]
             h = have.get(rid)
@@ -164,13 +171,19 @@ class GossipNode(_Base):
 
     # --- lifecycle --------------------------------------------------------------------------
     def on_start(self):
-        self.set_timer("gossip", self.rng.randrange(self.params.interval))
+        if self.params.lockstep:  # rounds at interval, 2 x interval, ... (after a restart: the next one)
+            self.set_timer("gossip", self.params.interval - self.now % self.params.interval)
+        else:
+            self.set_timer("gossip", self.rng.randrange(self.params.interval))
 
     def on_timer(self, name):
         if name != "gossip":
             return
         cfg = self.params
         self.set_timer("gossip", cfg.interval)
+        if cfg.lockstep:
+            self.round_store = self.store
+            self.round_hot = self.hot
         style = cfg.style
         rumor = cfg.mode == RUMOR
         pushed = ()
@@ -212,13 +225,17 @@ class GossipNode(_Base):
     def on_pull(self, src, m):
         cfg = self.params
         rumor = cfg.mode == RUMOR
-        offer = list(self.hot) if rumor else list(self.store)  # before merging what the peer pushed
+        # offered: what it knew before merging what the peer pushed; in lockstep, at the start of this round
+        if cfg.lockstep:
+            offer = list(self.round_hot) if rumor else list(self.round_store)
+        else:
+            offer = list(self.hot) if rumor else list(self.store)
         knew_theirs = self.merge(m["updates"]) if m["kind"] == "pushpull" else []
         if "have" in m:
             have = m["have"]
         else:  # anti-entropy push-pull: the peer sent its whole store
             have = {u[0]: u[1:3] for u in m["updates"]}
-        give, knew_mine = self.newer_than(offer, have)
+        give, knew_mine = self.newer_than(offer, have, self.round_store if cfg.lockstep else self.store)
         reply = {"kind": "reply", "updates": give}
         if rumor and cfg.feedback and knew_theirs:
             reply["knew"] = knew_theirs

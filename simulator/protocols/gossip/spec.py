@@ -50,6 +50,9 @@ class Gossip(GossipWorkload, GossipChecker, Protocol):
         "stop_k": Param(2, "k of the stop rule (smaller: stops sooner, leaves more residue)", 1, 50),
         "feedback": Param(True, "only contacts that already knew the rumour count (else every contact: blind)",
                           kind="bool"),
+        "lockstep": Param(False, "synchronous rounds: every node gossips at the same instants and answers with "
+                                 "what it knew at the start of the round (the theory's model; keep latency "
+                                 "below half the interval)", kind="bool"),
         "initial_rumor": Param(True, "n1 starts rumour r1 at t=0 (rumor and anti_entropy modes)", kind="bool"),
         "probe_interval": Param(1000, "SWIM: protocol period, one probe per member per period (ms)", 20, 60_000),
         "probe_timeout": Param(500, "SWIM: wait this long for a direct ack before asking others (ms)",
