@@ -261,6 +261,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+# Who may frame the embed routes (/embed/..., playground/lessons.py): a CSP frame-ancestors source list. Only those
+# routes; every other response keeps X-Frame-Options DENY and frame-ancestors 'none'.
+PLAYGROUND_EMBED_ANCESTORS = os.environ.get("PLAYGROUND_EMBED_ANCESTORS", "*")
 
 LOGGING = {
     "version": 1,

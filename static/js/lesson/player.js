@@ -160,12 +160,15 @@ export function setupLesson(page) {
     if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || e.metaKey || e.ctrlKey || e.altKey) return;
     if (document.querySelector("dialog[open]")) return;
     if (lesson_.finished && !embed) {
-      if (e.key === "ArrowLeft" && e.shiftKey) back(); // back into the lesson
-      return;
+      if (!(e.key === "ArrowLeft" && e.shiftKey)) return; // the page's own keys again
+      back(); // Shift+←: back into the lesson
+    } else if (e.key === "ArrowRight") {
+      next();
+    } else if (e.key === "ArrowLeft") {
+      back();
+    } else if (!(e.key === " " || e.key === "r" || e.key === "R")) {
+      return; // P (partition mode) stays
     }
-    if (e.key === "ArrowRight") next();
-    else if (e.key === "ArrowLeft") back();
-    else if (!(e.key === " " || e.key === "r" || e.key === "R")) return; // P (partition mode) stays
     e.preventDefault();
     e.stopImmediatePropagation();
   }, true);
