@@ -145,11 +145,15 @@ class Client:
             return "silent", "no answer"
 
     async def alive(self, timeout=ANSWER_SECONDS):
-        """The session still answers (an unknown_type error to a probe)."""
+        """The session still answers (an unknown_type error to a probe; earlier errors, e.g. bad_ack, skipped)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
         try:
             await self.send({"type": "nope"})
-            msg = await self.next(timeout, kinds={"error"})
-            return msg.get("code") == "unknown_type"
+            while True:
+                msg = await self.next(end - loop.time(), kinds={"error"})
+                if msg.get("code") == "unknown_type":
+                    return True
         except (ConnectionClosed, asyncio.TimeoutError):
             return False
 
@@ -322,13 +326,17 @@ async def attack_rate_limit(board, base):
     """70 saves, each from a new forged X-Forwarded-For: the limit (30 per fixed minute window, so at most 60
     across a window boundary) must still count them all as one client."""
     created = limited = 0
+    windows = set()  # the limit counts per fixed minute: 30 in each window the requests touched
     for i in range(70):
+        windows.add(int(time.time() // 60))
         status, _, _ = await asyncio.to_thread(api_post, base, json.dumps({"protocol": "raft", "seed": i}),
                                                {"X-Forwarded-For": f"203.0.113.{i}"})
+        windows.add(int(time.time() // 60))
         created += status == 201
         limited += status == 429
-    board.add(7, "70 saves rotating X-Forwarded-For (30/min)", "typed" if limited and created <= 60 else "FAIL",
-              f"{created} saved, {limited} refused 429")
+    allowed = 30 * len(windows)
+    board.add(7, "70 saves rotating X-Forwarded-For (30/min)", "typed" if created <= allowed else "FAIL",
+              f"{created} saved, {limited} refused 429 ({len(windows)} minute window(s): at most {allowed})")
 
 
 async def attack_lesser(board, base):
