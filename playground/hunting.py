@@ -106,7 +106,7 @@ class Hunting:
         if self.busy:
             raise HuntRefused("hunt_busy", "a hunt is already running for this run: wait for it or cancel it")
         max_budget = _setting("PLAYGROUND_HUNT_MAX_BUDGET", 2000)
-        budget = _whole(msg, "budget", 1, max_budget, min(max_budget, _setting("PLAYGROUND_HUNT_BUDGET", 200)))
+        budget = _whole(msg, "budget", 1, max_budget, min(max_budget, _setting("PLAYGROUND_HUNT_BUDGET", 100)))
         seed = _whole(msg, "seed", 0, 2 ** 31 - 1, 1)
         with _running_lock:
             if _running[0] >= _setting("PLAYGROUND_HUNT_CONCURRENT", 2):

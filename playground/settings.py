@@ -26,7 +26,7 @@ Daphne processes can share.
     PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=256,
     PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
                                    at once (docs/websocket.md, "Cost limits")
-    PLAYGROUND_HUNT_BUDGET=200, PLAYGROUND_HUNT_MAX_BUDGET=2000, PLAYGROUND_HUNT_MAX_SECONDS=60,
+    PLAYGROUND_HUNT_BUDGET=100, PLAYGROUND_HUNT_MAX_BUDGET=2000, PLAYGROUND_HUNT_MAX_SECONDS=60,
     PLAYGROUND_HUNT_CONCURRENT=2, PLAYGROUND_HUNT_WORKERS=0 (one per core)
                                    "Find a counterexample" on the page (docs/hunt.md)
     DJANGO_LOG_LEVEL=INFO
@@ -196,7 +196,7 @@ PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
 # "Find a counterexample" (playground/hunting.py; docs/hunt.md): the default and largest budget of one hunt (in
 # schedules), its wall-time limit, hunts at once per process (one per client), and the Dask worker processes
 # started on the first hunt (0: one per core; 1: no cluster, trials run in the hunt's thread).
-PLAYGROUND_HUNT_BUDGET = env_number("PLAYGROUND_HUNT_BUDGET", 200)
+PLAYGROUND_HUNT_BUDGET = env_number("PLAYGROUND_HUNT_BUDGET", 100)
 PLAYGROUND_HUNT_MAX_BUDGET = env_number("PLAYGROUND_HUNT_MAX_BUDGET", 2000)
 PLAYGROUND_HUNT_MAX_SECONDS = env_number("PLAYGROUND_HUNT_MAX_SECONDS", 60.0, float, low=0.1)
 PLAYGROUND_HUNT_CONCURRENT = env_number("PLAYGROUND_HUNT_CONCURRENT", 2, low=0)
