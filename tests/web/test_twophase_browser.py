@@ -39,15 +39,21 @@ def test_coordinator_crash_after_the_votes_blocks_until_it_restarts(daphne_serve
     uncertain, holding their locks, drawn as blocked, for as long as it is down; restarted from the toolbar, it
     re-sends its logged COMMIT and they all commit."""
     page, errors = make_page()
-    open_twophase(page, daphne_server)
+    open_twophase(page, daphne_server, speed=250)
     page.wait_for_function("""() => { const s = window.playground.snapshot;
         return s.order.every((id) => (s.nodes[id].txs || []).some(
             (x) => x.tx === 'tx1' && x.state === 'committed')); }""", timeout=20_000)
+    # paused while arming and beginning: the automatic next transaction (every 2 s) must not take the crash, however
+    # slowly a loaded machine lets the test click
+    page.click("#play")
+    page.wait_for_function("!window.playground.state.playing")
     toolbar = page.locator("#proto-toolbar")
     toolbar.get_by_role("button", name="Crash coordinator after the votes").click()
     page.wait_for_function("window.playground.snapshot.nodes.coord.armed === 'after_decision_logged'")
     toolbar.get_by_role("button", name="Begin transaction").click()
-    page.wait_for_function("window.playground.snapshot.nodes.coord.status === 'crashed'")
+    page.wait_for_function("window.playground.snapshot.nodes.coord.txs.some((x) => x.tx === 'tx2')")
+    page.click("#play")
+    page.wait_for_function("window.playground.snapshot.nodes.coord.status === 'crashed'", timeout=20_000)
     ps = participants(page)
     # blocked: each participant voted YES, timed out, asked, and still holds its lock
     tx = page.wait_for_function("""() => { const s = window.playground.snapshot;
