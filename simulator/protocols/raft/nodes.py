@@ -6,6 +6,7 @@ leader's log and messages). Teaching mutations (self.mutations) break one rule e
 """
 
 from ...node import Node, receives
+from ..disk import StableStorage
 
 FOLLOWER, PRECANDIDATE, CANDIDATE, LEADER = "follower", "precandidate", "candidate", "leader"
 
@@ -352,104 +353,33 @@ class RaftNode(Node):
         self.replicate()
 
 
-class DurableRaftNode(RaftNode):
+class DurableRaftNode(StableStorage, RaftNode):
     """A server whose persistent state (term, voted_for, log) takes `disk_ms` to reach stable storage (the
-    scenario's `disk_ms` > 0; Raft.make_node picks it).
+    scenario's `disk_ms` > 0; Raft.make_node picks it; the disk itself is simulator/protocols/disk.py).
 
-    Figure 2: persistent state is "updated on stable storage before responding to RPCs". Whatever a handler
-    changes in it is issued as one write; writes on a server are done one after another, `disk_ms` each, and
-    what changes while the disk is busy is stored together by the next write (group commit: the queue never
-    holds more than one write waiting). A reply waits until every write issued before it is done. A candidate sends its vote requests at once and
-    counts its own vote when its write is done; a leader replicates new entries while it writes them and counts
-    itself toward a majority for the entries on its disk (thesis 10.2.1). A crash loses the writes not yet
-    done: the server restarts with what was on disk.
+    Figure 2: persistent state is "updated on stable storage before responding to RPCs": a reply waits until
+    every write issued before it is done. A candidate sends its vote requests at once and counts its own vote
+    when its write is done; a leader replicates new entries while it writes them and counts itself toward a
+    majority for the entries on its disk (thesis 10.2.1). A crash loses the writes not yet done: the server
+    restarts with what was on disk.
     """
 
     VIEW = RaftNode.VIEW + ("writing",)
+    DURABLE_FIELDS = ("term", "voted_for")
+    DURABLE_LIST = "log"
 
     def init_persistent(self):
         super().init_persistent()
-        self.on_disk = [self.term, self.voted_for, []]  # term, voted_for, log as stable storage holds them
-        # Writes issued, oldest first: the one in progress, then at most one waiting for it (changes made
-        # meanwhile join the waiting one, as a group commit does). Each is [term, voted_for, log_from,
-        # log[log_from:], actions to run once it is done]. Data, not closures: time travel deep-copies the node.
-        self.disk = []
-        self.issued = (self.term, self.voted_for)  # term and vote as the writes issued so far leave them
-        self.log_from = None  # the log changed from this index on since the last write was issued
+        self.init_disk()
 
     def init_volatile(self):
         super().init_volatile()
-        if self.disk:  # a crash: the writes not yet done are lost
-            term, voted_for, log = self.on_disk
-            self.term, self.voted_for, self.log = term, voted_for, list(log)
-            self.disk = []
-            self.issued = (term, voted_for)
-            self.log_from = None
-        self.writing = None  # view: {"since", "until", "queued"} while the disk is busy
+        self.lose_unwritten()
         self.own_match = 0  # leader: the highest index of this term's log on its own disk
 
-    def mark_splice(self, field, index):
-        super().mark_splice(field, index)
-        if field == "log" and (self.log_from is None or index < self.log_from):
-            self.log_from = index
-
-    # --- the disk -------------------------------------------------------------------------
-    def persist(self):
-        """Issue a write of what changed in the persistent state since the last write was issued, if anything."""
-        if self.log_from is None and (self.term, self.voted_for) == self.issued:
-            return
-        start = len(self.log) if self.log_from is None else self.log_from
-        disk = self.disk
-        if len(disk) == 2:  # join the write that waits for the disk: it will store the state as it is now
-            waiting = disk[1]
-            start = min(start, waiting[2])
-            waiting[:4] = [self.term, self.voted_for, start, self.log[start:]]
-        else:
-            disk.append([self.term, self.voted_for, start, self.log[start:], []])
-            if len(disk) == 1:
-                self.start_write()
-            else:
-                self.show_writing()
-        self.issued = (self.term, self.voted_for)
-        self.log_from = None
-
-    def start_write(self):
-        # disk_ms of real time whatever the node's clock drift (set_timer runs on the node's clock)
-        until = self.set_timer("disk", self.params.disk_ms * self.drift)
-        self.write_started = self.now
-        self.write_until = until
-        self.show_writing()
-
-    def show_writing(self):
-        self.writing = {"since": self.write_started, "until": self.write_until,
-                        "queued": len(self.disk) - 1} if self.disk else None
-        self.mark("writing")
-
-    def write_done(self):
-        term, voted_for, start, tail, actions = self.disk.pop(0)
-        on_disk = self.on_disk
-        on_disk[0], on_disk[1] = term, voted_for
-        del on_disk[2][start:]
-        on_disk[2].extend(tail)
-        if self.disk:
-            self.start_write()
-        else:
-            self.show_writing()
-        for action in actions:
-            self.finish(action)
-
-    def after_writes(self, action):
-        """Run `action` once every write issued so far is done (now, if none is pending)."""
-        if self.disk:
-            self.disk[-1][4].append(action)
-        else:
-            self.finish(action)
-
-    def finish(self, action):
+    def on_durable(self, action):
         kind = action[0]
-        if kind == "send":  # a reply
-            self.ctx.send(self.id, action[1], action[2])
-        elif kind == "vote":  # a candidate's own vote, now on disk
+        if kind == "vote":  # a candidate's own vote, now on disk
             if self.role == CANDIDATE and self.term == action[1] and self.id not in self.votes:
                 self.votes = self.votes + [self.id]
                 self.mark("votes")
