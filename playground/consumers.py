@@ -15,6 +15,9 @@ import re
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from simulator.errors import PlaygroundError
+
+from . import classroom
 from .session import WRITE_BUFFER_BYTES, WRITE_BUFFER_POLL, ClientError, Session, Viewer, dumps, parse_message
 
 log = logging.getLogger("playground.ws")
@@ -145,6 +148,15 @@ class PlayConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self._send_lock = asyncio.Lock()
         self.transport_protocol = self.scope.get(PROTOCOL_SCOPE_KEY)
+        self.classroom = classroom.Classroom(self)  # teach, predictions, a student's fork (playground/classroom.py)
+        self.new_session()
+        self.watch_timeout = None
+        self.viewers = {}  # channel name -> True (viewers of our room, on any process)
+        self.viewer = None  # a Viewer when this connection watches someone else's room
+        self.owner_joined = False
+        await self.accept()
+
+    def new_session(self):
         self.session = Session(self.emit)
         self.session.write_backlog = self.write_backlog
         self.session.reader_keeps_up = self._reader_keeps_up
@@ -152,11 +164,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
         self.session.client_addr = (self.scope.get("client") or (None,))[0]  # per-client save rate limit
         self.session.on_task_error = self._task_failed
         self.session.watch = self._watch
-        self.watch_timeout = None
-        self.viewers = {}  # channel name -> True (viewers of our room, on any process)
-        self.viewer = None  # a Viewer when this connection watches someone else's room
-        self.owner_joined = False
-        await self.accept()
+        self.session.classroom = self.classroom
+        return self.session
 
     async def disconnect(self, code):
         if self.session is None:  # connect never ran to the end
@@ -171,7 +180,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
             if layer is not None:
                 if self.owner_joined:
                     await layer.group_discard(control_group(self.session.room), self.channel_name)
-                    if self.viewers:
+                    # a class waits for its teacher's browser to come back (reclaim); any other room ends now
+                    if not await self.classroom.teacher_left() and self.viewers:
                         await layer.group_send(room_group(self.session.room), {"type": "room.closed"})
                 if self.viewer is not None:
                     await self._leave_room()
@@ -239,9 +249,20 @@ class PlayConsumer(AsyncWebsocketConsumer):
             return
         text = await self.session.viewer_sync()
         await self.channel_layer.send(channel, {"type": "room.sync", "text": text, "seq": self.session.seq})
+        await self.classroom.viewers_changed()
+        await self.classroom.student_joined(channel)
 
     async def room_leave(self, event):
         self.viewers.pop(event["reply_channel"], None)
+        await self.classroom.viewers_changed()
+
+    async def room_answer(self, event):
+        await self.classroom.answer_arrived(event["poll"], event["choice"])
+
+    async def room_fork_request(self, event):
+        if self.session.sim is not None:
+            await self.channel_layer.send(event["reply_channel"],
+                                          {"type": "room.fork_state", **await self.classroom.fork_state()})
 
     # --- viewer side ------------------------------------------------------------------------------
     async def _watch(self, msg):
@@ -285,9 +306,14 @@ class PlayConsumer(AsyncWebsocketConsumer):
                     await self._ask_sync()
             elif kind == "watch":
                 raise ClientError("already_watching", "this connection already watches a room; open another")
+            elif kind == "answer":
+                await self.classroom.answer(msg)
+            elif kind == "fork":
+                await self.channel_layer.group_send(control_group(self.viewer.room),
+                                                    {"type": "room.fork_request", "reply_channel": self.channel_name})
             else:
                 raise ClientError("read_only", f"{kind!r}: viewers of a room cannot control it", "type")
-        except ClientError as err:
+        except (ClientError, PlaygroundError) as err:
             await self.session.send_error(err.code, err.message, err.field)
 
     async def room_sync(self, event):
@@ -302,4 +328,28 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def room_closed(self, event):
         if self.viewer is not None:
-            await self.emit(dumps({"type": "closed", "message": "the room's owner left"}), broadcast=False)
+            await self.emit(dumps({"type": "closed", "message": event.get("message", "the room's owner left")}),
+                            broadcast=False)
+
+    async def room_class(self, event):
+        """A class message for students (a question, its reveal, the class paused)."""
+        if self.viewer is not None:
+            self.classroom.on_student_message(event["obj"])
+            await self.emit(event["text"], broadcast=False)
+
+    async def room_owner_back(self, event):
+        if self.viewer is not None:  # the teacher reclaimed the class: a fresh snapshot from its rebuilt run
+            self.viewer.synced_seq = None
+            await self._ask_sync()
+
+    async def room_fork_state(self, event):
+        """The teacher's run so far: this student's connection becomes the owner of its own copy."""
+        if self.viewer is None:
+            return
+        await self._leave_room()
+        self.viewer = None
+        if self.watch_timeout is not None:
+            self.watch_timeout.cancel()
+        await classroom.fork(self, event)
+        self.owner_joined = True
+        await self.channel_layer.group_add(control_group(self.session.room), self.channel_name)

@@ -30,6 +30,7 @@ from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.scenario import DURATION
 
+from .classroom import CLASS_HANDLERS
 from .hunting import HUNT_HANDLERS, Hunting
 from .inputs import BadInput, clip, parse_json
 from .lessons import LESSON_HANDLERS
@@ -153,6 +154,7 @@ class Session:
         self.hunting = Hunting(self)  # finding a counterexample: playground/hunting.py
         self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
         self.reader_keeps_up = _always  # set by the consumer: waits until the client reads (False: it gave up)
+        self.classroom = None  # set by the consumer: the class this connection teaches (playground/classroom.py)
 
     # --- lifecycle ----------------------------------------------------------------------
     def ensure_task(self):
@@ -205,7 +207,7 @@ class Session:
                 known = ", ".join(sorted(self.HANDLERS))
                 raise ClientError("unknown_type", f"type: unknown message type {clip(repr(kind))} (known: {known})",
                                   "type")
-            if kind not in ("start", "ack", "watch") and self.sim is None:
+            if kind not in ("start", "ack", "watch", "reclaim") and self.sim is None:
                 raise ClientError("not_started", "send `start` with a scenario first")
             if kind != "ack" and not await self.reader_keeps_up():
                 return  # the client does not read its answers: the consumer ended the session
@@ -357,6 +359,7 @@ class Session:
         "save": on_save,  # rate-limited, then Travel.save
         **LESSON_HANDLERS,  # play_until, lesson_do (playground/lessons.py)
         **HUNT_HANDLERS,  # hunt, hunt_cancel (playground/hunting.py)
+        **CLASS_HANDLERS,  # teach, reclaim, ask, reveal; answer and fork are a student's (playground/classroom.py)
     }
 
     # --- outgoing ---------------------------------------------------------------------------

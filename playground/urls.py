@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import api, lessons, pages, views
+from . import api, classroom, lessons, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,5 +20,9 @@ urlpatterns = [
     path("learn/<slug:slug>/", lessons.learn_lesson, name="lesson"),
     path("embed/s/<slug:slug>/", lessons.embed_saved, name="embed-saved"),
     path("embed/<slug:slug>/", lessons.embed_lesson, name="embed-lesson"),
+    # the class: students join with a code (docs/classroom.md)
+    path("join", classroom.join, name="join"),
+    path("c/<str:code>", classroom.class_page, name="class"),
+    path("c/<str:code>/qr.svg", classroom.class_qr, name="class-qr"),
     path("admin/", admin.site.urls),
 ]
