@@ -195,8 +195,8 @@ class Classroom:
 
     async def _tally(self):
         p = self.poll
-        await self._to_owner({"type": "tally", "poll": p["id"], "counts": p["counts"], "answered": sum(p["counts"]),
-                              "students": len(self.consumer.viewers)})
+        await self._to_owner({"type": "tally", "poll": p["id"], "question": p["question"], "choices": p["choices"],
+                              "counts": p["counts"], "answered": sum(p["counts"]), "students": len(self.consumer.viewers)})
 
     async def reveal(self, msg):
         if not self.teaching or self.poll is None or not self.poll["open"]:

@@ -17,6 +17,9 @@ import { setupTimeline } from "./timeline.js";
 import { setupShare } from "./share.js";
 import { setupHunt } from "./page/hunt.js";
 import { setupPresenter } from "./page/presenter.js";
+import { setupSpacetime } from "./page/spacetime.js";
+import { setupInspector } from "./page/inspector.js";
+import { setupClassroom } from "./page/classroom.js";
 
 const $ = (sel) => document.querySelector(sel);
 const page = createPage(JSON.parse($("#playground-config").textContent));
@@ -37,14 +40,20 @@ setupControls(page);
 setupSettings(page);
 setupRenderLoop(page, { clock: $("#clock"), toolbar: $("#proto-toolbar") });
 const timeline = setupTimeline(page);
+let inspector = null; // the space-time diagram and the message inspector (static/js/page/spacetime.js, inspector.js)
+const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id) });
+inspector = setupInspector(page, (id) => spacetime.model.messages.get(id) || null);
 page.addExtra(timeline);
 page.addExtra(setupShare(page, timeline));
 page.addExtra(setupHunt(page));
 setupPresenter(page);
+setupClassroom(page);
 
 // for tests and the curious
 window.playground = {
   timeline,
+  spacetime,
+  inspector,
   get snapshot() {
     return page.state.snap;
   },
