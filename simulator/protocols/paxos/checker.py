@@ -46,11 +46,13 @@ class PaxosChecker(Checker):
         ch = ev["changes"]
         splice = ev.get("splice", {})
         if role == ACCEPTOR:
-            if "accepted" in ch or "accepted" in splice:
-                start = 0 if "accepted" in ch else splice["accepted"][0]
-                self._new_accepts(node, start)
-            if node.promised is not None and gt(node.promised, self.max_promised[node.id]):
-                self.max_promised[node.id] = node.promised
+            # what the acceptor has made known: with a disk (disk_ms), what is on disk (a "writing" change)
+            promised, accepted = node.made()
+            if "accepted" in ch or "accepted" in splice or "writing" in ch:
+                start = 0 if "accepted" in ch or "writing" in ch else splice["accepted"][0]
+                self._new_accepts(node, start, accepted)
+            if promised is not None and gt(promised, self.max_promised[node.id]):
+                self.max_promised[node.id] = promised
         else:
             field = "learned" if role == LEARNER else "chosen"
             if field in ch or field in splice:
@@ -59,10 +61,9 @@ class PaxosChecker(Checker):
 
     @invariant("one_value_per_slot", "at most one value is chosen (accepted by a majority at one ballot) in each slot")
     @invariant("promise_respected", "no acceptor accepts a ballot below one it has promised")
-    def _new_accepts(self, node, start):
+    def _new_accepts(self, node, start, acc):
         aid = node.id
         shadow = self.shadow[aid]
-        acc = node.accepted
         promised = self.max_promised[aid]
         for i in range(start, len(acc)):
             entry = acc[i]

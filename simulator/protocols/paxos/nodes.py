@@ -26,6 +26,7 @@ View values are JSON-shaped lists that are replaced, never mutated in place
 """
 
 from ...node import Node, receives
+from ..disk import StableStorage
 
 NOOP = "no-op"
 PROPOSER, ACCEPTOR, LEARNER = "proposer", "acceptor", "learner"
@@ -107,6 +108,10 @@ class AcceptorNode(PaxosNode):
                 self.mark("accepted")
         self.booted = True
 
+    def made(self):
+        """(promise, accepted values) as this acceptor has made them known: what it holds (the checker's view)."""
+        return self.promised, self.accepted
+
     @receives("prepare")
     def on_prepare(self, src, m):
         b = m["ballot"]
@@ -145,6 +150,41 @@ class AcceptorNode(PaxosNode):
         report = [[i + 1, e[0], e[1]] for i, e in enumerate(self.accepted[frm - 1:frm - 1 + REPORT_MAX], frm - 1)
                   if e is not None]
         self.tell((src,), {"kind": "report", "accepted": report})
+
+
+class DurableAcceptorNode(StableStorage, AcceptorNode):
+    """An acceptor whose promise and accepted values take `disk_ms` to reach stable storage (the scenario's
+    `disk_ms` > 0; Paxos.make_node picks it; the disk itself is simulator/protocols/disk.py): it answers a
+    prepare or an accept only once what it promised or accepted is on disk, as Paxos requires of acceptors
+    ("an acceptor must remember this information even if it fails and then restarts"). A crash loses the
+    writes not yet done."""
+
+    VIEW = AcceptorNode.VIEW + ("writing",)
+    DURABLE_FIELDS = ("promised",)
+    DURABLE_LIST = "accepted"
+
+    def init_persistent(self):
+        super().init_persistent()
+        self.init_disk()
+
+    def init_volatile(self):
+        super().init_volatile()
+        self.lose_unwritten()
+
+    def made(self):
+        """What is on disk: an answer waits for it, and a crash forgets the rest (never promised to anyone)."""
+        return self.on_disk[0][0], self.on_disk[1]
+
+    def tell(self, dsts, msg):
+        self.persist()
+        self.after_writes(("tell", tuple(dsts), msg))
+
+    def on_durable(self, action):
+        AcceptorNode.tell(self, action[1], action[2])
+
+    def on_timer(self, name):
+        if name == "disk":
+            self.write_done()
 
 
 # --- learners -----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from ...params import Action, Param
 from ..base import Protocol
 from .checker import PaxosChecker
 from .nodes import (
-    ACCEPT, ACCEPTOR, BACKOFF, LEADING, LETTERS, NOOP, PREPARE, PROPOSER, AcceptorNode, LearnerNode, ProposerNode,
+    ACCEPT, ACCEPTOR, BACKOFF, LEADING, LETTERS, NOOP, PREPARE, PROPOSER, AcceptorNode, DurableAcceptorNode,
+    LearnerNode, ProposerNode,
     fmt_ballot,
 )
 from .presets import presets
@@ -39,6 +40,8 @@ class Paxos(PaxosWorkload, PaxosChecker, Protocol):
         "heartbeat_interval": Param(50, "Multi-Paxos: leader heartbeat to the other proposers (ms)", 1, 30_000),
         "leader_timeout_min": Param(150, "Multi-Paxos: shortest randomised wait for a silent leader (ms)", 10, 60_000),
         "leader_timeout_max": Param(300, "Multi-Paxos: longest randomised wait for a silent leader (ms)", 10, 60_000),
+        "disk_ms": Param(0, "ms each write of an acceptor's promise or accepted value takes; it answers only "
+                            "once the write is done (0: instant)", 0, 10_000),
         "catch_up": Param(True, "a learner that missed the decision (down, cut off, messages lost) asks the acceptors "
                                 "and the other learners until it learns it (off: it stays behind)", kind="bool"),
         "catch_up_interval": Param(400, "catch-up: a learner that misses something asks again after a random "
@@ -98,7 +101,8 @@ class Paxos(PaxosWorkload, PaxosChecker, Protocol):
         self.majority = len(self.acceptors) // 2 + 1
 
     def make_node(self, node_id, index, rng):
-        cls = {"p": ProposerNode, "a": AcceptorNode, "l": LearnerNode}[node_id[0]]
+        acceptor = DurableAcceptorNode if self.ctx.params.disk_ms else AcceptorNode
+        cls = {"p": ProposerNode, "a": acceptor, "l": LearnerNode}[node_id[0]]
         return cls(self.ctx, node_id, index, rng)
 
     # --- interventions ----------------------------------------------------------------------------
