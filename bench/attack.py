@@ -145,17 +145,24 @@ class Client:
             return "silent", "no answer"
 
     async def alive(self, timeout=ANSWER_SECONDS):
-        """The session still answers (an unknown_type error to a probe; earlier errors, e.g. bad_ack, skipped)."""
+        """Does the session still answer? ('typed', ...) if it answers a probe (earlier errors such as bad_ack
+        skipped), ('closed', reason) if the server ended it with a reason, ('silent', ...) otherwise."""
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
+        last = None
         try:
             await self.send({"type": "nope"})
             while True:
                 msg = await self.next(end - loop.time(), kinds={"error"})
                 if msg.get("code") == "unknown_type":
-                    return True
-        except (ConnectionClosed, asyncio.TimeoutError):
-            return False
+                    return "typed", "still answers"
+                last = msg.get("code")
+        except ConnectionClosed as err:
+            if err.rcvd is not None and err.rcvd.reason:
+                return "closed", f"{last}: {err.rcvd.code} {err.rcvd.reason}"
+            return "silent", "closed without a reason"
+        except asyncio.TimeoutError:
+            return "silent", "no answer"
 
     async def close(self):
         await self.conn.close()
@@ -217,8 +224,10 @@ async def ws_case(board, base, defect, case, messages, expect=("error",), start=
             detail = msg.get("code") or msg["type"]
             if refused and msg["type"] != "error":
                 state, detail = "FAIL", f"accepted: {detail}"
-            elif msg.get("code") not in ("internal", "not_reading") and not await c.alive():
-                state, detail = "silent", f"{detail}, then no answer"
+            elif msg.get("code") not in ("internal", "not_reading"):
+                after, why = await c.alive()
+                if after != "typed":
+                    state, detail = after, f"{detail}, then {why}"
             board.add(defect, case, state, detail)
         else:
             board.add(defect, case, state, str(msg)[:120])
@@ -254,9 +263,8 @@ async def attack_ack_without_reading(board, base, seconds):
             await c.send(f'{{"type":"ack","seq":{guess}}}')
             await asyncio.sleep(0.05)
         c.conn.transport.resume_reading()
-        ok = await c.alive(60)
-        board.add(2, f"ack without reading for {seconds:g} s (heavy gossip)", "typed" if ok else "silent",
-                  "answers after draining" if ok else "no answer")
+        state, why = await c.alive(60)
+        board.add(2, f"ack without reading for {seconds:g} s (heavy gossip)", state, why)
     except ConnectionClosed as err:
         board.add(2, f"ack without reading for {seconds:g} s (heavy gossip)",
                   "closed" if err.rcvd and err.rcvd.reason else "silent", str(err.rcvd))
@@ -279,8 +287,9 @@ async def attack_large_messages(board, base):
             state, msg = await c.outcome((answer,), SEEK_SECONDS)
             board.add(3, f"{kind} on a large gossip run", state,
                       (msg.get("code") or msg["type"]) if state == "typed" else str(msg)[:120])
-        if not await c.alive():
-            board.add(3, "large gossip run after save/export", "silent", "no answer")
+        state, why = await c.alive()
+        if state != "typed":
+            board.add(3, "large gossip run after save/export", state, why)
     finally:
         await c.close()
 

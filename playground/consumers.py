@@ -32,7 +32,7 @@ MAX_TEXT_CHARS = 32 * 1024 * 1024
 # Close codes when a session ends on an error (the `error` message before says why). Autobahn, under Daphne,
 # lets a server send only 1000 or 3000-4999, so these mirror the standard 1011, 1009 and 1008 in the private range.
 CLOSE_CODES = {"internal": 4011, "too_large": 4009, "not_reading": 4008}
-READER_PATIENCE = 5.0  # seconds a client may leave over WRITE_BUFFER_BYTES unread while it keeps sending requests
+READER_PATIENCE = 10.0  # seconds a client may leave over WRITE_BUFFER_BYTES unread while it keeps sending requests
 
 
 PROTOCOL_SCOPE_KEY = "playground.daphne_protocol"
