@@ -200,3 +200,59 @@ def test_swim_detects_a_crash_and_declares_it_dead_one_suspicion_timeout_later()
         # memberlist's suspicion timeout: 4 x 1 s x log10(16) = 4.8 s after the first suspicion
         assert 4700 <= row["dead_ms"] - row["detection_ms"] <= 5000, row
         assert row["false_positives"] == 0
+
+
+# --- the built-in reproductions in docs/experiments/ (a small run of each lands near its published figure) ---
+def builtin(name, labels=None, trials=4):
+    """docs/experiments/<name>, cut to the variants in `labels` and to `trials` trials."""
+    raw = json.loads((ROOT_PATH / "docs" / "experiments" / name).read_text())
+    if labels is not None:
+        raw["sweep"] = [v for v in raw["sweep"] if v["label"] in labels]
+        assert len(raw["sweep"]) == len(labels)
+    raw["trials"] = trials
+    return normalize_experiment(raw)
+
+
+def test_every_builtin_experiment_is_valid_and_cites_its_source():
+    for path in sorted((ROOT_PATH / "docs" / "experiments").glob("*.json")):
+        exp = normalize_experiment(json.loads(path.read_text()))
+        assert exp["source"] and exp["reference"], path.name
+        assert set(exp["reference"]) <= {v["label"] for v in exp["sweep"]}, path.name
+
+
+def test_raft_figure16_with_a_disk_lands_near_the_paper():
+    exp = builtin("raft-figure16.json", ["150-200 ms", "12-24 ms"], trials=30)
+    result = {v["label"]: v["metrics"]["downtime_ms"] for v in run_experiment(exp)["variants"]}
+    slow, fast = result["150-200 ms"], result["12-24 ms"]
+    assert slow["missing"] == 0 and 100 <= slow["median"] <= 200 and slow["max"] <= 513, slow  # paper: worst 513
+    assert fast["missing"] == 0 and 25 <= fast["mean"] <= 50 and fast["max"] <= 152, fast  # paper: mean 35, max 152
+
+
+def test_raft_figure16_identical_timeouts_never_elect_in_lock_step():
+    exp = builtin("raft-figure16.json", ["150-150 ms"], trials=2)
+    rows = run_batch(exp, 0, [0, 1])
+    assert all(r["downtime_ms"] is None and r["elections"] > 100 for r in rows), rows
+
+
+def test_lockstep_gossip_spread_builtin_matches_theory():
+    labels = ["push N=100", "pull N=100", "push_pull N=100"]
+    exp = builtin("gossip-spread.json", labels, trials=6)
+    for v in run_experiment(exp)["variants"]:
+        theory = v["reference"]["rounds"]["mean"]
+        assert 0.75 * theory <= v["metrics"]["rounds"]["mean"] <= 1.25 * theory, (v["label"], v["metrics"]["rounds"])
+
+
+def test_residue_builtin_matches_demers():
+    exp = builtin("gossip-residue.json", trials=6)
+    for v in run_experiment(exp)["variants"]:
+        s = v["reference"]["residue"]["mean"]
+        assert abs(v["metrics"]["residue"]["mean"] - s) <= 0.06, (v["label"], v["metrics"]["residue"])
+
+
+def test_swim_detection_builtin_detects_every_crash_without_false_positives():
+    exp = builtin("swim-detection.json", ["N = 8", "N = 32"], trials=3)
+    for v in run_experiment(exp)["variants"]:
+        m = v["metrics"]
+        assert m["detection_ms"]["missing"] == 0 and 500 <= m["detection_ms"]["mean"] <= 5000, m
+        assert m["dead_ms"]["missing"] == 0 and m["dead_ms"]["mean"] > m["detection_ms"]["mean"], m
+        assert m["false_positives"]["max"] == 0, m
