@@ -84,6 +84,13 @@ def test_embeds_render_in_another_sites_iframe_and_nothing_else_does(daphne_serv
     saved.wait_for_function("""() => window.playground && window.playground.snapshot
         && window.playground.snapshot.t === 1200 && !window.playground.state.playing""", timeout=30_000)
     assert not saved.locator(".topbar").is_visible()
+    # locked to its range: Play at the end replays it from the start and stops at the end again, never past it
+    saved.locator("#play").click()
+    saved.wait_for_function("() => window.playground.snapshot.t < 1200", timeout=15_000)
+    saved.wait_for_function("() => window.playground.snapshot.t === 1200 && !window.playground.state.playing",
+                            timeout=30_000)
+    page.wait_for_timeout(500)
+    assert saved.evaluate("window.playground.snapshot.t") == 1200
     page.locator('iframe[name="lesson"]').screenshot(path=ARTIFACTS / "embed-lesson.png")
     # every other route refuses to be framed (frame-ancestors 'none', X-Frame-Options DENY): nothing of it loads
     for name in ("play", "learn"):

@@ -299,8 +299,38 @@ export function setupLesson(page) {
   return lesson_;
 }
 
-/** A saved run in an iframe: it plays its recorded range and cannot be changed (open it on the site for that). */
+/** A saved run in an iframe: it plays its recorded range and cannot be changed (open it on the site for that).
+ * Play never goes past the recorded end (`play_until` it); at the end it replays from the start. */
 function lockSaved(page) {
+  const end = page.config.saved.duration;
+  const send = page.send.bind(page);
+  let replay = false;
   page.intervene = () => page.toast("This run is embedded: open it in Protocol Playground to change it", "info");
+  page.send = (msg) => {
+    const t = page.state.snap ? page.state.snap.t : 0;
+    if (msg.type === "resume") {
+      if (t >= end) {
+        replay = true;
+        send({ type: "seek", t: 0, id: "embed-replay" });
+      } else {
+        send({ type: "play_until", t: end });
+      }
+    } else if (msg.type === "step" && t >= end) {
+      page.toast("The end of the embedded run", "info");
+    } else {
+      send(msg);
+    }
+  };
+  page.addExtra({
+    observe(msg) {
+      if (msg.type === "seeked" && replay && msg.id === "embed-replay") {
+        replay = false;
+        send({ type: "play_until", t: end });
+      }
+      return false;
+    },
+    handles: [],
+    startOptions: () => ({}),
+  });
   return null;
 }
