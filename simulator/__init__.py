@@ -19,7 +19,7 @@ __all__ = [
 # changes to that protocol alone. A saved scenario stores both, so an old share link replayed by newer code
 # can say that its replay may differ (docs/sharing.md). Refactors and speed-ups that keep traces identical
 # bump nothing.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 def versions(protocol):

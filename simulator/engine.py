@@ -315,13 +315,19 @@ class Simulation:
         self.emit(ev)
 
     def dispatch(self, node, handler, *args):
-        """Run one node handler, then publish what it changed as one `state` event."""
+        """Run one node handler, then publish what it changed as one `state` event, placed before the
+        events the handler emitted (its sends): a happening shows its state change before what it caused."""
+        mark = len(self.pending)
         getattr(node, handler)(*args)
         if node._dirty or node._splices:
-            self.flush(node)
+            self.flush(node, mark)
 
-    def flush(self, node):
-        """Emit one `state` event with the node's marked fields (and spliced list tails); check invariants."""
+    def flush(self, node, mark=None):
+        """Emit one `state` event with the node's marked fields (and spliced list tails); check invariants.
+
+        With `mark` (the length of `pending` when the handler started), the state event and any violation it
+        shows go at that position, before the events the handler emitted since (causal order, docs/trace.md).
+        """
         changes = {}
         dirty = node._dirty
         plain = node.__class__.view_value is _VIEW_VALUE
@@ -355,8 +361,16 @@ class Simulation:
                 ev["splice"] = splice
             splices.clear()
         dirty.clear()
-        self.pending.append(ev)  # = self.emit(ev)
-        self.protocol.on_state(node, ev)
+        pending = self.pending
+        if mark is None or mark == len(pending):
+            pending.append(ev)  # = self.emit(ev)
+            self.protocol.on_state(node, ev)
+        else:  # the handler's sends are taken off and put back after the state (and its violations)
+            caused = pending[mark:]
+            del pending[mark:]
+            pending.append(ev)
+            self.protocol.on_state(node, ev)
+            pending.extend(caused)
 
     # --- timers -----------------------------------------------------------------------
     # A node's armed timer is a _Timer in node._timers[name]: when it fires and the SimPy event (`wake`)

@@ -191,10 +191,12 @@ class Network:
             # The common case, `self.deliver(rec)` inlined (one call less per message): keep the two alike.
             del in_flight[mid]
             src = ev["from"]
-            sim.pending.append({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})  # emit
+            pending = sim.pending
+            pending.append({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})  # emit
+            mark = len(pending)
             node.on_message(src, ev["msg"])
             if node._dirty or node._splices:
-                sim.flush(node)
+                sim.flush(node, mark)  # its state before its sends (causal order)
             return
         if rec.lost:
             self._drop(rec, "loss" if rec.lost is True else rec.lost)
@@ -215,9 +217,10 @@ class Network:
         sim = self.sim
         sim.emit({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})
         node = sim.nodes[dst]
+        mark = len(sim.pending)
         node.on_message(src, ev["msg"])  # = sim.dispatch(node, "on_message", src, msg), inlined
         if node._dirty or node._splices:
-            sim.flush(node)
+            sim.flush(node, mark)
 
     def _drop(self, rec, reason):
         ev = rec.ev
