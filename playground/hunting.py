@@ -185,8 +185,8 @@ class Hunting:
                     await s.send_error(item.code, item.message, item.field, req_id)
                     return
                 elif kind == "failed":
-                    await s.send_error("hunt_failed", "the hunt failed on the server (logged there); the run goes on", None,
-                                       req_id)
+                    await s.send_error("hunt_failed", "the hunt failed on the server (logged there); the run goes "
+                                       "on", None, req_id)
                     return
                 else:
                     return
