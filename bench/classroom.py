@@ -82,8 +82,11 @@ async def run(args):
         stop = asyncio.Event()
         arrivals = [[] for _ in range(args.students)]
         ready = []
-        tasks = [asyncio.create_task(student(ports[i % 2], room, arrivals[i], stop, ready))
-                 for i in range(args.students)]
+        tasks = []
+        for i in range(args.students):  # a class joins over a few seconds (a burst of 150 watches at once on one
+            # process exhausts channels-redis's connection pool: MaxConnectionsError, docs/classroom.md)
+            tasks.append(asyncio.create_task(student(ports[i % 2], room, arrivals[i], stop, ready)))
+            await asyncio.sleep(args.join_gap)
         teacher_frames = {}  # seq -> arrival at the teacher
         latencies, pending = [], {}
         deadline = time.monotonic() + 60
@@ -156,6 +159,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--speed", type=float, default=1000)
     parser.add_argument("--protocol", default="raft")
+    parser.add_argument("--join-gap", type=float, default=0.01, help="seconds between students joining")
     parser.add_argument("--redis", help="redis://... of a running Redis (default: start one)")
     asyncio.run(run(parser.parse_args(argv)))
 

@@ -25,6 +25,7 @@ import re
 import secrets
 
 import segno
+from channels.exceptions import ChannelFull
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -218,8 +219,11 @@ class Classroom:
     async def student_joined(self, channel):
         """A student joining while a question is open gets it after the snapshot."""
         if self.poll is not None and self.poll["open"]:
-            await self.consumer.channel_layer.send(channel, {"type": "room.class", "text": _dumps(self._ask_message()),
-                                                             "obj": self._ask_message()})
+            try:
+                await self.consumer.channel_layer.send(channel, {"type": "room.class", "obj": self._ask_message(),
+                                                                 "text": _dumps(self._ask_message())})
+            except ChannelFull:  # that student is far behind; the class goes on without it
+                log.warning("class %s: student channel full, question not sent", self.code)
 
     async def fork_state(self):
         """What a student's fork starts from: the teacher's run so far, replayable exactly."""

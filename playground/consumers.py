@@ -12,7 +12,7 @@ import functools
 import logging
 import re
 
-from channels.exceptions import StopConsumer
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from simulator.errors import PlaygroundError
@@ -248,7 +248,12 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if self.session.sim is None:
             return
         text = await self.session.viewer_sync()
-        await self.channel_layer.send(channel, {"type": "room.sync", "text": text, "seq": self.session.seq})
+        try:
+            await self.channel_layer.send(channel, {"type": "room.sync", "text": text, "seq": self.session.seq})
+        except ChannelFull:  # that viewer is far behind (a crowded process): it asks again; the run goes on
+            log.warning("room %s: viewer channel full, sync skipped", self.session.room)
+            self.viewers.pop(channel, None)
+            return
         await self.classroom.viewers_changed()
         await self.classroom.student_joined(channel)
 

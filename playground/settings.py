@@ -141,7 +141,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 caps a pool at 100 connections and raises beyond (MaxConnectionsError): a class of 150
+                # students joining one process at once needs more (bench/classroom.py)
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
                 # at least Daphne's websocket timeout (24 h), or viewers silently leave their rooms
                 "group_expiry": 86400,
                 "capacity": 200,
