@@ -13,6 +13,9 @@ NODE = "node"
 BOOL = Param(False, "one direction only", kind="bool")
 LINK_LOSS = Param(None, "probability a message on the link is lost (unchanged if omitted)", 0.0, 1.0, kind="float")
 FACTOR = Param(1.0, "clock rate: 2.0 runs timers twice as fast", 0.1, 10.0, kind="float")
+MESSAGE_ID = Param(None, "a message in flight: the id of its send event", 1, 2**53, kind="int")
+DELAY_MS = Param(None, "how much later it arrives (ms)", 1, 3_600_000, kind="int")
+MESSAGE_ACTIONS = ("drop_message", "delay_message")  # act on one message in flight, not on nodes
 
 # action -> (fields: name -> kind, required fields, doc)
 COMMON = {
@@ -32,6 +35,10 @@ COMMON = {
                  "set latency [min, max] ms and/or loss probability of the link a-b"),
     "set_drift": ({"node": NODE, "factor": FACTOR}, ("node", "factor"),
                   "make a node's clock run faster or slower: its timers (armed ones too) run factor times as fast"),
+    "drop_message": ({"id": MESSAGE_ID}, ("id",),
+                     "lose one message in flight (or held by a paused node): a drop with reason intervention"),
+    "delay_message": ({"id": MESSAGE_ID, "ms": DELAY_MS}, ("id", "ms"),
+                      "make one message in flight arrive ms later (the event gives its new deliver_at)"),
 }
 
 
@@ -178,7 +185,9 @@ def _resolve_targets(sim, iv):
 def check_intervention(sim, iv):
     """Raise InterventionError if a validated intervention cannot apply now; change nothing either way."""
     resolved, nodes = _resolve_targets(sim, iv)
-    if iv["action"] in COMMON:
+    if iv["action"] in MESSAGE_ACTIONS:
+        _check_message(sim, resolved, sim.env.now + 1 if sim.steps_at_now else sim.env.now)
+    elif iv["action"] in COMMON:
         _check_common(iv["action"], nodes)
     else:
         sim.protocol.check_action(resolved)
@@ -191,7 +200,13 @@ def apply_intervention(sim, iv):
     Raises InterventionError before changing anything if it cannot apply."""
     action = iv["action"]
     resolved, nodes = _resolve_targets(sim, iv)
-    if action in COMMON:
+    if action in MESSAGE_ACTIONS:
+        rec = _check_message(sim, resolved, sim.env.now)
+        if action == "drop_message":
+            sim.network.drop_message(rec)
+        else:
+            resolved["deliver_at"] = sim.network.delay_message(rec, resolved["ms"])
+    elif action in COMMON:
         _check_common(action, nodes)
         _apply_common(sim, action, nodes, resolved)
     else:
@@ -217,6 +232,23 @@ def _check_common(action, nodes):
         raise InterventionError(f"node: {node.id} is {node.status}, not up", code="invalid_state", field="node")
     if action == "resume" and node.status != "paused":
         raise InterventionError(f"node: {node.id} is {node.status}, not paused", code="invalid_state", field="node")
+
+
+def _check_message(sim, r, at):
+    """The record of the message `r["id"]` if it is still in flight at time `at`; else InterventionError."""
+    mid = r["id"]
+    rec = sim.network.in_flight.get(mid)
+    if rec is None:
+        sent = mid < sim.network.next_id
+        raise InterventionError(
+            f"id: message {mid} is {'no longer in flight (delivered or dropped)' if sent else 'not sent yet'}",
+            code="unknown_message", field="id")
+    if r["action"] == "delay_message" and rec.held:
+        raise InterventionError(f"id: message {mid} is waiting at paused {rec.ev['to']}: it arrives when that node "
+                                "resumes", code="invalid_state", field="id")
+    if not rec.held and rec.ev["deliver_at"] < at:
+        raise InterventionError(f"id: message {mid} arrives before {at} ms", code="unknown_message", field="id")
+    return rec
 
 
 def _apply_common(sim, action, nodes, r):

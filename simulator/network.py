@@ -182,8 +182,8 @@ class Network:
         ev = rec.ev
         mid = ev["id"]
         in_flight = self.in_flight
-        if mid not in in_flight:
-            return  # already dropped (its link was cut while it flew)
+        if in_flight.get(mid) is not rec:
+            return  # already dropped (its link was cut while it flew), or delayed (a later record carries it)
         dst = ev["to"]
         sim = self.sim
         node = sim.nodes[dst]
@@ -227,6 +227,23 @@ class Network:
         del self.in_flight[ev["id"]]
         self.sim.emit({"t": self.sim.env._now, "type": "drop", "id": ev["id"], "from": ev["from"], "to": ev["to"],
                        "reason": reason})
+
+    def drop_message(self, rec):
+        """An intervention loses one message in flight (or held by a paused node)."""
+        if rec.held:
+            node = self.sim.nodes[rec.ev["to"]]
+            node._held = [item for item in node._held if not (item[0] == "msg" and item[1] is rec)]
+        self._drop(rec, "intervention")
+
+    def delay_message(self, rec, ms):
+        """An intervention makes one message in flight arrive `ms` later: a new record (its send event with the
+        new deliver_at) takes its place; the old wake-up finds itself replaced and does nothing. Return the new
+        arrival time. (On a FIFO link, later messages may then overtake it.)"""
+        ev = dict(rec.ev)
+        ev["deliver_at"] = at = ev["deliver_at"] + ms
+        moved = InFlight(self.sim.env, at, self._arrive_callbacks, ev, rec.lost)
+        self.in_flight[ev["id"]] = moved  # (same key: its place in send order is kept)
+        return at
 
     def drop_held(self, node):
         """A paused node crashed: what it was holding is lost."""

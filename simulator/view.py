@@ -27,6 +27,10 @@ def apply_event(snap, ev):
         node.update(copy.deepcopy(ev["changes"]))
         for field, (index, tail) in ev.get("splice", {}).items():
             node[field] = node[field][:index] + copy.deepcopy(tail)
+    elif kind == "intervention" and ev["action"] == "delay_message":
+        for m in snap["messages"]:
+            if m["id"] == ev["id"]:
+                m["deliver_at"] = ev["deliver_at"]
     elif kind == "net":
         snap["net"] = {k: copy.deepcopy(v) for k, v in ev.items() if k not in ("t", "type")}  # the whole network state
     return snap

@@ -29,6 +29,9 @@ export function applyEvent(snap, ev) {
       }
       break;
     }
+    case "intervention":
+      if (ev.action === "delay_message") for (const m of snap.messages) if (m.id === ev.id) m.deliver_at = ev.deliver_at;
+      break;
     case "net": {
       const { t, type, ...net } = ev; // cuts, partition, bridges, links: the network's whole state
       snap.net = clone(net);

@@ -104,5 +104,6 @@ def test_protocols_lists_parameters_bounds_actions_and_the_vocabulary():
                                        "leader_completeness", "state_machine_safety"}
     assert raft["selectors"] == {"leader": "the current leader (highest term)"}
     assert set(data["interventions"]) == {"crash", "restart", "pause", "resume", "cut", "heal", "partition",
-                                          "heal_partition", "heal_all", "set_link", "set_drift"}
+                                          "heal_partition", "heal_all", "set_link", "set_drift", "drop_message",
+                                          "delay_message"}
     assert data["interventions"]["set_drift"]["fields"]["factor"]["min"] == 0.1
