@@ -1,0 +1,152 @@
+"""The space-time diagram and the message inspector in the real page (docs/frontend.md, "The space-time
+diagram"): on every protocol the diagram draws one arrow per message of the trace (counted against a headless
+run of the same scenario), follows a seek back (later arrows disappear) and a `?t=` link, and clicking an arrow
+opens the inspector with the message's fields; dropping a message from it records `drop_message`, and the saved
+link replays to the same trace hash headless."""
+
+import json
+import os
+import urllib.request
+
+import pytest
+
+from simulator import Simulation
+from simulator.trace import trace_hash
+
+from .conftest import ARTIFACTS, open_playground
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+pytestmark = pytest.mark.browser
+
+EXAMPLES = {
+    "raft": ("raft-basic", {}),
+    "paxos": ("paxos-basic", {}),
+    "twophase": ("twophase-commit", {}),
+    "gossip": ("gossip-push", {"nodes": 8}),
+    "kafka": ("kafka-join-eager", {}),
+}
+ARROWS = "[data-view=spacetime] .st-msg[data-msg]"
+
+
+def scenario_of(protocol):
+    name, changes = EXAMPLES[protocol]
+    with open(os.path.join(ROOT, "docs", "examples", f"{name}.json")) as fh:
+        sc = json.load(fh)
+    sc.update(changes)
+    return sc
+
+
+def sends(scenario, t):
+    """The send events before moment `t` in a headless run."""
+    sim = Simulation(json.loads(json.dumps(scenario)))
+    sim.advance(t)
+    return [ev for ev in sim.drain() if ev["type"] == "send"]
+
+
+def sends_before(scenario, t):
+    """Message ids sent before moment `t` in a headless run (what the diagram must draw at `t`)."""
+    return sorted(ev["id"] for ev in sends(scenario, t))
+
+
+def seek(page, t):
+    page.evaluate("(t) => window.playground.timeline.seek(t)", t)
+    page.wait_for_function(f"""() => window.playground.snapshot.t === {t} && !window.playground.state.playing""",
+                           timeout=20_000)
+
+
+def arrows(page):
+    """Message ids drawn as arrows, after the diagram has shown the whole run so far."""
+    page.evaluate("() => { const st = window.playground.spacetime; st.showAll(); }")
+    page.wait_for_timeout(300)
+    return sorted(int(x) for x in page.eval_on_selector_all(ARROWS, "els => els.map((e) => e.dataset.msg)"))
+
+
+@pytest.mark.parametrize("protocol", sorted(EXAMPLES))
+def test_diagram_draws_the_trace_follows_seek_and_inspects(daphne_server, make_page, protocol):
+    sc = scenario_of(protocol)
+    page, errors = make_page()
+    open_playground(page, daphne_server, protocol, scenario=sc, speed=1000)
+    page.click("#spacetime-toggle")  # split view
+    assert page.locator("[data-view=spacetime]").is_visible()
+    late = 1200
+    early = sends(sc, late)[len(sends(sc, late)) // 2]["t"]  # half-way through the traffic so far
+    page.wait_for_function(f"() => window.playground.snapshot.t >= {late}", timeout=30_000)
+    seek(page, late)  # back (or exactly) to `late`: every event before it was received
+    assert arrows(page) == sends_before(sc, late)
+    seek(page, early)  # back in time: the arrows of the abandoned future disappear
+    drawn = arrows(page)
+    assert drawn == sends_before(sc, early) and len(drawn) < len(sends_before(sc, late))
+    # clicking an arrow opens the inspector with its fields
+    mid = drawn[-1]
+    page.locator(f'{ARROWS}[data-msg="{mid}"] .st-hit').first.click(force=True)
+    page.wait_for_selector(f'.inspector[data-msg="{mid}"]:not([hidden])')
+    kind = page.text_content(".inspector .insp-kind")
+    assert kind and page.locator(".inspector .insp-fields tr").count() >= 1
+    errors.check()
+
+
+def test_a_link_opened_at_t_draws_what_is_in_flight(daphne_server, make_page):
+    sc = scenario_of("raft")
+    page, errors = make_page()
+    open_playground(page, daphne_server, "raft", scenario=sc, speed=1000)
+    seek(page, 900)
+    page.click("#spacetime-toggle")
+    flying = page.evaluate("() => window.playground.snapshot.messages.map((m) => m.id)")
+    drawn = arrows(page)
+    assert set(flying) <= set(drawn)
+    errors.check()
+
+
+def test_dropping_a_message_from_the_inspector_replays_from_the_saved_link(daphne_server, make_page):
+    sc = scenario_of("raft")
+    page, errors = make_page()
+    open_playground(page, daphne_server, "raft", scenario=sc, speed=1000)
+    page.wait_for_function("() => window.playground.snapshot.t >= 700", timeout=30_000)
+    seek(page, 700)
+    page.click("#spacetime-toggle")
+    mid = page.evaluate("() => window.playground.snapshot.messages.filter((m) => !m.held)[0].id")
+    page.evaluate("(id) => window.playground.inspector.open(id)", mid)
+    page.click(".inspector .insp-drop")
+    page.wait_for_function(f"""() => window.playground.spacetime.log.some((e) => e.type === 'drop' && e.id === {mid}
+        && e.reason === 'intervention')""")
+    page.screenshot(path=str(ARTIFACTS / "spacetime-raft-1280x720.png"))
+    page.evaluate("() => window.playground.timeline.seek(1500)")
+    page.wait_for_function("() => window.playground.snapshot.t === 1500")
+    page.click("#share")
+    page.wait_for_selector("#share-dialog[open] #share-name")
+    page.fill("#share-name", "dropped one")
+    page.click("#share-create")
+    page.wait_for_selector("#share-result:not([hidden])")
+    url = page.input_value("#share-url")
+    slug = url.rstrip("/").rsplit("/", 1)[-1]
+    with urllib.request.urlopen(f"{daphne_server}/api/scenarios/{slug}") as resp:
+        saved = json.load(resp)
+    scenario = saved["scenario"]
+    assert {"at": 700, "action": "drop_message", "id": mid} in scenario["interventions"]
+    events = Simulation(json.loads(json.dumps(scenario))).run()
+    assert [e for e in events if e["type"] == "drop" and e["id"] == mid][0]["reason"] == "intervention"
+    page, errors2 = make_page()  # (a new page: the first one rewrites every `start` to the example's scenario)
+    page.goto(f"{url}?speed=1000")  # the link replays it: the page's trace is the headless one
+    page.wait_for_function(f"() => window.playground.snapshot && window.playground.snapshot.t === {scenario['duration']}"
+                           " && !window.playground.state.playing", timeout=30_000)
+    page_events = page.evaluate("() => window.playground.spacetime.log")
+    differ = next((i for i, (a, b) in enumerate(zip(page_events, events)) if a != b), min(len(page_events), len(events)))
+    assert trace_hash(page_events) == trace_hash(events), (len(page_events), len(events), differ,
+                                                           page_events[differ:differ + 2], events[differ:differ + 2])
+    errors.check()
+    errors2.check()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
+def test_screenshots_of_the_diagram(daphne_server, make_page, size):
+    page, errors = make_page(*size)
+    open_playground(page, daphne_server, "raft", scenario=scenario_of("raft"), speed=1000)
+    seek(page, 1500)
+    page.click("#spacetime-toggle")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"spacetime-split-{size[0]}x{size[1]}.png"))
+    page.click("#spacetime-toggle")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"spacetime-only-{size[0]}x{size[1]}.png"))
+    errors.check()
