@@ -671,3 +671,30 @@ def test_view_lists_recent_and_undecided_transactions_only():
         assert nums == sorted(nums) and nums[-1] >= sim.protocol.tx_seq - 1
     biggest = max(len(canonical(e)) for e in events if e["type"] == "state")
     assert biggest < 4000
+
+
+def test_the_client_cannot_abort_once_the_coordinator_is_writing_its_commit_decision():
+    """Found by the hunt (docs/hunt.md): all YES votes are in at 655 ms and the coordinator forces its COMMIT
+    record (disk_ms 10). An abort during that write used to be accepted: ABORT went out, then COMMIT once the
+    write ended, and tx1 was committed at p2 but aborted at p1 and p3. A decision being written is made."""
+    sc = {"protocol": "twophase", "seed": 1, "duration": 900,
+          "interventions": [{"at": 656, "action": "abort", "node": "coord"}]}
+    events = Simulation(sc).run()
+    assert not [e for e in events if e["type"] == "violation"]
+    [rejected] = [e for e in events if e["type"] == "rejected"]
+    assert rejected["error"]["code"] == "invalid_state" and "already made" in rejected["error"]["message"]
+    # the window is exactly the write: just before the votes are in, the abort still works
+    sc["interventions"][0]["at"] = 650
+    events = Simulation(sc).run()
+    assert [e for e in events if e["type"] == "intervention" and e["action"] == "abort"][0]["aborted"] == ["tx1"]
+    assert not [e for e in events if e["type"] == "violation"]
+
+
+def test_a_live_abort_during_the_commit_write_is_refused_and_changes_nothing():
+    sim = Simulation({"protocol": "twophase", "seed": 1, "duration": 900})
+    sim.advance(660)
+    before = (sim.now, canonical(sim.snapshot()), len(sim.pending))
+    with pytest.raises(InterventionError) as err:
+        sim.intervene({"action": "abort", "node": "coord"})
+    assert err.value.code == "invalid_state"
+    assert (sim.now, canonical(sim.snapshot()), len(sim.pending)) == before

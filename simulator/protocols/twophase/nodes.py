@@ -417,15 +417,21 @@ class CoordinatorNode(TxNode):
             else:
                 self.decide(tx, "abort", "every participant recovered uncertain, none pre-committed: abort")
 
+    def undecided(self):
+        """The transactions the client may still abort. A decision being written to the log (in the buffer, not
+        yet on disk) is already made: aborting then would send ABORT and, once the write ends, COMMIT too."""
+        deciding = {tx for tx, record, _ in self.buffer if record in ("commit", "precommit", "abort")}
+        return [tx for tx in self.sorted_open()
+                if self.tx[tx]["state"] in (C_WORKING, C_PREPARING) and tx not in deciding]
+
     def client_abort(self, out):
         """The `abort` action on the coordinator: abort every undecided transaction (listed into `out`)."""
-        for tx in self.sorted_open():
+        for tx in self.undecided():
             if self.status != "up":
                 break
-            if self.tx[tx]["state"] in (C_WORKING, C_PREPARING):
-                out.append(tx)
-                self.cancel_timer(f"work:{tx}")
-                self.decide(tx, "abort", "the client aborted it")
+            out.append(tx)
+            self.cancel_timer(f"work:{tx}")
+            self.decide(tx, "abort", "the client aborted it")
 
 
 class ParticipantNode(TxNode):

@@ -12,7 +12,7 @@ from ...params import Action, Param
 from ..base import Protocol
 from .checker import TwoPhaseChecker
 from .nodes import (
-    C_PREPARING, C_WORKING, COORD, COORD_POINTS, CRASH_POINTS, PARTICIPANT_POINTS, PRECOMMITTED, PREPARED, WORKING,
+    COORD, COORD_POINTS, CRASH_POINTS, PARTICIPANT_POINTS, PRECOMMITTED, PREPARED, WORKING,
     CoordinatorNode, ParticipantNode,
 )
 from .presets import presets
@@ -46,7 +46,7 @@ class VotesParam(Param):
 class TwoPhase(TwoPhaseWorkload, TwoPhaseChecker, Protocol):
     name = "twophase"
     title = "Two-phase commit"
-    version = "1"  # bump when a change alters traces: old share links then say their replay may differ
+    version = "2"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Atomic commit: a coordinator crash after the votes leaves participants blocked, holding locks; "
                "3PC does not block on crashes but splits under a partition.")
     nodes = Param(3, "number of participants (plus the coordinator)", 2, 12)
@@ -152,9 +152,9 @@ class TwoPhase(TwoPhaseWorkload, TwoPhaseChecker, Protocol):
         if node.status != "up":
             raise InterventionError(f"{node.id} is {node.status}", code="invalid_state", field="node")
         if node.id == COORD:
-            if not any(e["state"] in (C_WORKING, C_PREPARING) for e in node.tx.values()):
-                raise InterventionError("the coordinator has no undecided transaction to abort",
-                                        code="invalid_state", field="node")
+            if not node.undecided():
+                raise InterventionError("the coordinator has no undecided transaction to abort (a decision being "
+                                        "written to its log is already made)", code="invalid_state", field="node")
             return
         if not self._abortable(node):
             prepared = [tx for tx in node.sorted_open() if node.tx[tx]["state"] in (PREPARED, PRECOMMITTED)]
