@@ -81,6 +81,12 @@ def chunks(text):
             for i in range(count)]
 
 
+# Viewers of one room on this process: only one of them (the relay) is in the room's group, and hands every room
+# message to the others, so a frame costs one channel-layer message per process, not one per viewer (a class of
+# 150 students on a process made 3,000 Redis messages a second through one list and collapsed; bench/classroom.py).
+_local_rooms = {}  # room id -> {"relay": consumer, "viewers": [consumers]}
+
+
 def room_group(room):
     return f"room.{room}"
 
@@ -280,7 +286,11 @@ class PlayConsumer(AsyncWebsocketConsumer):
             raise ClientError("already_started", "this connection drives its own run; watch from another one")
         await self.session.close()  # this connection will never drive a run
         self.viewer = Viewer(room)
-        await self.channel_layer.group_add(room_group(room), self.channel_name)
+        entry = _local_rooms.get(room)
+        if entry is None:
+            entry = _local_rooms[room] = {"relay": self, "viewers": []}
+            await self.channel_layer.group_add(room_group(room), self.channel_name)
+        entry["viewers"].append(self)
         await self._ask_sync()
         self.watch_timeout = asyncio.get_running_loop().create_task(self._check_room(room))
 
@@ -296,7 +306,16 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def _leave_room(self):
         room = self.viewer.room
-        await self.channel_layer.group_discard(room_group(room), self.channel_name)
+        entry = _local_rooms.get(room)
+        if entry is not None and self in entry["viewers"]:
+            entry["viewers"].remove(self)
+            if entry["relay"] is self:
+                if entry["viewers"]:  # the next relay joins before this one leaves: no message falls between
+                    entry["relay"] = entry["viewers"][0]
+                    await self.channel_layer.group_add(room_group(room), entry["relay"].channel_name)
+                else:
+                    del _local_rooms[room]
+                await self.channel_layer.group_discard(room_group(room), self.channel_name)
         await self.channel_layer.group_send(control_group(room),
                                             {"type": "room.leave", "reply_channel": self.channel_name})
 
@@ -327,22 +346,47 @@ class PlayConsumer(AsyncWebsocketConsumer):
         self.viewer.on_sync(event["seq"])
         await self.emit(event["text"], broadcast=False)
 
+    def _local_viewers(self):
+        """The viewers of our room on this process, if we relay its messages to them (else none)."""
+        entry = _local_rooms.get(self.viewer.room) if self.viewer is not None else None
+        return list(entry["viewers"]) if entry is not None and entry["relay"] is self else []
+
     async def room_frame(self, event):
-        if self.viewer is not None and self.viewer.should_forward(event["seq"], self.write_backlog()):
-            await self.emit(event["text"], broadcast=False)
+        for viewer in self._local_viewers():
+            await viewer._room_frame(event)
 
     async def room_closed(self, event):
+        for viewer in self._local_viewers():
+            await viewer._room_closed(event)
+
+    async def room_class(self, event):
+        for viewer in self._local_viewers():
+            await viewer._room_class(event)
+
+    async def room_owner_back(self, event):
+        for viewer in self._local_viewers():
+            await viewer._room_owner_back(event)
+
+    async def _room_frame(self, event):
+        if self.viewer is None:
+            return
+        if self.viewer.should_forward(event["seq"], self.write_backlog()):
+            await self.emit(event["text"], broadcast=False)
+        elif self.viewer.resync_now():  # a frame was lost (a gap) and nothing waits for an ack: a fresh snapshot
+            await self._ask_sync()
+
+    async def _room_closed(self, event):
         if self.viewer is not None:
             await self.emit(dumps({"type": "closed", "message": event.get("message", "the room's owner left")}),
                             broadcast=False)
 
-    async def room_class(self, event):
+    async def _room_class(self, event):
         """A class message for students (a question, its reveal, the class paused)."""
         if self.viewer is not None:
             self.classroom.on_student_message(event["obj"])
             await self.emit(event["text"], broadcast=False)
 
-    async def room_owner_back(self, event):
+    async def _room_owner_back(self, event):
         if self.viewer is not None:  # the teacher reclaimed the class: a fresh snapshot from its rebuilt run
             self.viewer.synced_seq = None
             await self._ask_sync()

@@ -538,11 +538,13 @@ class Viewer:
         self.synced_seq = None  # None: waiting for a snapshot
         self.sent = collections.deque()  # owner's seq numbers forwarded and not acknowledged
         self.last_sent = 0  # the highest owner seq number this viewer was sent (in a frame or a snapshot)
+        self.expected = None  # the owner seq number the next frame must carry (a gap: a lost message, resync)
         self.acked = 0
         self.stale = False
 
     def on_sync(self, seq):
         self.synced_seq = seq
+        self.expected = seq + 1
         self.last_sent = max(self.last_sent, seq)
         self.stale = False
         self.sent.clear()
@@ -556,12 +558,20 @@ class Viewer:
             return True
         if seq <= self.synced_seq:
             return False
-        if len(self.sent) >= WINDOW or write_backlog > WRITE_BUFFER_BYTES:
+        if seq != self.expected or len(self.sent) >= WINDOW or write_backlog > WRITE_BUFFER_BYTES:
             self.stale = True  # too far behind: drop frames from now on, resync after the next ack
             return False
         self.sent.append(seq)
         self.last_sent = max(self.last_sent, seq)
+        self.expected = seq + 1
         return True
+
+    def resync_now(self):
+        """Stale with nothing unacknowledged (a lost frame, not a slow reader): ask for a snapshot at once."""
+        if self.stale and not self.sent and self.synced_seq is not None:
+            self.synced_seq = None
+            return True
+        return False
 
     def on_ack(self, seq, write_backlog=0):
         """Record an acknowledgement; return True if the viewer should ask for a fresh snapshot now."""

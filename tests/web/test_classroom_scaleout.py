@@ -53,7 +53,8 @@ async def test_students_on_another_process(two_daphnes):  # noqa: F811
         assert (await _next(students[0], "reveal"))["counts"] == [0, 2]
 
         await teacher.send(json.dumps({"type": "intervene", "intervention": {"action": "crash", "node": "n4"}}))
-        await _next(teacher, "frame", where=lambda m: any(ev["type"] == "intervention" for ev in m["events"]))
+        hit = await _next(teacher, "frame", where=lambda m: any(ev["type"] == "intervention" for ev in m["events"]))
+        await _next(teacher, "frame", where=lambda m: m["t"] > hit["t"] + 50)  # the run moved past the crash
         await teacher.close()  # the teacher's reload...
         await _next(students[0], "class_paused", timeout=15)
         back = await _connect(port_b)  # ... comes back on the other process
