@@ -19,6 +19,7 @@ import { setupHunt } from "./page/hunt.js";
 import { setupPresenter } from "./page/presenter.js";
 import { setupSpacetime } from "./page/spacetime.js";
 import { setupInspector } from "./page/inspector.js";
+import { setupFeedHistory } from "./page/feed-history.js";
 import { setupClassroom } from "./page/classroom.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -43,6 +44,7 @@ const timeline = setupTimeline(page);
 let inspector = null; // the space-time diagram and the message inspector (static/js/page/spacetime.js, inspector.js)
 const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id) });
 inspector = setupInspector(page, (id) => spacetime.model.messages.get(id) || null);
+setupFeedHistory(page, spacetime); // the feed follows time (after the diagram: it reads the diagram's branch log)
 page.addExtra(timeline);
 page.addExtra(setupShare(page, timeline));
 page.addExtra(setupHunt(page));

@@ -3,6 +3,7 @@
 // violations) is said here, in the feed.
 
 import { Feed } from "../feed.js";
+import { applyEvent } from "../replay.js";
 
 const COMMON_TEXT = {
   crash: (ev) => `☠ ${ev.node} crashed: it loses its volatile state and timers`,
@@ -32,13 +33,20 @@ export function setupNarration(page, el) {
   const feed = new Feed(el);
 
   function narrate(ev, before) {
-    const text = page.view.narrate(ev, before);
+    const said = line(ev, before);
     if (ev.type === "violation") {
-      const id = feed.add(ev.t, `⚠ ${label(ev.invariant)} violated: ${ev.details}`, "violation");
+      const id = feed.add(ev.t, said, "violation");
       if (!state.violations[ev.invariant]) state.violations[ev.invariant] = { id, t: ev.t, node: ev.node, details: ev.details };
       page.emit("violation", ev);
       return;
     }
+    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info");
+  }
+
+  /** The feed's line for an event (the view's, else the page's), or null. */
+  function line(ev, before) {
+    const text = page.view.narrate(ev, before);
+    if (ev.type === "violation") return `⚠ ${label(ev.invariant)} violated: ${ev.details}`;
     let said = text;
     if (!said && ev.type === "intervention") {
       const f = COMMON_TEXT[ev.action];
@@ -47,14 +55,29 @@ export function setupNarration(page, el) {
     if (!said && ev.type === "rejected") {
       said = `A scripted ${ev.intervention.action} could not apply: ${ev.error.message}`;
     }
-    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info");
+    return said || null;
   }
+
+  /** Tell the story again from `base` (a snapshot) through `events`: after a seek, a step back or a fork, the
+   * feed holds exactly the current branch up to the current moment (static/js/page/feed-history.js). */
+  feed.retell = (base, events, header) => {
+    feed.el.replaceChildren();
+    if (header) feed.separator(header);
+    const snap = JSON.parse(JSON.stringify(base));
+    for (const ev of events) {
+      const said = line(ev, snap);
+      if (said) feed.add(ev.t, said, ev.type === "violation" ? "violation" : ev.type === "intervention" ? "intervention"
+        : ev.type === "rejected" ? "error" : "info");
+      applyEvent(snap, ev);
+    }
+  };
 
   page.on("event", narrate);
   page.on("started", (msg) => {
     const sc = msg.scenario;
     const muts = sc.mutations && sc.mutations.length ? ` · mutations: ${sc.mutations.join(", ")}` : "";
-    feed.separator(`${state.viewer ? "Watching" : "Started"} ${sc.title || page.describe.title} · ${msg.snapshot.order.length} nodes · seed ${sc.seed}${muts}`);
+    feed.header = `${state.viewer ? "Watching" : "Started"} ${sc.title || page.describe.title} · ${msg.snapshot.order.length} nodes · seed ${sc.seed}${muts}`;
+    feed.separator(feed.header);
     if (state.preset && !state.viewer) feed.add(null, state.preset.narrative, "info");
   });
   return feed;

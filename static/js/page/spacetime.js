@@ -292,6 +292,8 @@ export function setupSpacetime(page, { inspect }) {
       } else if (msg.type === "seeked") {
         if (msg.reason === "step_back") log.pop();
         else log = log.filter((ev) => ev.t < msg.t); // everything before t has happened, nothing at t
+        // (the timeline may have landed the seek, and the reset, before this ran: rebuild once the message is done)
+        queueMicrotask(() => rebuild(state.snap));
       }
     },
   });
