@@ -20,6 +20,7 @@ import { setupPresenter } from "./page/presenter.js";
 import { setupSpacetime } from "./page/spacetime.js";
 import { setupInspector } from "./page/inspector.js";
 import { setupFeedHistory } from "./page/feed-history.js";
+import { setupStoryStep } from "./page/story-step.js";
 import { setupClassroom } from "./page/classroom.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -45,6 +46,7 @@ let inspector = null; // the space-time diagram and the message inspector (stati
 const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id) });
 inspector = setupInspector(page, (id) => spacetime.model.messages.get(id) || null);
 setupFeedHistory(page, spacetime); // the feed follows time (after the diagram: it reads the diagram's branch log)
+setupStoryStep(page);
 page.addExtra(timeline);
 page.addExtra(setupShare(page, timeline));
 page.addExtra(setupHunt(page));

@@ -56,3 +56,21 @@ def test_feed_after_seek_back_step_back_and_fork(daphne_server, make_page):
     assert after[:len(before)] == before
     assert all(seconds(x) <= now for x, _ in after)
     errors.check()
+
+
+def test_next_steps_to_the_next_narrated_happening(daphne_server, make_page):
+    page, errors = make_page()
+    open_playground(page, daphne_server, "raft", scenario=scenario_of("raft"), speed=1000)
+    page.wait_for_function("() => window.playground.snapshot.t >= 400", timeout=30_000)
+    seek(page, 100)  # before the first election: the next thing told is near
+    lines = len(story(page))
+    events = page.evaluate("() => window.playground.state.eventCount")
+    page.click("#step-story")
+    page.wait_for_function(f"() => document.querySelectorAll('#feed .feed-item:not(.separator)').length > {lines}",
+                           timeout=20_000)
+    page.wait_for_timeout(500)  # no more steps once the feed spoke
+    after = page.evaluate("() => window.playground.state.eventCount")
+    assert after > events and not page.evaluate("() => window.playground.state.playing")
+    assert len(story(page)) == lines + 1  # it stopped at the first new line
+    assert page.evaluate("() => window.playground.state.eventCount") == after
+    errors.check()
