@@ -198,12 +198,20 @@ class PlayConsumer(AsyncWebsocketConsumer):
         reading would otherwise make us buffer without limit). Past READER_PATIENCE seconds, end the session."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + READER_PATIENCE
-        while self.write_backlog() > WRITE_BUFFER_BYTES:
-            if loop.time() >= give_up:
-                await self.fail("the client is not reading its messages; the session has ended", code="not_reading")
-                return False
-            await asyncio.sleep(WRITE_BUFFER_POLL)
-        return True
+        # the run loop stops producing meanwhile: else its frames refill what the client reads, and the request
+        # (`alive` in bench/attack.py after 20 s of acks without reading) waited for ever under load
+        self.session.request_waiting = True
+        try:
+            while self.write_backlog() > WRITE_BUFFER_BYTES:
+                if loop.time() >= give_up:
+                    await self.fail("the client is not reading its messages; the session has ended",
+                                    code="not_reading")
+                    return False
+                await asyncio.sleep(WRITE_BUFFER_POLL)
+            return True
+        finally:
+            self.session.request_waiting = False
+            self.session._wake.set()
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.failed:

@@ -24,7 +24,11 @@ import logging
 import math
 import os
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
 
 from simulator import Simulation
 from simulator.errors import PlaygroundError
@@ -60,6 +64,46 @@ DEFAULT_SPEED = 100.0
 IDLE_FRAME_SECONDS = 0.25  # a frame that only moves the clock goes out at most this often
 HORIZON = DURATION.max  # a live session runs past the scenario's duration, up to this simulated time
 MAX_ID_LENGTH = 64
+
+_build_pool = None  # this process's threads that build large simulations (start), made on first use
+_build_pool_lock = threading.Lock()
+
+
+def _builders():
+    global _build_pool
+    with _build_pool_lock:
+        if _build_pool is None:
+            _build_pool = ThreadPoolExecutor(max_workers=max(1, getattr(settings, "PLAYGROUND_BUILD_WORKERS", 2)),
+                                             thread_name_prefix="playground-build")
+        return _build_pool
+
+
+def is_large(scenario):
+    """Would building this scenario hold the event loop noticeably (a 10,000-node gossip run: 2 s)?"""
+    if not isinstance(scenario, dict):
+        return False
+    nodes, ivs = scenario.get("nodes"), scenario.get("interventions")
+    count = nodes if isinstance(nodes, int) else len(nodes) if isinstance(nodes, list) else 0
+    return (count > getattr(settings, "PLAYGROUND_BUILD_OFF_LOOP_NODES", 50)
+            or (isinstance(ivs, list) and len(ivs) > 200))
+
+
+def _build_prepared(scenario):
+    """In a build thread: the simulation, and the large parts of its `started` message already serialised."""
+    sim = Simulation(scenario)
+    events = sim.drain()
+    return sim, {"scenario": dumps(sim.scenario), "snapshot": dumps(sim.snapshot()), "events": dumps(events)}
+
+
+async def build_simulation(scenario):
+    """(Simulation(scenario), prepared): off the event loop when it is large, in a small pool of threads of its
+    own (PLAYGROUND_BUILD_WORKERS at once, first come first served), so the loop keeps answering every other
+    client meanwhile (a 10,000-node gossip run: 0.8 s to build, 0.4 s to snapshot and serialise). `prepared` is
+    then the `started` message's scenario, snapshot and events as JSON text (else None). One client builds one
+    at a time (its messages are handled in order)."""
+    if not is_large(scenario):
+        return Simulation(scenario), None
+    return await asyncio.get_running_loop().run_in_executor(_builders(), _build_prepared, scenario)
 
 
 def dumps(obj):
@@ -153,6 +197,7 @@ class Session:
         self.travel = Travel(self)  # saving and time travel: playground/travel.py
         self.hunting = Hunting(self)  # finding a counterexample: playground/hunting.py
         self.write_backlog = lambda: 0  # set by the consumer: bytes waiting in the transport (not read yet)
+        self.request_waiting = False  # a request waits for the client to read: no frames meanwhile, its answer first
         self.reader_keeps_up = _always  # set by the consumer: waits until the client reads (False: it gave up)
         self.classroom = None  # set by the consumer: the class this connection teaches (playground/classroom.py)
 
@@ -236,17 +281,19 @@ class Session:
         paused = msg.get("paused", False)
         if not isinstance(paused, bool):
             raise ClientError("bad_message", "paused: must be true or false", "paused")
-        sim = Simulation(scenario)  # ScenarioError -> error with the field
+        sim, prepared = await build_simulation(scenario)  # ScenarioError -> error with the field
+        if self.closed:
+            return  # the client left while it was being built
         self.travel.start(msg, sim)  # `pause_at`; too large to be saved
         self.speed = speed
-        await self.replace_simulation(sim, playing=not paused)
+        await self.replace_simulation(sim, playing=not paused, prepared=prepared)
 
-    async def replace_simulation(self, sim, playing, include_events=True):
+    async def replace_simulation(self, sim, playing, include_events=True, prepared=None):
         """Swap in a new simulation (start, restart; later seek) and send `started`.
 
         `started.events` lists the events that led to the snapshot (already applied in it), so that a
         client's record of the run is the complete trace; pass include_events=False when they are many
-        (a seek far into a run).
+        (a seek far into a run). `prepared`: from build_simulation (the large parts, serialised off the loop).
         """
         async with self._lock:
             self.sim = sim
@@ -257,16 +304,19 @@ class Session:
             self._rebase()
             events = sim.drain()
             self.last_t = sim.now
-            await self._send_seq({
+            message = {
                 "type": "started",
                 "room": self.room,
-                "scenario": sim.scenario,
-                "snapshot": sim.snapshot(),
-                "events": events if include_events else None,
                 "timeline": self.travel.timeline(),
                 "playing": self.playing,
                 "speed": self.speed,
-            })
+            }
+            if prepared is None:
+                message.update(scenario=sim.scenario, snapshot=sim.snapshot(),
+                               events=events if include_events else None)
+            elif not include_events:
+                prepared = {**prepared, "events": "null"}
+            await self._send_seq(message, prepared)
         self._wake.set()
         self.ensure_task()
 
@@ -365,13 +415,16 @@ class Session:
     # --- outgoing ---------------------------------------------------------------------------
     def window_full(self):
         return (len(self.unacked) >= WINDOW or self.unacked_bytes >= WINDOW_BYTES
-                or self.write_backlog() > WRITE_BUFFER_BYTES)
+                or self.request_waiting or self.write_backlog() > WRITE_BUFFER_BYTES)
 
-    async def _send_seq(self, obj):
-        """Number and send one flow-controlled message (call with the lock held)."""
+    async def _send_seq(self, obj, serialised=None):
+        """Number and send one flow-controlled message (call with the lock held). `serialised`: more fields,
+        {name: JSON text} already serialised (off the event loop), spliced in as they are."""
         self.seq += 1
         obj["seq"] = self.seq
         text = dumps(obj)
+        if serialised:
+            text = text[:-1] + "".join(f",{json.dumps(key)}:{part}" for key, part in serialised.items()) + "}"
         self.unacked.append((self.seq, len(text)))
         self.unacked_bytes += len(text)
         await self.emit(text, seq=self.seq)

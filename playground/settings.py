@@ -23,9 +23,11 @@ Daphne processes can share.
     PLAYGROUND_SAVE_RATE=30/m      saved scenarios per client address: N/s, N/m, N/h or N/<seconds>s;
                                    0 or off: no limit (docs/sharing.md)
     PLAYGROUND_CHECKPOINT_MB=24    memory for one run's time-travel checkpoints (docs/sharing.md)
-    PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=256,
+    PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=96,
     PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
                                    at once (docs/websocket.md, "Cost limits")
+    PLAYGROUND_BUILD_OFF_LOOP_NODES=50, PLAYGROUND_BUILD_WORKERS=2
+                                   a `start` with more nodes is built off the event loop, so many at once
     PLAYGROUND_HUNT_BUDGET=100, PLAYGROUND_HUNT_MAX_BUDGET=2000, PLAYGROUND_HUNT_MAX_SECONDS=60,
     PLAYGROUND_HUNT_CONCURRENT=2, PLAYGROUND_HUNT_WORKERS=0 (one per core)
                                    "Find a counterexample" on the page (docs/hunt.md)
@@ -191,9 +193,13 @@ def env_number(name, default, kind=int, low=1):
 PLAYGROUND_CHECKPOINT_MB = env_number("PLAYGROUND_CHECKPOINT_MB", 24)
 PLAYGROUND_TRAVEL_MAX_EVENTS = env_number("PLAYGROUND_TRAVEL_MAX_EVENTS", 3_000_000, low=1000)
 PLAYGROUND_TRAVEL_MAX_SECONDS = env_number("PLAYGROUND_TRAVEL_MAX_SECONDS", 30.0, float, low=0.1)
-PLAYGROUND_TRAVEL_MAX_MB = env_number("PLAYGROUND_TRAVEL_MAX_MB", 256, low=16)
+PLAYGROUND_TRAVEL_MAX_MB = env_number("PLAYGROUND_TRAVEL_MAX_MB", 96, low=16)
 # re-simulations running at once per process (others wait their turn; each client has at most one)
 PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
+# `start` builds a scenario with more nodes than this in a thread of its own (a 10,000-node gossip run holds the
+# event loop ~2 s otherwise); at most PLAYGROUND_BUILD_WORKERS such builds at once per process, the others queue
+PLAYGROUND_BUILD_OFF_LOOP_NODES = env_number("PLAYGROUND_BUILD_OFF_LOOP_NODES", 50, low=0)
+PLAYGROUND_BUILD_WORKERS = env_number("PLAYGROUND_BUILD_WORKERS", 2, low=1)
 
 # "Find a counterexample" (playground/hunting.py; docs/hunt.md): the default and largest budget of one hunt (in
 # schedules), its wall-time limit, hunts at once per process (one per client), and the Dask worker processes
