@@ -5,7 +5,8 @@
 
 While the attacks run, honest sessions (Raft at the page's default speed, reading and acknowledging like the page) bring the
 total to --sessions (50), and a probe measures the event loop: a ping (`{"type": "nope"}`, answered at once by
-the loop) every 100 ms on one connection, and a fresh connection's `start` -> `started` every 0.5 s.
+the loop) every 100 ms on one connection, and a fresh connection's `start` -> `started` every 0.5 s (both in a
+process of their own, so that what they measure is the server, not this script's busy event loop).
 
 Each case ends in one of: `typed` (an `error` with a code, an HTTP 4xx with a JSON error, or the expected answer),
 `closed` (the server closed with a code and a reason after an `error`), `silent` (no answer and no close within
@@ -102,6 +103,7 @@ class Client:
     def __init__(self, conn):
         self.conn = conn
         self.seq = 0
+        self.read = [0, 0, None]  # messages and characters received, the last message's type (for `silent` rows)
 
     @classmethod
     async def open(cls, base):
@@ -119,6 +121,7 @@ class Client:
         while True:
             text = await asyncio.wait_for(self.conn.recv(), max(0.01, end - loop.time()))
             msg = json.loads(text)
+            self.read = [self.read[0] + 1, self.read[1] + len(text), msg.get("type")]
             if msg.get("type") == "chunk":
                 parts.append(msg["data"])
                 if msg["n"] < msg["of"] - 1:
@@ -150,6 +153,7 @@ class Client:
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         last = None
+        read_before = list(self.read)
         try:
             await self.send({"type": "nope"})
             while True:
@@ -162,7 +166,9 @@ class Client:
                 return "closed", f"{last}: {err.rcvd.code} {err.rcvd.reason}"
             return "silent", "closed without a reason"
         except asyncio.TimeoutError:
-            return "silent", "no answer"
+            return "silent", (f"no answer in {timeout:g} s ({self.read[0] - read_before[0]} messages, "
+                              f"{self.read[1] - read_before[1]:,} characters read meanwhile, the last a "
+                              f"{self.read[2]})")
 
     async def close(self):
         await self.conn.close()
@@ -438,6 +444,21 @@ async def rss_probe(pid, stop, peak):
         await asyncio.sleep(0.2)
 
 
+async def probe_until_stdin_closes(base):
+    """`--probe URL`: ping and `started` probes until stdin closes, then their latencies (s) as JSON on stdout."""
+    stop = asyncio.Event()
+    pings, starts = [], []
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(ping_probe(base, stop, pings)), loop.create_task(started_probe(base, stop, starts))]
+    await loop.run_in_executor(None, sys.stdin.read)
+    stop.set()
+    await asyncio.wait(tasks, timeout=35)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(json.dumps({"pings": pings, "starts": starts}))
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
@@ -464,13 +485,16 @@ async def run(args):
     # 50 sessions in all: attackers (about 20 connections at the peak), 2 probes, the rest honest
     honest = max(0, args.sessions - 22)
     t0 = time.perf_counter()
+    prober = None
     try:
         background = [asyncio.create_task(rss_probe(pid, stop, peak))]
         for i in range(honest):  # opened a few at a time, as a class would
             background.append(asyncio.create_task(honest_session(base, stop, i, args.speed)))
             await asyncio.sleep(0.05)
-        background += [asyncio.create_task(ping_probe(base, stop, pings)),
-                       asyncio.create_task(started_probe(base, stop, starts))]
+        # the probes in a process of their own: this one's event loop is busy parsing the attacks' megabytes,
+        # which would be counted as the server's stalls
+        prober = await asyncio.create_subprocess_exec(sys.executable, __file__, "--probe", base,
+                                                      stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         await asyncio.sleep(1)
         # the ack-only client runs throughout; the other attacks one after the other (each opens 1 to 6 sessions)
         acker = asyncio.create_task(attack_ack_without_reading(board, base, args.ack_seconds))
@@ -487,6 +511,13 @@ async def run(args):
         await asyncio.sleep(1)
     finally:
         stop.set()
+        if prober is not None:
+            prober.stdin.close()  # the probes stop and report
+            try:
+                probed = json.loads((await asyncio.wait_for(prober.stdout.read(), 60)) or b"{}")
+                pings, starts = probed.get("pings", []), probed.get("starts", [])
+            except (asyncio.TimeoutError, ValueError):
+                prober.kill()
         await asyncio.sleep(0.5)
         for task in background:
             task.cancel()
@@ -522,7 +553,11 @@ def main(argv=None):
                         help="simulated ms per wall second of the honest Raft sessions (100: the page's default)")
     parser.add_argument("--ack-seconds", type=float, default=20.0, help="how long the ack-only client acks (20)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up on the attacks after this (600 s)")
+    parser.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)  # the probe process (see run)
     args = parser.parse_args(argv)
+    if args.probe:
+        asyncio.run(probe_until_stdin_closes(args.probe))
+        return 0
     board, r = asyncio.run(run(args))
     width = max(len(case) for _, case, _, _ in board.rows)
     for defect, case, outcome, detail in sorted(board.rows, key=lambda row: str(row[0]).zfill(3)):
