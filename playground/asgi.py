@@ -34,8 +34,3 @@ application = ProtocolTypeRouter({
 # Freezing it keeps the cyclic GC's full collections from scanning it again and again: they stalled every live
 # session at once for 100-200 ms (bench/ws.py p99), and take a few ms after this.
 gc.freeze()
-# Heavy runs (2,000-node gossip: 66,000 events per simulated ms) churn through short-lived objects; young
-# collections every 50,000 allocations instead of 700 let most die before a collection instead of promoting them.
-# Measured over 12 simulated ms of that run (two runs each, loaded machine): 8 collections instead of 45 + 4, GC
-# time 0.7-2.0 s instead of 1.5-3.4 s, the longest 0.2-0.7 s instead of 0.6-1.6 s.
-gc.set_threshold(50_000, 20, 10)
