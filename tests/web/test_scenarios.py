@@ -403,6 +403,8 @@ def test_the_versions_a_scenario_was_saved_with_are_stored_and_returned():
 
 def test_a_link_recorded_under_another_version_says_its_replay_may_differ(monkeypatch):
     """After Raft's behaviour version is bumped, an old link's page says so, politely, and the API flags it."""
+    monkeypatch.setattr(get_protocol("raft"), "version", "1")
+    monkeypatch.setattr(simulator, "ENGINE_VERSION", "1")
     row = services.scenario_create(scenario=RAFT, title="Old run")
     monkeypatch.setattr(get_protocol("raft"), "version", "2")
     html = Client().get(f"/s/{row.slug}").content.decode()

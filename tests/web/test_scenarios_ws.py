@@ -10,6 +10,7 @@ import pytest_asyncio
 from channels.db import database_sync_to_async
 from django.db import connections
 
+import simulator
 from playground.models import Scenario
 from simulator import Simulation, trace_hash
 from simulator.view import replay
@@ -256,7 +257,7 @@ async def test_save_keeps_the_title_and_description(client):
     assert saved["id"] == "s1" and saved["title"] == "Raft · seed 3 · 0 interventions"
     row = await get_row(saved["slug"])
     assert (row.title, row.description) == ("Raft · seed 3 · 0 interventions", "A quiet election.\nNothing else.")
-    assert row.versions == {"protocol": "1", "engine": "1"}
+    assert row.versions == simulator.versions("raft")
 
 
 @pytest.mark.parametrize("field, length", [("title", 201), ("description", 4001)])
