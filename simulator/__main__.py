@@ -13,7 +13,7 @@ from .interventions import describe_common
 from .lessons.cli import add_parser as add_lesson_parser
 from .protocols import all_protocols
 from .scenario import DURATION, MAX_SCENARIO_BYTES
-from .trace import TraceHash, canonical
+from .trace import TraceHash, canonical, print_error
 
 SLICE_MS = 1000  # print as we go, so a long run streams instead of holding its trace
 
@@ -26,11 +26,11 @@ def load_simulation(args):
             raw = fh.read(MAX_SCENARIO_BYTES + 1)
         scenario = json.loads(raw) if len(raw) <= MAX_SCENARIO_BYTES else raw
     except OSError as err:
-        return None, _fail(f"cannot read {args.scenario}: {err.strerror}", "io_error")
+        return None, print_error(f"cannot read {args.scenario}: {err.strerror}", "io_error")
     except ValueError as err:
-        return None, _fail(f"scenario: not valid JSON ({err})", "invalid_scenario")
+        return None, print_error(f"scenario: not valid JSON ({err})", "invalid_scenario")
     if args.until is not None and not DURATION.min <= args.until <= DURATION.max:
-        return None, _fail(f"--until: must be {DURATION.describe()} (simulated ms), got {args.until}",
+        return None, print_error(f"--until: must be {DURATION.describe()} (simulated ms), got {args.until}",
                            "invalid_scenario", "duration")
     try:
         if isinstance(scenario, dict):
@@ -40,7 +40,7 @@ def load_simulation(args):
                 scenario["duration"] = args.until
         return Simulation(scenario), 0
     except PlaygroundError as err:
-        return None, _fail(err.message, err.code, err.field)
+        return None, print_error(err.message, err.code, err.field)
 
 
 def cmd_run(args):
@@ -83,11 +83,11 @@ def cmd_experiment(args):
             raw["trials"] = args.trials
         exp = normalize_experiment(raw)
     except OSError as err:
-        return _fail(f"cannot read {args.file}: {err.strerror}", "io_error")
+        return print_error(f"cannot read {args.file}: {err.strerror}", "io_error")
     except ValueError as err:
-        return _fail(f"experiment: not valid JSON ({err})", "invalid_experiment")
+        return print_error(f"experiment: not valid JSON ({err})", "invalid_experiment")
     except PlaygroundError as err:
-        return _fail(err.message, err.code, err.field)
+        return print_error(err.message, err.code, err.field)
 
     def progress(rows, done, total):
         if not args.quiet:
@@ -101,15 +101,6 @@ def cmd_experiment(args):
     sys.stdout.write(canonical({"type": "experiment", "title": exp["title"], "variants": result["variants"],
                                 "experiment": exp}) + "\n")
     return 0
-
-
-def _fail(message, code, field=None):
-    err = {"type": "error", "code": code, "message": message}
-    if field:
-        err["field"] = field
-    sys.stderr.write(message + "\n")
-    sys.stdout.write(canonical(err) + "\n")
-    return 2
 
 
 def cmd_protocols(_args):

@@ -2,10 +2,21 @@
 
 import hashlib
 import json
+import sys
 
 
 def canonical(ev):
     return json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def print_error(message, code, field=None):
+    """The command line's typed error: the message for people on stderr, an `error` line on stdout; exit code 2."""
+    err = {"type": "error", "code": code, "message": message}
+    if field:
+        err["field"] = field
+    sys.stderr.write(message + "\n")
+    sys.stdout.write(canonical(err) + "\n")
+    return 2
 
 
 class TraceHash:

@@ -5,6 +5,7 @@ import sys
 
 from ..errors import PlaygroundError
 from ..scenario import DURATION, MAX_SCENARIO_BYTES
+from ..trace import print_error
 from . import DEFAULT_BUDGET, MAX_BUDGET, MAX_WORKERS, dumps, iter_hunt
 
 
@@ -31,12 +32,12 @@ def cmd_hunt(args):
         with open(args.scenario, "rb") if args.scenario != "-" else sys.stdin.buffer as fh:
             raw = fh.read(MAX_SCENARIO_BYTES + 1)
         if len(raw) > MAX_SCENARIO_BYTES:
-            return _fail(f"scenario: larger than {MAX_SCENARIO_BYTES} bytes", "too_large")
+            return print_error(f"scenario: larger than {MAX_SCENARIO_BYTES} bytes", "too_large")
         scenario = json.loads(raw)
     except OSError as err:
-        return _fail(f"cannot read {args.scenario}: {err.strerror}", "io_error")
+        return print_error(f"cannot read {args.scenario}: {err.strerror}", "io_error")
     except ValueError as err:
-        return _fail(f"scenario: not valid JSON ({err})", "invalid_scenario")
+        return print_error(f"scenario: not valid JSON ({err})", "invalid_scenario")
     out = sys.stdout
     try:
         for event in iter_hunt(scenario, budget=args.budget, seed=args.seed, workers=args.workers,
@@ -44,14 +45,5 @@ def cmd_hunt(args):
             out.write(dumps(event) + "\n")
             out.flush()
     except PlaygroundError as err:
-        return _fail(err.message, err.code, err.field)
+        return print_error(err.message, err.code, err.field)
     return 0
-
-
-def _fail(message, code, field=None):
-    err = {"type": "error", "code": code, "message": message}
-    if field:
-        err["field"] = field
-    sys.stderr.write(message + "\n")
-    sys.stdout.write(dumps(err) + "\n")
-    return 2
