@@ -153,9 +153,13 @@ def _uses_db(item):
     return item.get_closest_marker("django_db") is not None or bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def daphne_server(request, django_db_setup, django_db_blocker):
-    """A real Daphne serving the app (on the test database) on a free port, for the session; yields its URL."""
+    """A real Daphne serving the app (on the test database) on a free port, for one test file; yields its URL.
+
+    One server per file, not per session: a long session's server accumulates what earlier files left running
+    (classes, hunts, heavy runs), and the process-wide cost limits (memory growth, turns) then refused the seeks
+    of later files' tests (embed, feed, lesson Back) in a full run while they passed alone."""
     from daphne.testing import DaphneProcess
     from django.test.utils import setup_databases, teardown_databases
 
