@@ -69,6 +69,16 @@ _build_pool = None  # this process's threads that build large simulations (start
 _build_pool_lock = threading.Lock()
 
 
+def _forget_builders():
+    """In a forked child the parent's build threads do not exist: make a new pool on first use."""
+    global _build_pool, _build_pool_lock
+    _build_pool = None
+    _build_pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_builders)
+
+
 def _builders():
     global _build_pool
     with _build_pool_lock:

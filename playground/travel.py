@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import math
+import os
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +63,18 @@ def _workers():
             _pool = (ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="playground-travel"),
                      Turns(slots))
         return _pool
+
+
+def _forget_workers():
+    """In a forked child (a test's live server, a pre-forking server): none of the parent's threads exist
+    there, so its pool would take jobs and never run them. The child makes its own on first use."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+    _running[0] = 0
+
+
+os.register_at_fork(after_in_child=_forget_workers)
 
 
 def running_jobs():

@@ -40,6 +40,7 @@ export function setupTimeline(ext) {
   let pendingT = saved && saved.t !== null && saved.t !== undefined ? saved.t : null; // ?t=<ms> of a link
   let drag = null; // {t} while the knob is dragged
   let inFlight = false; // a seek is on its way: while dragging, send the next one when it is answered
+  let sentT = null; // the moment of the last seek sent
   let wantT = null;
   let layoutKey = "";
 
@@ -151,6 +152,7 @@ export function setupTimeline(ext) {
     if (!inFlight) {
       inFlight = true;
       wantT = null;
+      sentT = t;
       ext.send({ type: "seek", t, id: "seek" });
     }
   }
@@ -283,8 +285,11 @@ export function setupTimeline(ext) {
         break;
       case "error":
         if (msg.id === "seek") {
+          // a seek cancelled by the page's own next message (docs/websocket.md, cost limits) is asked again
+          const retry = msg.code === "cancelled" ? (wantT !== null ? wantT : sentT) : null;
           inFlight = false;
           wantT = null;
+          if (retry !== null) seek(retry);
         }
         break;
       default:
