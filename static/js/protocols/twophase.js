@@ -60,6 +60,8 @@ let said = new Set();
 let verbose = new Set(["tx1"]);
 let panel = null;
 let ctx = null;
+let shown = null; // the snapshot on the panel: drawn again when the panel's width changes
+let resizes = null;
 
 function remember(key) {
   if (said.has(key)) return false;
@@ -410,6 +412,15 @@ export default {
   mount(el, pageCtx) {
     panel = el;
     ctx = pageCtx;
+    // the table's columns follow the panel's width, which settles after the first draw (and changes with the
+    // window): a paused page must not keep the layout of the width it had while loading
+    let lastWidth = el.clientWidth;
+    resizes = new ResizeObserver(() => {
+      if (!shown || el.clientWidth === lastWidth) return;
+      lastWidth = el.clientWidth;
+      this.update(shown);
+    });
+    resizes.observe(el);
   },
 
   reset() {
@@ -418,10 +429,14 @@ export default {
   },
 
   unmount() {
+    if (resizes) resizes.disconnect();
+    resizes = null;
+    shown = null;
     panel.replaceChildren();
   },
 
   update(snap) {
+    shown = snap;
     const el = panel;
     const order = snap.order;
     const coord = snap.nodes.coord;
