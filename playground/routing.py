@@ -9,11 +9,13 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
 from .consumers import PlayConsumer
+from .experiment_pages import ExperimentConsumer
 
 log = logging.getLogger("playground.ws")
 
 websocket_urlpatterns = [
     path("ws/play/", PlayConsumer.as_asgi()),
+    path("ws/experiments/", ExperimentConsumer.as_asgi()),
 ]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

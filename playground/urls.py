@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import api, classroom, lessons, pages, views
+from . import api, classroom, experiment_pages, lessons, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("s/<slug:slug>", pages.scenario_page, name="scenario"),
     path("s/<slug:slug>.json", api.scenario_file, name="scenario-file"),
     path("p/<slug:key>", pages.preset_page, name="preset"),
+    path("e/<slug:stem>", pages.mutation_example_page, name="mutation-example"),
     path("import", pages.scenario_import, name="scenario-import"),
     path("api/scenarios", api.scenarios, name="scenarios-api"),
     path("api/scenarios/<slug:slug>", api.scenario_detail, name="scenario-api"),
@@ -24,5 +25,8 @@ urlpatterns = [
     path("join", classroom.join, name="join"),
     path("c/<str:code>", classroom.class_page, name="class"),
     path("c/<str:code>/qr.svg", classroom.class_qr, name="class-qr"),
+    # experiments: seeded trials against the papers' figures (docs/experiments.md)
+    path("experiments/", experiment_pages.experiments_index, name="experiments"),
+    path("experiments/<slug:slug>/", experiment_pages.experiment_page, name="experiment"),
     path("admin/", admin.site.urls),
 ]

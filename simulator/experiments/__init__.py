@@ -38,7 +38,8 @@ def normalize_experiment(raw):
     """Check an experiment and fill in defaults; raise ScenarioError naming the field."""
     if not isinstance(raw, dict):
         _error("an experiment is a JSON object", "experiment")
-    known = {"title", "source", "scenario", "sweep", "trials", "seed", "setup", "metrics", "reference", "notes"}
+    known = {"title", "source", "scenario", "sweep", "trials", "seed", "setup", "metrics", "reference", "notes",
+             "chart"}
     for key in raw:
         if key not in known:
             _error(f"unknown field (known: {', '.join(sorted(known))})", key)
@@ -82,9 +83,32 @@ def normalize_experiment(raw):
            "setup": setup, "metrics": list(metrics), "reference": copy.deepcopy(raw.get("reference") or {})}
     if "notes" in raw:
         out["notes"] = str(raw["notes"])
+    if "chart" in raw:
+        out["chart"] = _chart(raw["chart"], out["metrics"])
     for i in range(len(variants)):  # every variant must make a valid scenario: fail now, not in a worker
         Simulation(trial_scenario(out, i, 0))
     return out
+
+
+CHARTS = ("cdf", "means")
+
+
+def _chart(chart, metrics):
+    """How the page draws the results (docs/experiments.md): {"kind": "cdf", "metric", "log_x"?} or
+    {"kind": "means", "metric", "x", "series"?}; x and series name a variant's `nodes` or one of its params."""
+    if not isinstance(chart, dict) or chart.get("kind") not in CHARTS:
+        _error(f"an object whose kind is one of {', '.join(CHARTS)}", "chart.kind")
+    if chart.get("metric") not in metrics:
+        _error(f"one of the experiment's metrics: {', '.join(metrics)}", "chart.metric")
+    extra = set(chart) - {"kind", "metric", "log_x", "x", "series", "x_label", "y_label"}
+    if extra:
+        _error("unknown field", f"chart.{sorted(extra)[0]}")
+    if chart["kind"] == "means" and not isinstance(chart.get("x"), str):
+        _error("the variant field on the x axis: nodes or a parameter's name", "chart.x")
+    for key in ("series", "x_label", "y_label"):
+        if key in chart and not isinstance(chart[key], str):
+            _error("a string", f"chart.{key}")
+    return copy.deepcopy(chart)
 
 
 def trial_scenario(exp, variant, trial):
