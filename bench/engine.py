@@ -4,6 +4,7 @@
     .venv/bin/python bench/engine.py --client-interval 10 --minutes 2
     .venv/bin/python bench/engine.py --profile           # cProfile of the 5-node run, top 25 functions
     .venv/bin/python bench/engine.py --fuzz 2000         # Raft invariants under 2000 random fault schedules
+    .venv/bin/python bench/engine.py --compare /tmp/old  # this checkout against another, alternately, 5 rounds
 
 It prints:
 
@@ -29,6 +30,8 @@ import json
 import os
 import pstats
 import random
+import statistics
+import subprocess
 import sys
 import time
 
@@ -139,6 +142,34 @@ def fuzz(count, seed0=0):
     return 1 if bad else 0
 
 
+def compare(other, rounds, extra):
+    """Run this checkout's bench and `other`'s (a checkout with its own bench/engine.py and simulator/)
+    alternately, each in a subprocess of this Python, `rounds` times each (who starts alternates too, so a
+    load that drifts during the sitting falls on both alike). Prints every round's ratios and the medians."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    other = os.path.abspath(other)
+    checkouts = {"this": here, "other": other}
+    ratios = {"this": [], "other": []}
+    for r in range(rounds):
+        order = ("this", "other") if r % 2 == 0 else ("other", "this")
+        line = []
+        for name in order:
+            root = checkouts[name]
+            out = subprocess.run([sys.executable, os.path.join(root, "bench", "engine.py"), *extra], cwd=root,
+                                 check=True, capture_output=True, text=True).stdout
+            ratio = json.loads(out.strip().splitlines()[-1])["ratio"]
+            ratios[name].append(ratio)
+            line.append(f"{name} {ratio:.3f}")
+        print(f"round {r + 1}: " + ", ".join(line), flush=True)
+    med_this, med_other = statistics.median(ratios["this"]), statistics.median(ratios["other"])
+    print(f"this  ({here}): {' '.join(f'{x:.3f}' for x in ratios['this'])}  median {med_this:.3f}")
+    print(f"other ({other}): {' '.join(f'{x:.3f}' for x in ratios['other'])}  median {med_other:.3f}")
+    print(f"median ratio this/other: {med_this / med_other:.3f}")
+    print(json.dumps({"this": ratios["this"], "other": ratios["other"], "median_this": med_this,
+                      "median_other": med_other}))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--client-interval", type=int, default=20, help="ms between client writes (default 20)")
@@ -147,9 +178,16 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts (default 3)")
     ap.add_argument("--profile", action="store_true", help="cProfile the 5-node run instead")
     ap.add_argument("--fuzz", type=int, metavar="N", help="check Raft's invariants under N random fault schedules")
+    ap.add_argument("--compare", metavar="DIR", help="alternate with the checkout DIR (e.g. an older commit's "
+                    "`git archive`), --rounds times each, and print both ratios per round and their medians")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds per checkout with --compare (default 5)")
     args = ap.parse_args()
     if args.fuzz:
         return fuzz(args.fuzz)
+    if args.compare:
+        extra = ["--client-interval", str(args.client_interval), "--minutes", str(args.minutes),
+                 "--big-seconds", str(args.big_seconds), "--repeat", str(args.repeat)]
+        return compare(args.compare, args.rounds, extra)
     seconds = int(args.minutes * 60)
     ci = args.client_interval
     if args.profile:
