@@ -10,7 +10,8 @@ from simulator.scenario import MAX_SCENARIO_BYTES
 from . import views
 from .inputs import BadInput, parse_json
 from .ratelimit import RateLimited, save_rate_check
-from .selectors import scenario_display_title, scenario_get, scenario_version_notice
+from .selectors import (mutation_example_get, mutation_example_saved, scenario_display_title, scenario_get,
+                        scenario_version_notice)
 from .services import presets_sync, scenario_create
 
 
@@ -63,6 +64,15 @@ def preset_page(request, key):
         if d.key == key:
             return redirect(row.get_absolute_url())
     raise Http404(f"no preset {key!r}")
+
+
+@require_GET
+def mutation_example_page(request, stem):
+    """/e/<example>: a teaching mutation's designed example (docs/examples, named by the protocol's
+    `mutation_examples`), saved once per server version and opened like a preset, so one click plays it."""
+    _, scenario = mutation_example_get(stem)
+    row = mutation_example_saved(scenario) or scenario_create(scenario=scenario)
+    return redirect(row.get_absolute_url())
 
 
 @require_POST

@@ -1,9 +1,13 @@
 """Reads: saved scenarios by slug, their public JSON form, and the preset gallery."""
 
+import json
+from pathlib import Path
+
 from django.http import Http404
+from django.urls import reverse
 
 from simulator import versions
-from simulator.protocols import get_protocol
+from simulator.protocols import all_protocols, get_protocol
 
 from .models import Scenario
 
@@ -84,3 +88,50 @@ def preset_get(key):
     if row is None:
         raise Http404(f"no preset {key!r}")
     return row
+
+
+# --- teaching mutations and the designed examples that catch them (the home page, Settings) -------------------
+def _examples_dir():
+    from django.conf import settings  # read at call time, not import time
+
+    return Path(settings.BASE_DIR) / "docs" / "examples"
+
+
+def mutation_example_get(stem):
+    """The designed example `stem` (a docs/examples file some protocol's `mutation_examples` names) as
+    (protocol, scenario dict); Http404 for any other name, so the URL cannot read arbitrary files."""
+    for proto in all_protocols():
+        if stem in proto.mutation_examples.values():
+            with open(_examples_dir() / f"{stem}.json", encoding="utf-8") as fh:
+                return proto.name, json.load(fh)
+    raise Http404(f"no designed example {stem!r}")
+
+
+def mutation_example_saved(scenario):
+    """The saved row of this designed example under the versions this server runs, or None."""
+    from .services import scenario_digest, scenario_prepare  # the digest as scenario_create stores it
+
+    sc = scenario_prepare(scenario)
+    now = versions(sc["protocol"])
+    return (Scenario.objects.filter(digest=scenario_digest(sc), preset="", title=sc.get("title", ""),
+                                    protocol_version=now["protocol"], engine_version=now["engine"])
+            .order_by("id").first())
+
+
+def teaching_mutations():
+    """Every protocol's teaching mutations with the example that catches each: [{name, title, mutations:
+    [{name, doc, example, example_title, url}]}], in the protocols' order."""
+    out = []
+    for proto in all_protocols():
+        items = []
+        for name, doc in proto.mutations.items():
+            stem = proto.mutation_examples.get(name)
+            title = None
+            if stem:
+                with open(_examples_dir() / f"{stem}.json", encoding="utf-8") as fh:
+                    title = json.load(fh).get("title")
+            items.append({"name": name, "label": name.replace("_", " "), "doc": doc, "example": stem,
+                          "example_title": title, "url": reverse("mutation-example", args=[stem]) if stem else None})
+        if items:
+            out.append({"name": proto.name, "title": proto.title, "mutations": items})
+    return out

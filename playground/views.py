@@ -10,12 +10,13 @@ from simulator.interventions import describe_common
 from simulator.protocols import all_protocols, get_protocol
 
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from .selectors import teaching_mutations
 from .session import DEFAULT_SPEED, SPEED_MAX, SPEED_MIN
 
 
 def home(request):
     cards = [p.describe() for p in all_protocols()]
-    return render(request, "home.html", {"protocols": cards})
+    return render(request, "home.html", {"protocols": cards, "mutations": teaching_mutations()})
 
 
 def play(request, protocol, saved=None, extra_config=None, template="play.html"):

@@ -89,6 +89,7 @@ class Protocol(Checker, Workload):
     params = {}  # name -> Param
     actions = {}  # name -> params.Action; each has check_<name>(iv) and apply_<name>(iv) methods
     mutations = {}  # name -> what the deliberately broken variant does
+    mutation_examples = {}  # mutation -> the designed docs/examples file (no .json) that catches it
     selectors = {}  # role selector -> doc, e.g. {"leader": "the current leader"}
     counters = {}  # name -> initial value (0, {} ...): the metrics nodes count (ctx.metrics)
     Node = None
@@ -185,5 +186,6 @@ class Protocol(Checker, Workload):
             "actions": {k: v.as_dict() for k, v in cls.actions.items()},
             "selectors": dict(cls.selectors),
             "mutations": dict(cls.mutations),
+            "mutation_examples": dict(cls.mutation_examples),
             "invariants": dict(cls.invariants),
         }

@@ -77,6 +77,11 @@ class Gossip(GossipWorkload, GossipChecker, Protocol):
         "forget_on_crash": "the rumour store lives in memory only: a crash forgets what the node had learned",
         "no_refutation": "SWIM: a node that hears it is suspected does not raise its incarnation to refute it",
     }
+    mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
+        "no_version_check": "gossip-stale-overwrite",
+        "forget_on_crash": "gossip-mutation-forget-on-crash",
+        "no_refutation": "gossip-swim-no-refutation",
+    }
     counters = {"sent": {}}  # message kind -> how many sent
 
     @classmethod

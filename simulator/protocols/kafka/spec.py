@@ -108,6 +108,11 @@ class Kafka(KafkaWorkload, KafkaChecker, Controller, Protocol):
         "no_wait_for_release": "KIP-848: the coordinator hands a partition to its new owner before the previous "
                                "owner has acknowledged revoking it",
     }
+    mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
+        "no_revoke_before_rejoin": "kafka-mutation-no-revoke-before-rejoin",
+        "accept_stale_commits": "kafka-mutation-accept-stale-commits",
+        "no_wait_for_release": "kafka-mutation-no-wait-for-release",
+    }
 
     # --- construction -------------------------------------------------------------------------------------
     @classmethod

@@ -65,6 +65,10 @@ class Paxos(PaxosWorkload, PaxosChecker, Protocol):
         "ignore_accepted_values": "a proposer proposes its own value even when the promises report an "
                                   "accepted one",
     }
+    mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
+        "forget_promise_on_restart": "paxos-mutation-forget-promise",
+        "ignore_accepted_values": "paxos-mutation-ignore-accepted-values",
+    }
 
     # --- construction -----------------------------------------------------------------------------
     @classmethod

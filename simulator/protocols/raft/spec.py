@@ -48,6 +48,11 @@ class Raft(RaftWorkload, RaftChecker, Protocol):
         "commit_old_terms": "a leader commits entries of earlier terms by counting replicas (the Figure 8 bug)",
         "no_truncate": "a follower keeps its conflicting entries instead of deleting them",
     }
+    mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
+        "vote_without_log_check": "raft-mutation-vote-without-log-check",
+        "commit_old_terms": "raft-mutation-commit-old-terms",
+        "no_truncate": "raft-mutation-no-truncate",
+    }
     Node = RaftNode
 
     @classmethod

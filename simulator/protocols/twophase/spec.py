@@ -101,6 +101,11 @@ class TwoPhase(TwoPhaseWorkload, TwoPhaseChecker, Protocol):
         "no_force_prepare": "a participant votes YES before its prepared record is on disk: a crash forgets it, "
                             "and it cannot commit when told to",
     }
+    mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
+        "commit_on_timeout": "twophase-mutation-commit-on-timeout",
+        "no_force_write": "twophase-mutation-no-force-write",
+        "no_force_prepare": "twophase-mutation-no-force-prepare",
+    }
     Node = None
 
     @classmethod

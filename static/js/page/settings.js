@@ -43,9 +43,17 @@ export function setupSettings(page) {
     $("#settings-fields").replaceChildren(...fields);
     const mutations = Object.entries(describe.mutations || {});
     $("#mutations").hidden = mutations.length === 0;
-    $("#mutation-list").replaceChildren(...mutations.map(([name, doc]) =>
-      h("label", { class: "field check", "data-field": `mutation.${name}` },
-        h("input", { type: "checkbox", name: `mutation.${name}` }), h("span", {}, label(name)), h("small", {}, doc))));
+    const examples = describe.mutation_examples || {};
+    $("#mutation-list").replaceChildren(...mutations.map(([name, doc]) => {
+      // ticking a mutation offers its designed example (/e/<example>: playground/pages.py): a random run with
+      // the mutation on often shows nothing for a long while
+      const offer = examples[name] ? h("a", { class: "btn mutation-example", href: `/e/${examples[name]}`,
+        "data-example": examples[name], hidden: true }, "▶ Load the example that catches it") : null;
+      const box = h("input", { type: "checkbox", name: `mutation.${name}`,
+        onchange: () => { if (offer) offer.hidden = !box.checked; } });
+      return h("div", { class: "field check mutation", "data-field": `mutation.${name}` },
+        h("label", {}, box, h("span", {}, label(name))), h("small", {}, doc), offer);
+    }));
     const presets = config.presets || [];
     $("#presets").hidden = presets.length === 0;
     $("#preset-list").replaceChildren(...presets.map((p) =>
@@ -99,7 +107,9 @@ export function setupSettings(page) {
       form.querySelector("[name='network.latency.1']").value = sc.network.latency[1];
       form.querySelector("[name='network.loss']").value = sc.network.loss;
       for (const m of Object.keys(describe.mutations || {})) {
-        form.querySelector(`[name="mutation.${m}"]`).checked = (sc.mutations || []).includes(m);
+        const box = form.querySelector(`[name="mutation.${m}"]`);
+        box.checked = (sc.mutations || []).includes(m);
+        box.dispatchEvent(new Event("change"));
       }
     }
     form.querySelectorAll(".field-error").forEach((x) => x.remove());
