@@ -11,6 +11,13 @@
   at the teacher's moment (the same trace), free to crash and cut.
 - Predictions: the teacher's `ask` pauses the run and puts a question with 2 to 4 choices to every student; each
   answers once (`answer`); the teacher sees the `tally`; `reveal` shows it to everyone and plays on.
+- A lesson in a class (issue 13): `teach` with `lesson` (a slug) sends students to the lesson's page; the teacher's
+  `lesson_step` {step} moves every student to that step; `ask` {step} asks that step's prediction (the question
+  and choices from the lesson; students' copy of the lesson has no answers), and its `reveal` carries the answer
+  and `why`, then plays to the next step's moment (a `lesson_step` to everyone) as the player does alone.
+- The open question, its answers and the lesson's step are parked with the run: a reloaded teacher gets them back.
+- Rebuilding a run (reclaim, fork) re-simulates under the same cost limits as a seek (travel.Budget): refused up
+  front or stopped with `too_costly`, and the class goes on as it was.
 
 Channel-layer messages (beside consumers.py's room.*): `room.class` (a serialised message for every viewer),
 `room.owner_back` (viewers ask for a fresh snapshot), `room.fork_request` / `room.fork_state`, `room.answer`.
@@ -32,8 +39,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from simulator import Simulation
-
 from simulator.errors import PlaygroundError
+from simulator.timetravel.cost import run_slices
+
+from .lessons import lesson_get, play_until
 
 
 class ClassError(PlaygroundError):
@@ -87,6 +96,24 @@ def lookup(code):
     return cache.get(_class_key(code)) if code else None
 
 
+def _class_lesson(slug, protocol):
+    """The lesson a class is taught from (`teach`'s `lesson`), or None."""
+    if slug is None:
+        return None
+    try:
+        lesson = lesson_get(slug) if isinstance(slug, str) else None
+    except Http404:
+        lesson = None
+    if lesson is None or lesson["protocol"] != protocol:
+        raise ClassError("unknown_lesson", "lesson: the slug of a lesson of this run's protocol", "lesson")
+    return lesson
+
+
+def _plain(paragraphs):
+    """Lesson text spans as plain text (the class bar shows text; the lesson panel shows the spans)."""
+    return "\n\n".join("".join(text for _, text in para) for para in paragraphs)
+
+
 # --- HTTP: /join, /c/<code>, /c/<code>/qr.svg ------------------------------------------------------------------
 def join(request):
     """A form to type the code; with ?code=, straight to the class (or the form again, saying the code is unknown)."""
@@ -103,7 +130,10 @@ def class_page(request, code):
     entry = lookup(code)
     if entry is None:
         return render(request, "join.html", {"typed": code[:20], "unknown": True}, status=404)
-    url = reverse("play", args=[entry["protocol"]])
+    if entry.get("lesson"):  # a class taught from a lesson: students follow it on the lesson's page
+        url = reverse("lesson", args=[entry["lesson"]])
+    else:
+        url = reverse("play", args=[entry["protocol"]])
     return HttpResponseRedirect(f"{url}?watch={entry['room']}&class={normalise_code(code)}")
 
 
@@ -125,7 +155,8 @@ class Classroom:
         self.consumer = consumer
         self.code = None
         self.token = None
-        self.poll = None  # teacher: {id, question, choices, counts, open}
+        self.poll = None  # teacher: {id, question, choices, counts, open, lesson?, step?}
+        self.lesson = None  # teacher of a lesson: {"slug", "step"} (the step every student is shown)
         self.asked = None  # student: {id, choices, answered}
 
     @property
@@ -156,9 +187,13 @@ class Classroom:
         if self.consumer.channel_layer is None:
             raise ClassError("no_rooms", "a class needs a channel layer")
         if not self.teaching:
+            lesson = _class_lesson(msg.get("lesson"), self.session.sim.scenario["protocol"])
             self.token = secrets.token_urlsafe(24)
             entry = {"room": self.session.room, "protocol": self.session.sim.scenario["protocol"],
                      "token_hash": _token_hash(self.token)}
+            if lesson is not None:
+                entry["lesson"] = lesson["slug"]
+                self.lesson = {"slug": lesson["slug"], "step": 0}
             for _ in range(20):
                 code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
                 if await cache.aadd(_class_key(code), entry, CLASS_SECONDS):
@@ -173,41 +208,95 @@ class Classroom:
         if self.teaching:
             await self._to_owner({"type": "viewers", "count": len(self.consumer.viewers)})
 
+    def _lesson_step_message(self):
+        return {"type": "lesson_step", "lesson": self.lesson["slug"], "step": self.lesson["step"]}
+
+    async def lesson_step(self, msg):
+        """The teacher moved to step k (Next, Back): every student is shown it."""
+        if not self.teaching or self.lesson is None:
+            raise ClassError("not_teaching_a_lesson", "teach a class from a lesson's page first")
+        steps = lesson_get(self.lesson["slug"])["steps"]
+        k = msg.get("step")
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(steps):
+            raise ClassError("bad_step", f"step: 0 to {len(steps)} (the number of steps: the lesson is over)", "step")
+        self.lesson["step"] = k
+        await self._to_students(self._lesson_step_message())
+
     async def ask(self, msg):
         if not self.teaching:
             raise ClassError("not_teaching", "press Teach first: only a class's teacher asks")
-        question = msg.get("question")
-        choices = msg.get("choices")
-        if not isinstance(question, str) or not 0 < len(question.strip()) <= MAX_QUESTION:
-            raise ClassError("bad_question", f"question: text of 1 to {MAX_QUESTION} characters", "question")
-        if (not isinstance(choices, list) or not 2 <= len(choices) <= 4
-                or not all(isinstance(c, str) and 0 < len(c.strip()) <= MAX_CHOICE for c in choices)):
-            raise ClassError("bad_choices", f"choices: 2 to 4 texts of at most {MAX_CHOICE} characters", "choices")
+        if msg.get("step") is not None:
+            poll = self._lesson_poll(msg.get("step"))
+        else:
+            question = msg.get("question")
+            choices = msg.get("choices")
+            if not isinstance(question, str) or not 0 < len(question.strip()) <= MAX_QUESTION:
+                raise ClassError("bad_question", f"question: text of 1 to {MAX_QUESTION} characters", "question")
+            if (not isinstance(choices, list) or not 2 <= len(choices) <= 4
+                    or not all(isinstance(c, str) and 0 < len(c.strip()) <= MAX_CHOICE for c in choices)):
+                raise ClassError("bad_choices", f"choices: 2 to 4 texts of at most {MAX_CHOICE} characters",
+                                 "choices")
+            poll = {"question": question.strip(), "choices": [c.strip() for c in choices]}
         await self.session._set_playing(False)  # the run waits for the answers
         poll_id = (self.poll["id"] + 1) if self.poll else 1
-        self.poll = {"id": poll_id, "question": question.strip(), "choices": [c.strip() for c in choices],
-                     "counts": [0] * len(choices), "open": True}
+        self.poll = {"id": poll_id, **poll, "counts": [0] * len(poll["choices"]), "open": True}
         await self._to_students(self._ask_message())
         await self._tally()
 
+    def _lesson_poll(self, k):
+        """A lesson step's prediction as a question: its text without markup (the page shows the lesson's own
+        spans), never its answer (that goes out with the reveal)."""
+        if self.lesson is None:
+            raise ClassError("not_teaching_a_lesson", "step: only a class taught from a lesson asks a step's question",
+                             "step")
+        steps = lesson_get(self.lesson["slug"])["steps"]
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(steps) or "ask" not in steps[k]:
+            raise ClassError("bad_step", "step: the index of a step of this lesson that asks a question", "step")
+        spans = steps[k]["ask"]["spans"]
+        return {"question": _plain(spans["question"]), "choices": [_plain(c) for c in spans["choices"]],
+                "lesson": self.lesson["slug"], "step": k}
+
     def _ask_message(self):
         p = self.poll
-        return {"type": "ask", "poll": p["id"], "question": p["question"], "choices": p["choices"]}
+        out = {"type": "ask", "poll": p["id"], "question": p["question"], "choices": p["choices"]}
+        if "step" in p:
+            out.update(lesson=p["lesson"], step=p["step"])
+        return out
 
     async def _tally(self):
         p = self.poll
-        await self._to_owner({"type": "tally", "poll": p["id"], "question": p["question"], "choices": p["choices"],
-                              "counts": p["counts"], "answered": sum(p["counts"]), "students": len(self.consumer.viewers)})
+        out = {"type": "tally", "poll": p["id"], "question": p["question"], "choices": p["choices"],
+               "counts": p["counts"], "answered": sum(p["counts"]), "students": len(self.consumer.viewers)}
+        if "step" in p:
+            out.update(lesson=p["lesson"], step=p["step"])
+        await self._to_owner(out)
 
     async def reveal(self, msg):
         if not self.teaching or self.poll is None or not self.poll["open"]:
             raise ClassError("no_question", "there is no open question to reveal")
-        self.poll["open"] = False
-        out = {"type": "reveal", "poll": self.poll["id"], "question": self.poll["question"],
-               "choices": self.poll["choices"], "counts": self.poll["counts"]}
+        p = self.poll
+        p["open"] = False
+        out = {"type": "reveal", "poll": p["id"], "question": p["question"], "choices": p["choices"],
+               "counts": p["counts"]}
+        next_moment = None
+        if "step" in p:  # a lesson's prediction: its answer and why, only now
+            steps = lesson_get(p["lesson"])["steps"]
+            ask = steps[p["step"]]["ask"]
+            out.update(lesson=p["lesson"], step=p["step"], answer=ask["answer"], why=ask["why"],
+                       why_spans=ask["spans"]["why"])
+            k = p["step"] + 1
+            if k < len(steps) and "do" not in steps[p["step"]] and self.lesson["step"] == p["step"]:
+                self.lesson["step"] = k  # a step that waits for an action stays until the teacher performs it
+                next_moment = steps[k]["moment"]
         await self._to_students(out)
         await self._to_owner(out)
-        await self.session._set_playing(True)  # ... and plays on: the run shows the answer
+        if "step" not in p:
+            await self.session._set_playing(True)  # ... and plays on: the run shows the answer
+        elif next_moment is not None:  # ... to the lesson's next stop, as the player does alone
+            await self._to_students(self._lesson_step_message())
+            await self._to_owner(self._lesson_step_message())
+            if next_moment >= self.session.sim.now:
+                await play_until(self.session, next_moment)
 
     async def answer_arrived(self, poll_id, choice):
         p = self.poll
@@ -217,18 +306,25 @@ class Classroom:
         await self._tally()
 
     async def student_joined(self, channel):
-        """A student joining while a question is open gets it after the snapshot."""
+        """A student joining gets, after the snapshot, the lesson's step and the open question."""
+        late = []
+        if self.lesson is not None:
+            late.append(self._lesson_step_message())
         if self.poll is not None and self.poll["open"]:
+            late.append(self._ask_message())
+        for obj in late:
             try:
-                await self.consumer.channel_layer.send(channel, {"type": "room.class", "obj": self._ask_message(),
-                                                                 "text": _dumps(self._ask_message())})
+                await self.consumer.channel_layer.send(channel, {"type": "room.class", "obj": obj, "text": _dumps(obj)})
             except ChannelFull:  # that student is far behind; the class goes on without it
-                log.warning("class %s: student channel full, question not sent", self.code)
+                log.warning("class %s: student channel full, %s not sent", self.code, obj["type"])
+                return
 
     async def fork_state(self):
-        """What a student's fork starts from: the teacher's run so far, replayable exactly."""
+        """What a student's fork starts from: the teacher's run so far, replayable exactly (and how many engine
+        events it took: the rebuild's up-front cost estimate)."""
         sim = self.session.sim
-        return {"scenario": sim.recorded_scenario(), "t": sim.now, "speed": self.session.speed}
+        return {"scenario": sim.recorded_scenario(), "t": sim.now, "speed": self.session.speed,
+                "events": sim.event_count}
 
     # the teacher leaves: park the run for RECLAIM_SECONDS
     async def teacher_left(self):
@@ -236,7 +332,8 @@ class Classroom:
         if not self.teaching or self.session.sim is None:
             return False
         room = self.session.room
-        await cache.aset(_parked_key(room), await self.fork_state(), RECLAIM_SECONDS + 30)
+        parked = {**await self.fork_state(), "poll": self.poll, "lesson": self.lesson}  # the tally survives
+        await cache.aset(_parked_key(room), parked, RECLAIM_SECONDS + 30)
         await self._to_students({"type": "class_paused", "seconds": RECLAIM_SECONDS,
                                  "message": "The teacher's connection dropped: the class is paused and goes on "
                                             "when they are back."})
@@ -298,9 +395,9 @@ async def reclaim(consumer, msg):
         await asyncio.sleep(0.1)
     if parked is None:
         raise ClassError("bad_reclaim", "the class's run is not waiting (it ended, or is still connected)", "room")
-    await cache.adelete(_parked_key(room))
-    sim = await rebuild(parked)
     session = consumer.session
+    sim = await rebuild(parked, session)  # over the cost limits: too_costly, and the run stays parked
+    await cache.adelete(_parked_key(room))
     session.room = room
     session.speed = parked["speed"]
     session.travel.start({}, sim)
@@ -312,21 +409,39 @@ async def reclaim(consumer, msg):
     await consumer.channel_layer.group_send(room_group(room), {"type": "room.owner_back"})
     classroom = consumer.classroom
     classroom.code, classroom.token = code, token
+    classroom.poll, classroom.lesson = parked.get("poll"), parked.get("lesson")
     await cache.aset(_class_key(code), entry, CLASS_SECONDS)
     await cache.aset(_room_key(room), code, CLASS_SECONDS)
     await classroom._to_owner(classroom._class_message())
+    if classroom.lesson is not None:
+        await classroom._to_owner(classroom._lesson_step_message())
+    if classroom.poll is not None and classroom.poll["open"]:
+        await classroom._tally()
 
 
-async def rebuild(state):
-    """A Simulation at `state["t"]` of the recorded scenario: the same trace as the run it was taken from."""
+async def rebuild(state, session):
+    """A Simulation at `state["t"]` of the recorded scenario: the same trace as the run it was taken from.
+    Re-simulated in the travel worker threads under the limits of a seek (session.travel's Budget): refused up
+    front from the run's event count, or stopped, with TooCostly (`too_costly`); nothing changes then."""
+    t = state["t"]
+    budget = session.travel._budget(f"rebuild the class's run to {t} ms",
+                                    "Teach (or try) a lighter run: fewer nodes, or from an earlier moment.")
+    budget.admit(int(state.get("events") or 0))
     sim = Simulation(state["scenario"])
-    await asyncio.to_thread(sim.advance, state["t"])
+
+    def advance():
+        for _ in run_slices(sim, t, budget, drain=False):
+            pass
+
+    await session.travel._in_worker(budget, advance)
     return sim
 
 
-async def fork(consumer, state):
-    """The student's connection becomes the owner of a copy of the teacher's run (paused at the teacher's moment)."""
-    sim = await rebuild(state)
+async def fork(consumer, state, sim=None):
+    """The student's connection becomes the owner of a copy of the teacher's run (paused at the teacher's moment);
+    `sim` is `rebuild(state)`, done while the student still followed the class (refused: they still do)."""
+    if sim is None:
+        sim = await rebuild(state, consumer.session)
     session = consumer.new_session()
     session.speed = state["speed"]
     session.travel.start({}, sim)
@@ -345,6 +460,10 @@ async def on_reveal(session, msg):
     await session.classroom.reveal(msg)
 
 
+async def on_lesson_step(session, msg):
+    await session.classroom.lesson_step(msg)
+
+
 async def on_reclaim(session, msg):
     await reclaim(session.classroom.consumer, msg)
 
@@ -358,4 +477,4 @@ async def on_fork(session, msg):
 
 
 CLASS_HANDLERS = {"teach": on_teach, "ask": on_ask, "reveal": on_reveal, "reclaim": on_reclaim,
-                  "answer": on_answer, "fork": on_fork}
+                  "answer": on_answer, "fork": on_fork, "lesson_step": on_lesson_step}

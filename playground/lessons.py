@@ -13,6 +13,7 @@ WebSocket messages (docs/websocket.md):
   refused with that code. Answered by `lesson_did` {step, ok, message, refused?}.
 """
 
+import copy
 import functools
 
 from django.conf import settings
@@ -61,11 +62,27 @@ def learn_index(request):
     return render(request, "learn.html", {"groups": groups})
 
 
+def student_copy(lesson):
+    """The lesson as a class's students get it: no prediction's answer or `why` (the teacher's reveal carries
+    them) and no `expect` (a step's checks pin the previous prediction's answer)."""
+    out = copy.deepcopy(lesson)
+    for step in out["steps"]:
+        step.pop("expect", None)
+        ask = step.get("ask")
+        if ask:
+            for key in ("answer", "why"):
+                ask.pop(key, None)
+            ask["spans"].pop("why", None)
+    return out
+
+
 @require_GET
 def learn_lesson(request, slug):
     from . import views
 
     lesson = lesson_get(slug)
+    if request.GET.get("watch") or request.GET.get("class"):  # following someone's run: a student
+        lesson = dict(student_copy(lesson), following=True)
     return views.play(request, lesson["protocol"], extra_config={"lesson": lesson}, template="learn_lesson.html")
 
 
@@ -116,8 +133,11 @@ def _moment(msg):
 
 
 async def _play_until(session, msg):
+    await play_until(session, _moment(msg))
+
+
+async def play_until(session, t):
     """Play to moment t and pause there exactly (the run loop's stop_at, as a shared link's end)."""
-    t = _moment(msg)
     sim = session.sim
     if t < sim.now:
         raise LessonRefused("bad_t", f"t: the run is at {sim.now} ms already; seek back to go to {t} ms", "t")

@@ -171,3 +171,107 @@ async def test_a_students_fork_is_the_teachers_run_at_that_moment(make_client):
     assert not any(ev.get("type") == "intervention" for m in seen if m["type"] == "frame" for ev in m["events"])
     await a.send({"type": "answer", "choice": 0})  # now a run of its own, not a student
     assert (await a.recv_type("error"))["code"] == "not_a_student"
+
+
+async def _recv_all(client, seconds):
+    """Every message for `seconds` (errors included), acknowledging frames as a page does."""
+    out = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        try:
+            out.append(await client.recv(timeout=left))
+        except asyncio.TimeoutError:
+            break
+    return out
+
+
+async def test_a_lesson_taught_in_a_class_keeps_its_answers_until_the_reveal(http, make_client):
+    from playground.lessons import lesson_get
+
+    lesson = lesson_get("raft-leader-election")
+    first = lesson["steps"][0]
+    teacher = await make_client()
+    started = await teacher.start(lesson["scenario"], paused=True, speed=1000)
+    await teacher.send({"type": "teach", "lesson": "paxos-duel"})  # another protocol's lesson
+    assert (await teacher.recv_type("error"))["code"] == "unknown_lesson"
+    await teacher.send({"type": "teach", "lesson": "raft-leader-election"})
+    cls = await teacher.recv_type("class")
+    r = await asyncio.to_thread(http.get, f"/c/{cls['code']}")  # students land on the lesson's page
+    assert r.status_code == 302 and r["Location"].startswith("/learn/raft-leader-election/?watch=")
+    page = (await asyncio.to_thread(http.get, r["Location"])).content.decode()
+    assert first["ask"]["spans"]["why"][0][0][1][:40] not in page and '"why"' not in page and '"expect"' not in page
+    assert (await asyncio.to_thread(http.get, "/learn/raft-leader-election/")).content.decode().count('"why"') >= 3
+
+    student = await make_client()
+    await student.send({"type": "watch", "room": started["room"]})
+    await student.recv_type("started")
+    assert (await student.recv_type("lesson_step"))["step"] == 0  # a student joining is shown the step
+    await teacher.send({"type": "ask", "step": 2})  # step 2 asks nothing
+    assert (await teacher.recv_type("error"))["code"] == "bad_step"
+    await teacher.send({"type": "ask", "step": 0})
+    tally = await teacher.recv_type("tally")
+    assert tally["step"] == 0 and tally["counts"] == [0] * len(first["ask"]["choices"])
+    ask = await student.recv_type("ask")
+    assert ask["step"] == 0 and ask["lesson"] == "raft-leader-election" and "answer" not in ask
+    assert "*" not in ask["question"] and len(ask["choices"]) == len(first["ask"]["choices"])
+    await student.send({"type": "answer", "choice": 1})
+    assert (await teacher.recv_type("tally"))["counts"][1] == 1
+    before = await _recv_all(student, 0.3)
+    assert not any("answer" in m or "why" in m for m in before)
+
+    await teacher.send({"type": "reveal"})
+    reveal = await student.recv_type("reveal")
+    assert reveal["answer"] == first["ask"]["answer"] and reveal["why_spans"] == first["ask"]["spans"]["why"]
+    assert (await student.recv_type("lesson_step"))["step"] == 1  # ... then the next step
+    assert (await teacher.recv_type("lesson_step"))["step"] == 1
+    moment = lesson["steps"][1]["moment"]
+    while True:  # the class's run plays to the next step's moment and stops there
+        status = await teacher.recv_type("status", timeout=10)
+        if not status["playing"]:
+            break
+    assert status["t"] == moment
+    await teacher.send({"type": "lesson_step", "step": 2})  # Next: every student is shown step 2
+    assert (await student.recv_type("lesson_step"))["step"] == 2
+    await teacher.send({"type": "lesson_step", "step": 99})
+    assert (await teacher.recv_type("error"))["code"] == "bad_step"
+
+
+async def test_the_tally_survives_the_teachers_reload(make_client):
+    teacher, cls, (a, b) = await teaching(make_client, students=2)
+    await teacher.send({"type": "ask", "question": "Who leads next?", "choices": ["n1", "n2", "nobody"]})
+    await teacher.recv_type("tally")
+    for s in (a, b):
+        await s.recv_type("ask")
+    await a.send({"type": "answer", "choice": 2})
+    assert (await teacher.recv_type("tally"))["counts"] == [0, 0, 1]
+    await teacher.close()
+    await a.recv_type("class_paused", timeout=3)
+    back = await make_client()
+    await back.send({"type": "reclaim", "room": cls["room"], "token": cls["token"]})
+    await back.recv_type("class", timeout=5)
+    tally = await back.recv_type("tally")
+    assert tally["question"] == "Who leads next?" and tally["counts"] == [0, 0, 1]  # the same tally
+    await b.recv_type("started", timeout=3)  # b follows the rebuilt run ...
+    await b.send({"type": "answer", "choice": 0})  # ... and answers the question still open
+    assert (await back.recv_type("tally"))["counts"] == [1, 0, 1]
+    await back.send({"type": "reveal"})
+    assert (await a.recv_type("reveal"))["counts"] == [1, 0, 1]
+
+
+async def test_a_fork_over_the_cost_limits_is_refused_and_the_student_stays_in_the_class(make_client, settings):
+    teacher, cls, (a,) = await teaching(make_client, students=1)
+    await drain(teacher, 1.0)  # the run has done a few thousand engine events
+    settings.PLAYGROUND_TRAVEL_MAX_EVENTS = 50
+    await a.send({"type": "fork"})
+    err = await a.recv_type("error", timeout=5)
+    assert err["code"] == "too_costly" and "PLAYGROUND_TRAVEL_MAX_EVENTS" in err["message"], err
+    t0 = (await a.recv_type("frame"))["t"]  # still following the class's run
+    frame = await a.recv_type("frame", timeout=3)
+    assert frame["t"] >= t0
+    await a.send({"type": "answer", "choice": 0})
+    assert (await a.recv_type("error"))["code"] == "no_question"  # a student still, not an owner
+    settings.PLAYGROUND_TRAVEL_MAX_EVENTS = 3_000_000
+    await a.send({"type": "fork"})
+    forked = await a.recv_type("started", timeout=5)
+    assert not forked.get("viewer") and forked["room"] != cls["room"]
