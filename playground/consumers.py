@@ -403,10 +403,15 @@ class PlayConsumer(AsyncWebsocketConsumer):
         """The teacher's run so far: this student's connection becomes the owner of its own copy."""
         if self.viewer is None:
             return
+        try:  # rebuilt under the cost limits while still following: refused, the student stays in the class
+            sim = await classroom.rebuild(event, self.session)
+        except PlaygroundError as err:
+            await self.session.send_error(err.code, err.message, err.field)
+            return
         await self._leave_room()
         self.viewer = None
         if self.watch_timeout is not None:
             self.watch_timeout.cancel()
-        await classroom.fork(self, event)
+        await classroom.fork(self, event, sim)
         self.owner_joined = True
         await self.channel_layer.group_add(control_group(self.session.room), self.channel_name)
