@@ -1,8 +1,18 @@
-// The event feed: what happened, in plain language, newest first.
+// The event feed: what happened, in plain language, newest first. A line told from a trace event carries its
+// moment (data-t), its node (data-node) and, for a message's send, delivery or drop, the message (data-msg):
+// the linked views (static/js/page/spacetime.js) highlight the line's arrow and moment from them.
 
 import { h, fmtTime } from "./util.js";
 
 const MAX_ITEMS = 250;
+const MESSAGE_EVENTS = new Set(["send", "deliver", "drop"]);
+
+/** What a trace event is about: {t, node, msg} (msg: a message id, or null). */
+function linkOfEvent(ev) {
+  const msg = MESSAGE_EVENTS.has(ev.type) || (ev.type === "intervention" && ev.id !== undefined) ? ev.id : null;
+  const node = ev.type === "send" ? ev.from : ev.type === "deliver" || ev.type === "drop" ? ev.to : ev.node;
+  return { t: ev.t, node: node || null, msg: msg === undefined ? null : msg };
+}
 
 export class Feed {
   constructor(el) {
@@ -10,13 +20,19 @@ export class Feed {
     this.count = 0;
   }
 
-  /** Add a line; returns its element id (for links from invariant badges). */
-  add(t, text, kind = "info") {
+  /** Add a line (`ev`: the trace event it tells, if any); returns its element id (for links from invariant badges). */
+  add(t, text, kind = "info", ev = null) {
     this.count += 1;
     const id = `feed-${this.count}`;
     const item = h("li", { id, class: `feed-item ${kind}` },
       h("span", { class: "feed-time" }, t === null ? "" : fmtTime(t)),
       h("span", { class: "feed-text" }, text));
+    if (ev && ev.t !== undefined) {
+      const link = linkOfEvent(ev);
+      item.dataset.t = String(link.t);
+      if (link.node) item.dataset.node = link.node;
+      if (link.msg !== null) item.dataset.msg = String(link.msg);
+    }
     this.el.prepend(item);
     while (this.el.childElementCount > MAX_ITEMS) this.el.lastElementChild.remove();
     return id;
@@ -30,10 +46,36 @@ export class Feed {
   show(id) {
     const item = document.getElementById(id);
     if (!item) return false;
-    item.scrollIntoView({ block: "center", behavior: "smooth" });
+    this.reveal(item);
+    return true;
+  }
+
+  /** Scroll a line into view and flash it. */
+  reveal(item) {
+    item.scrollIntoView({ block: "nearest", behavior: "smooth" });
     item.classList.remove("flash");
     void item.offsetWidth; // restart the animation
     item.classList.add("flash");
-    return true;
+  }
+
+  /** What a line is about: {t, node, msg} from its data attributes. */
+  linkOf(item) {
+    return { t: Number(item.dataset.t), node: item.dataset.node || null,
+             msg: item.dataset.msg === undefined ? null : Number(item.dataset.msg) };
+  }
+
+  /** The lines about a message (`link`: {msg, end, to}): its own (sent, delivered, dropped), else what its
+   * receiver told when it handled it. Newest first, as shown. */
+  linesFor(link) {
+    if (!link || link.msg === null || link.msg === undefined) return [];
+    const own = [...this.el.querySelectorAll(`li[data-msg="${link.msg}"]`)];
+    if (own.length || link.end === null || link.end === undefined) return own;
+    return [...this.el.querySelectorAll(`li[data-t="${link.end}"][data-node="${link.to}"]`)];
+  }
+
+  /** Give exactly `items` the class `cls` (a highlight). */
+  mark(cls, items) {
+    for (const el of this.el.querySelectorAll(`li.${cls}`)) el.classList.remove(cls);
+    for (const el of items) el.classList.add(cls);
   }
 }

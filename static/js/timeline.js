@@ -144,6 +144,7 @@ export function setupTimeline(ext) {
     requestAnimationFrame(render);
   }
   requestAnimationFrame(render);
+  setupLinkMarks(ext, track, markLayer, () => end());
 
   // --- travelling --------------------------------------------------------------------------------------
   function seek(t) {
@@ -312,4 +313,26 @@ export function setupTimeline(ext) {
       return frontier;
     },
   };
+}
+
+/** Linked views (static/js/page/spacetime.js): the moment of what is under the pointer (a feed line, an arrow)
+ * and of the selected message, as thin markers on the track; an intervention marker at that moment lights up. */
+function setupLinkMarks(ext, track, markLayer, end) {
+  const hover = h("div", { class: "tl-link", hidden: true });
+  const chosen = h("div", { class: "tl-link sel", hidden: true });
+  track.append(chosen, hover);
+  function place(el, link) {
+    el.hidden = !link || !Number.isFinite(link.t);
+    if (!el.hidden) {
+      el.style.left = `${Math.min(100, Math.max(0, (100 * link.t) / end())).toFixed(3)}%`;
+      el.dataset.t = String(link.t);
+    }
+  }
+  ext.on("link-hover", (link) => {
+    place(hover, link);
+    for (const el of markLayer.querySelectorAll(".tl-mark.linked")) el.classList.remove("linked");
+    if (link && Number.isFinite(link.t)) for (const el of markLayer.querySelectorAll(`.tl-mark[data-t="${link.t}"]`)) el.classList.add("linked");
+  });
+  ext.on("link-select", (link) => place(chosen, link));
+  ext.on("reset", () => { place(hover, null); place(chosen, null); });
 }

@@ -26,7 +26,6 @@ EXAMPLES = {
     "gossip": ("gossip-push", {"nodes": 8}),
     "kafka": ("kafka-join-eager", {}),
 }
-ARROWS = "[data-view=spacetime] .st-msg[data-msg]"
 
 
 def scenario_of(protocol):
@@ -59,7 +58,14 @@ def arrows(page):
     """Message ids drawn as arrows, after the diagram has shown the whole run so far."""
     page.evaluate("() => { const st = window.playground.spacetime; st.showAll(); }")
     page.wait_for_timeout(300)
-    return sorted(int(x) for x in page.eval_on_selector_all(ARROWS, "els => els.map((e) => e.dataset.msg)"))
+    return page.evaluate("() => window.playground.spacetime.drawnIds()")
+
+
+def click_arrow(page, msg_id):
+    """Click the diagram's canvas where the arrow of `msg_id` is drawn (hit-testing finds it there)."""
+    point = page.evaluate("(id) => window.playground.spacetime.arrowPoint(id)", msg_id)
+    assert point, f"arrow {msg_id} is not drawn where it can be clicked"
+    page.mouse.click(point["x"], point["y"])
 
 
 @pytest.mark.parametrize("protocol", sorted(EXAMPLES))
@@ -79,8 +85,9 @@ def test_diagram_draws_the_trace_follows_seek_and_inspects(daphne_server, make_p
     assert drawn == sends_before(sc, early) and len(drawn) < len(sends_before(sc, late))
     # clicking an arrow opens the inspector with its fields
     mid = drawn[-1]
-    page.locator(f'{ARROWS}[data-msg="{mid}"] .st-hit').first.click(force=True)
+    click_arrow(page, mid)
     page.wait_for_selector(f'.inspector[data-msg="{mid}"]:not([hidden])')
+    assert page.get_attribute("[data-view=spacetime]", "data-selected") == str(mid)
     kind = page.text_content(".inspector .insp-kind")
     assert kind and page.locator(".inspector .insp-fields tr").count() >= 1
     errors.check()
@@ -128,7 +135,8 @@ def test_dropping_a_message_from_the_inspector_replays_from_the_saved_link(daphn
     assert [e for e in events if e["type"] == "drop" and e["id"] == mid][0]["reason"] == "intervention"
     page, errors2 = make_page()  # (a new page: the first one rewrites every `start` to the example's scenario)
     page.goto(f"{url}?speed=1000")  # the link replays it: the page's trace is the headless one
-    page.wait_for_function(f"() => window.playground.snapshot && window.playground.snapshot.t === {scenario['duration']}"
+    page.wait_for_function(f"() => window.playground && window.playground.snapshot"
+                           f" && window.playground.snapshot.t === {scenario['duration']}"
                            " && !window.playground.state.playing", timeout=30_000)
     page_events = page.evaluate("() => window.playground.spacetime.log")
     differ = next((i for i, (a, b) in enumerate(zip(page_events, events)) if a != b), min(len(page_events), len(events)))

@@ -1,6 +1,6 @@
 // Controls and keys: play / pause, step, speed, seed, restart, partition mode, help, settings, invite; the
-// connection indicator and the reconnect banner. The keys: space, →, R, P, ?, Esc (the timeline adds ←, the
-// share button S).
+// connection indicator and the reconnect banner. The keys: space, →, . and , (one happening on / back), R, P, ?,
+// Esc (the timeline adds ←, the share button S, the story stepper N, the diagram D, presenter mode F).
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -92,6 +92,9 @@ export function setupControls(page) {
     } else if (e.key === "ArrowRight") {
       e.preventDefault();
       step();
+    } else if ((e.key === "." || e.key === ",") && page.stepHappening) {
+      e.preventDefault();
+      page.stepHappening(e.key === "." ? 1 : -1); // one happening on / back (static/js/page/story-step.js)
     } else if (e.key === "?" || (e.key === "/" && e.shiftKey)) {
       e.preventDefault();
       $("#help").showModal();

@@ -35,12 +35,12 @@ export function setupNarration(page, el) {
   function narrate(ev, before) {
     const said = line(ev, before);
     if (ev.type === "violation") {
-      const id = feed.add(ev.t, said, "violation");
+      const id = feed.add(ev.t, said, "violation", ev);
       if (!state.violations[ev.invariant]) state.violations[ev.invariant] = { id, t: ev.t, node: ev.node, details: ev.details };
       page.emit("violation", ev);
       return;
     }
-    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info");
+    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info", ev);
   }
 
   /** The feed's line for an event (the view's, else the page's), or null. */
@@ -67,7 +67,7 @@ export function setupNarration(page, el) {
     for (const ev of events) {
       const said = line(ev, snap);
       if (said) feed.add(ev.t, said, ev.type === "violation" ? "violation" : ev.type === "intervention" ? "intervention"
-        : ev.type === "rejected" ? "error" : "info");
+        : ev.type === "rejected" ? "error" : "info", ev);
       applyEvent(snap, ev);
     }
   };

@@ -4,12 +4,18 @@
 // events of this branch (started.events + every frame), cuts them back on a seek or a step back, and rebuilds
 // its picture from them at every reset (docs/frontend.md, "The space-time diagram").
 //
-// setupSpacetime(page, { inspect }) -> { root, model, render(), exportSvg() }; the root carries
-// data-view="spacetime" and each arrow data-msg="<message id>".
+// Drawn on a canvas (10,000 SVG lines cannot keep 30 fps): only what is in the visible window, found by a binary
+// search over the messages in send order. Hit-testing (hover, click) goes through the arrows drawn last, bucketed
+// by height. "Download SVG" renders the same window, from the same geometry, as an SVG file with one
+// <g data-msg="<message id>"> per arrow.
+//
+// setupSpacetime(page, { inspect }) -> { root, model, render(), exportSvg(), arrowAt(x, y), arrowPoint(id),
+// drawnIds(), selected, ... }; the root carries data-view="spacetime" (and data-selected, data-hovered).
 
-import { h, s, fmtTime, GREY } from "../util.js";
+import { h, fmtTime, GREY } from "../util.js";
 
 const MAX_EVENTS = 400_000; // the branch's events kept (beyond: the oldest go, the diagram says so)
+const MAX_MESSAGES = 200_000; // message records kept (beyond: the oldest 10% go)
 const MAX_LANES = 12; // above this many nodes: lanes for the selected node and the first ones only
 const LANE_MIN = 28; // px between lanes at least
 const TOP = 34; // px above the first moment (the lane names)
@@ -17,6 +23,10 @@ const SPANS = [250, 500, 1000, 2000, 5000, 10000, 30000, 60000]; // zoom levels:
 const MODES = ["topology", "split", "diagram"];
 const MODE_LABEL = { topology: "Space-time diagram", split: "Diagram only", diagram: "Topology too" };
 const MARK_FIELDS = ["role", "decision", "state", "phase", "leader", "generation", "ballot", "status"];
+const HIT_PX = 6; // how near the pointer must be to an arrow
+const BAND_PX = 16; // hit-test buckets: horizontal bands this high
+const INK = "#0f172a";
+const DROP = "#dc2626";
 
 /** Whether a message is a heartbeat (Raft's empty AppendEntries, anything called heartbeat or ping). */
 export function isHeartbeat(msg) {
@@ -33,7 +43,10 @@ export class SpacetimeModel {
   }
 
   clear(snapshot) {
-    this.messages = new Map(); // id -> {id, from, to, sent, due, end, how: "deliver"|"drop"|null, reason, msg}
+    this.messages = new Map(); // id -> {id, from, to, sent, due, end, how: "deliver"|"drop"|"unknown"|null, reason, msg}
+    this.list = []; // the same records in send order (windowing: a binary search on `sent`)
+    this.open = new Map(); // id -> record, for messages not ended yet (their arrow reaches "now")
+    this.maxLife = 0; // the longest a message has lived (or is due to): how far before a window to look
     this.marks = []; // {t, node, kind: "timer"|"change", text}
     this.spans = []; // {node, from, to|null, what: "crashed"|"paused"}
     this.bands = []; // {from, to|null, text}
@@ -58,9 +71,52 @@ export class SpacetimeModel {
   }
 
   onSend(ev) {
-    this.messages.set(ev.id, { id: ev.id, from: ev.from, to: ev.to, sent: ev.t, due: ev.deliver_at, end: null,
-                               how: null, reason: null, msg: ev.msg });
+    const rec = { id: ev.id, from: ev.from, to: ev.to, sent: ev.t, due: ev.deliver_at, end: null, how: null,
+                  reason: null, msg: ev.msg, hb: isHeartbeat(ev.msg), color: null };
+    this.messages.set(ev.id, rec);
+    this.list.push(rec);
+    this.open.set(ev.id, rec);
+    this.maxLife = Math.max(this.maxLife, (ev.deliver_at || ev.t) - ev.t);
     if (ev.msg && ev.msg.kind) this.kinds.add(ev.msg.kind);
+    if (this.messages.size > MAX_MESSAGES) this.forgetOldest(Math.floor(MAX_MESSAGES / 10));
+  }
+
+  /** Memory stays bounded: the oldest `n` message records go (the diagram says "oldest events forgotten"). */
+  forgetOldest(n) {
+    for (const rec of this.list.slice(0, n)) {
+      this.messages.delete(rec.id);
+      this.open.delete(rec.id);
+    }
+    this.list = this.list.slice(n);
+    this.trimmed = true;
+  }
+
+  end(rec, t, how, reason) {
+    rec.end = t;
+    rec.how = how;
+    rec.reason = reason || null;
+    this.open.delete(rec.id);
+    this.maxLife = Math.max(this.maxLife, t - rec.sent);
+  }
+
+  /** Records in send order again (after messages were added out of order: a snapshot's in-flight ones). */
+  sort() {
+    this.list.sort((a, b) => a.sent - b.sent || a.id - b.id);
+  }
+
+  /** Call fn(rec) for every message whose life may overlap [t0, t1] (a superset: the caller clips). */
+  eachIn(t0, t1, fn) {
+    const list = this.list;
+    const from = t0 - this.maxLife;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) { // the first record sent at `from` or later
+      const mid = (lo + hi) >> 1;
+      if (list[mid].sent < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < list.length && list[i].sent <= t1; i++) fn(list[i]);
+    for (const rec of this.open.values()) if (rec.sent < from) fn(rec); // held for long (a paused receiver)
   }
 
   onStatus(node, status, t) {
@@ -80,11 +136,7 @@ export class SpacetimeModel {
       case "deliver":
       case "drop": {
         const m = this.messages.get(ev.id);
-        if (m) {
-          m.end = ev.t;
-          m.how = ev.type;
-          m.reason = ev.reason || null;
-        }
+        if (m) this.end(m, ev.t, ev.type, ev.reason);
         break;
       }
       case "timer":
@@ -103,7 +155,10 @@ export class SpacetimeModel {
       case "intervention":
         if (ev.action === "delay_message") {
           const m = this.messages.get(ev.id);
-          if (m) m.due = ev.deliver_at;
+          if (m) {
+            m.due = ev.deliver_at;
+            this.maxLife = Math.max(this.maxLife, m.due - m.sent);
+          }
         }
         break;
       case "net": {
@@ -129,6 +184,21 @@ function netText(net) {
   return `${net.cuts.length} link${net.cuts.length === 1 ? "" : "s"} cut`;
 }
 
+function niceStep(x) {
+  for (const st of [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000]) if (st >= x) return st;
+  return 120000;
+}
+
+const esc = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+const r1 = (v) => Math.round(v * 10) / 10;
+
+/** One line of words on a message: its tooltip on the canvas and in the SVG file. */
+function describe(m) {
+  return `#${m.id} ${m.msg ? m.msg.kind : ""} ${m.from} → ${m.to} · sent ${fmtTime(m.sent)}${
+    m.how === "deliver" ? ` · delivered ${fmtTime(m.end)}` : m.how === "drop" ? ` · dropped ${fmtTime(m.end)} (${m.reason})`
+      : m.how === "unknown" ? " · its end was jumped over" : " · in flight"}`;
+}
+
 export function setupSpacetime(page, { inspect }) {
   const { state } = page;
   const stageCol = document.querySelector(".stage-col");
@@ -141,13 +211,17 @@ export function setupSpacetime(page, { inspect }) {
   let windowEnd = 0; // when not following
   let hideHeartbeats = false;
   let kindFilter = "";
-  let hovered = null;
+  let hovered = []; // message ids highlighted (an arrow or a feed line under the pointer)
+  let hoverKey = "";
   let selected = null;
   let dirty = true;
   let lastDraw = 0;
+  let last = null; // the geometry drawn last (hit-testing, tests)
+  let grid = null; // hit-test buckets of `last`, built when first needed
 
   // --- DOM -------------------------------------------------------------------------------------------
-  const svg = s("svg", { class: "st-svg", role: "img", "aria-label": "Space-time diagram: a lane per node, time flows down" });
+  const canvas = h("canvas", { class: "st-canvas", role: "img",
+                               "aria-label": "Space-time diagram: a lane per node, time flows down" });
   const kinds = h("select", { class: "st-kinds", "aria-label": "Message kind", title: "Show one kind of message" },
     h("option", { value: "" }, "all kinds"));
   const hb = h("input", { type: "checkbox", class: "st-hb" });
@@ -155,13 +229,14 @@ export function setupSpacetime(page, { inspect }) {
   const followBtn = h("button", { class: "btn st-follow", type: "button", title: "Follow the current moment" }, "⇣ Now");
   const zoomIn = h("button", { class: "btn", type: "button", title: "Zoom in (less time)", "aria-label": "Zoom in" }, "+");
   const zoomOut = h("button", { class: "btn", type: "button", title: "Zoom out (more time)", "aria-label": "Zoom out" }, "−");
-  const svgBtn = h("button", { class: "btn st-export", type: "button", title: "Download the diagram as an SVG file" }, "⤓ SVG");
+  const svgBtn = h("button", { class: "btn st-export", type: "button",
+                               title: "Download the visible window of the diagram as an SVG file" }, "⤓ SVG");
   const back = h("button", { class: "btn st-mode", type: "button", title: "Show the topology beside the diagram" },
     "Topology too");
   const bar = h("div", { class: "st-bar" }, back, zoomIn, zoomOut, followBtn,
     h("label", { class: "st-check", title: "Hide heartbeats (empty AppendEntries, pings, acks)" }, hb, " hide heartbeats"),
     kinds, svgBtn, info);
-  const body = h("div", { class: "st-body" }, svg);
+  const body = h("div", { class: "st-body" }, canvas);
   const root = h("section", { class: "spacetime", "data-view": "spacetime", "aria-label": "Space-time diagram",
                               hidden: true }, bar, body);
   stage.after(root);
@@ -197,31 +272,80 @@ export function setupSpacetime(page, { inspect }) {
     if (e.ctrlKey) {
       if (spanIndex < 0) spanIndex = SPANS.length - 1;
       spanIndex = Math.min(SPANS.length - 1, Math.max(0, spanIndex + (e.deltaY > 0 ? 1 : -1)));
+      dirty = true;
     } else {
-      const span = spanIndex < 0 ? Math.max(SPANS[0], now()) : SPANS[spanIndex];
-      const end = follow ? now() : windowEnd;
-      windowEnd = Math.max(span, Math.min(now(), end + (e.deltaY / 400) * span));
-      follow = windowEnd >= now();
+      scroll((e.deltaY / 400) * windowSpan());
     }
-    dirty = true;
   }, { passive: false });
 
-  // linked views: hover highlights the message on the topology (and its arrow), click inspects it
-  function highlight(id) {
-    if (hovered === id) return;
-    for (const el of document.querySelectorAll(".msg.hl, .st-msg.hl")) el.classList.remove("hl");
-    hovered = id;
-    if (id === null) return;
-    for (const el of document.querySelectorAll(`[data-msg="${id}"]`)) el.classList.add("hl");
+  /** Move the window by `ms` of simulated time (later: positive); back at "now" it follows again. */
+  function scroll(ms) {
+    const span = windowSpan();
+    const end = follow ? Math.max(now(), span) : windowEnd;
+    windowEnd = Math.max(span, Math.min(now(), end + ms));
+    follow = windowEnd >= now();
+    dirty = true;
   }
-  svg.addEventListener("pointerover", (e) => {
-    const g = e.target.closest("[data-msg]");
-    highlight(g ? Number(g.dataset.msg) : null);
+
+  // --- linked views: hover highlights a message in the diagram, the topology, the feed and the timeline;
+  // selecting an arrow inspects it and scrolls the feed to its line --------------------------------------
+  /** The message ids a link points at: its message, else what its node received and sent at its moment. */
+  function idsOf(link) {
+    if (!link) return [];
+    if (link.msg !== null && link.msg !== undefined) return [link.msg];
+    if (!link.node || link.t === null || link.t === undefined) return [];
+    const out = [];
+    model.eachIn(link.t, link.t, (m) => {
+      if ((m.to === link.node && m.end === link.t && m.how === "deliver") || (m.from === link.node && m.sent === link.t)) out.push(m.id);
+    });
+    return out;
+  }
+
+  function hoverLink(link) {
+    const ids = idsOf(link);
+    const key = link ? `${link.from || ""}:${link.t}:${ids.join(" ")}` : "";
+    if (key === hoverKey) return;
+    hoverKey = key;
+    for (const el of document.querySelectorAll(".msg.hl")) el.classList.remove("hl");
+    hovered = ids;
+    for (const id of ids) for (const el of document.querySelectorAll(`#topology [data-msg="${id}"]`)) el.classList.add("hl");
+    if (page.feed) page.feed.mark("linked", link && link.from !== "feed" ? page.feed.linesFor(link) : []);
+    if (link) root.dataset.hovered = ids.join(" ");
+    else delete root.dataset.hovered;
+    page.emit("link-hover", link); // the timeline marks its moment
+    dirty = true;
+  }
+  const linkOf = (m) => ({ msg: m.id, t: m.sent, node: m.from, end: m.end, to: m.to });
+
+  function setupFeedLinks() {
+    const el = page.feed && page.feed.el;
+    if (!el) return;
+    el.addEventListener("pointerover", (e) => {
+      const line = e.target.closest && e.target.closest("li[data-t]");
+      if (line) hoverLink({ ...page.feed.linkOf(line), from: "feed" });
+    });
+    el.addEventListener("pointerleave", () => hoverLink(null));
+  }
+  setupFeedLinks();
+
+  let pointer = null;
+  canvas.addEventListener("pointermove", (e) => {
+    const wanted = pointer === null;
+    pointer = { x: e.offsetX, y: e.offsetY };
+    if (wanted) requestAnimationFrame(() => { // at most one hit-test a frame
+      if (!pointer) return;
+      const id = arrowAt(pointer.x, pointer.y);
+      pointer = null;
+      const m = id === null ? null : model.messages.get(id);
+      canvas.title = m ? describe(m) : "";
+      canvas.style.cursor = m ? "pointer" : "";
+      hoverLink(m ? linkOf(m) : null);
+    });
   });
-  svg.addEventListener("pointerleave", () => highlight(null));
-  svg.addEventListener("click", (e) => {
-    const g = e.target.closest("[data-msg]");
-    if (g) open(Number(g.dataset.msg));
+  canvas.addEventListener("pointerleave", () => { pointer = null; hoverLink(null); });
+  canvas.addEventListener("click", (e) => {
+    const id = arrowAt(e.offsetX, e.offsetY);
+    if (id !== null) open(id);
   });
   document.getElementById("topology").addEventListener("click", (e) => {
     const g = e.target.closest && e.target.closest(".msg[data-msg]");
@@ -230,9 +354,17 @@ export function setupSpacetime(page, { inspect }) {
 
   function open(id) {
     selected = id;
+    root.dataset.selected = String(id);
     dirty = true;
-    for (const el of document.querySelectorAll(".msg.sel, .st-msg.sel")) el.classList.remove("sel");
-    for (const el of document.querySelectorAll(`[data-msg="${id}"]`)) el.classList.add("sel");
+    for (const el of document.querySelectorAll(".msg.sel")) el.classList.remove("sel");
+    for (const el of document.querySelectorAll(`#topology [data-msg="${id}"]`)) el.classList.add("sel");
+    const m = model.messages.get(id);
+    if (m && page.feed) {
+      const lines = page.feed.linesFor(linkOf(m));
+      page.feed.mark("linked-sel", lines);
+      if (lines.length) page.feed.reveal(lines[lines.length - 1]); // the earliest line about it (newest first)
+    }
+    if (m) page.emit("link-select", linkOf(m));
     inspect(id);
   }
 
@@ -243,24 +375,22 @@ export function setupSpacetime(page, { inspect }) {
     const base = log.length ? null : snapshot; // no history (a viewer, a seek forward): start from the snapshot
     if (base) model.clear(base);
     for (const ev of log) model.add(ev);
-    model.trimmed = trimmed;
+    model.trimmed = model.trimmed || trimmed;
     // a jump forward (a seek past what this page saw, a link opened at ?t=): the events in between never came,
     // so say so, and end the messages the log saw leave but not arrive where they were due
     const seen = log.length ? log[log.length - 1].t : 0;
     if (snapshot.t > seen + 1) {
       model.gaps.push({ from: seen, to: snapshot.t });
       const flying = new Set(snapshot.messages.map((m) => m.id));
-      for (const m of model.messages.values()) {
-        if (m.end === null && !flying.has(m.id)) {
-          m.end = Math.min(m.due, snapshot.t);
-          m.how = "unknown";
-        }
+      for (const m of [...model.open.values()]) {
+        if (!flying.has(m.id)) model.end(m, Math.min(m.due, snapshot.t), "unknown", null);
       }
     }
     // what the snapshot has in flight but the log never saw (a fast-forward seek): arrows from their send
     for (const m of snapshot.messages) {
       if (!model.messages.has(m.id)) model.onSend({ id: m.id, from: m.from, to: m.to, t: m.sent_at, deliver_at: m.deliver_at, msg: m.msg });
     }
+    model.sort();
     refreshKinds();
     dirty = true;
   }
@@ -282,6 +412,18 @@ export function setupSpacetime(page, { inspect }) {
     for (const k of [...model.kinds].sort()) if (!have.includes(k)) kinds.append(h("option", { value: k }, k));
   }
 
+  // a link opened at ?t= (far ahead): the diagram's window before t is played in (docs/frontend.md)
+  const saved = page.config.saved || null;
+  const linkT = saved && saved.t !== null && saved.t !== undefined ? saved.t : null;
+  let awaitingLink = false; // the first seek of a ?t= link has not landed yet
+  let filling = null; // {t, speed}: playing the window before the link's moment
+  function fillWindow(t) {
+    const from = Math.max(0, t - windowSpan());
+    filling = { t, speed: state.speed, from };
+    page.send({ type: "speed", speed: 10_000 }); // the server's top speed: a 1 s window in 0.1 s
+    page.send({ type: "seek", t: from, id: "history" });
+  }
+
   page.addExtra({
     handles: [],
     startOptions: () => ({}),
@@ -289,18 +431,29 @@ export function setupSpacetime(page, { inspect }) {
       if (msg.type === "started") {
         log = (msg.events || []).slice();
         trimmed = false;
+        awaitingLink = linkT !== null && !msg.viewer && !state.viewer && !filling;
       } else if (msg.type === "seeked") {
         if (msg.reason === "step_back") log.pop();
         else log = log.filter((ev) => ev.t < msg.t); // everything before t has happened, nothing at t
+        const seen = log.length ? log[log.length - 1].t : 0;
+        if (awaitingLink && msg.t === linkT && msg.t > seen + 1) fillWindow(msg.t);
+        awaitingLink = false;
+        if (filling && msg.id === "history") page.send({ type: "play_until", t: filling.t });
         // (the timeline may have landed the seek, and the reset, before this ran: rebuild once the message is done)
         queueMicrotask(() => rebuild(state.snap));
+      } else if (msg.type === "status" && filling && !msg.playing && msg.t >= filling.t) {
+        page.send({ type: "speed", speed: filling.speed });
+        filling = null;
+      } else if (msg.type === "error" && filling) {
+        page.send({ type: "speed", speed: filling.speed });
+        filling = null;
       }
     },
   });
   page.on("event", (ev) => push(ev));
   page.on("reset", (snapshot) => rebuild(snapshot));
 
-  // --- drawing --------------------------------------------------------------------------------------------
+  // --- geometry (shared by the canvas and the SVG file) ------------------------------------------------------
   function now() {
     return state.snap ? Math.max(state.snap.t, Math.floor(state.shownT || 0)) : 0;
   }
@@ -318,126 +471,261 @@ export function setupSpacetime(page, { inspect }) {
   }
 
   function visible(m) {
-    if (hideHeartbeats && isHeartbeat(m.msg)) return false;
+    if (hideHeartbeats && m.hb) return false;
     if (kindFilter && (!m.msg || m.msg.kind !== kindFilter)) return false;
     return true;
   }
 
-  /** Build the diagram's SVG content for the window [t0, t1] at the given size. */
-  function draw(target, width, height, t0, t1) {
+  const arrows = { n: 0, x1: [], y1: [], x2: [], y2: [], rec: [] }; // reused frame after frame
+
+  /** Where everything of the window [t0, t1] goes at the given size (the arrows in `arrows`). */
+  function layout(width, height, t0, t1, out = arrows) {
     const ids = lanes();
     const laneX = {};
-    const gap = Math.max(LANE_MIN, (width - 40) / Math.max(1, ids.length));  // (LANE_MIN: lanes never closer)
+    const gap = Math.max(LANE_MIN, (width - 40) / Math.max(1, ids.length)); // (LANE_MIN: lanes never closer)
     ids.forEach((id, i) => { laneX[id] = 20 + gap * (i + 0.5); });
     const span = Math.max(1, t1 - t0);
-    const y = (t) => TOP + ((t - t0) / span) * (height - TOP - 10);
+    const scale = (height - TOP - 10) / span;
+    const y = (t) => TOP + (t - t0) * scale;
     const tNow = now();
     const module = page.view.module;
-    const out = [];
-    // bands: partitions and cuts
-    for (const b of model.bands) {
-      const from = Math.max(t0, b.from);
-      const to = Math.min(t1, b.to === null ? tNow : b.to);
-      if (to < t0 || from > t1 || to <= from) continue;
-      out.push(s("rect", { class: "st-band", x: 0, y: y(from), width, height: Math.max(1, y(to) - y(from)) },
-        s("title", {}, `${b.text} · ${fmtTime(b.from)}${b.to === null ? "" : ` – ${fmtTime(b.to)}`}`)));
-    }
-    for (const gp of model.gaps) {
-      const from = Math.max(t0, gp.from);
-      const to = Math.min(t1, gp.to);
-      if (to <= from) continue;
-      out.push(s("rect", { class: "st-gap", x: 0, y: y(from), width, height: Math.max(1, y(to) - y(from)) },
-        s("title", {}, `${fmtTime(gp.from)} – ${fmtTime(gp.to)}: jumped over (not received); travel back and play to see it`)));
-    }
-    // lanes, spans
-    for (const id of ids) {
-      out.push(s("line", { class: "st-lane", x1: laneX[id], x2: laneX[id], y1: TOP - 4, y2: height }));
-      out.push(s("text", { class: "st-lane-name", x: laneX[id], y: 16 }, id));
-    }
-    for (const sp of model.spans) {
-      if (!(sp.node in laneX)) continue;
-      const from = Math.max(t0, sp.from);
-      const to = Math.min(t1, sp.to === null ? tNow : sp.to);
-      if (to < from) continue;
-      out.push(s("rect", { class: `st-span ${sp.what}`, x: laneX[sp.node] - 7, y: y(from), width: 14,
-                           height: Math.max(2, y(to) - y(from)) }, s("title", {}, `${sp.node} ${sp.what}`)));
-    }
-    // messages
-    let shown = 0;
-    for (const m of model.messages.values()) {
+    out.n = 0;
+    model.eachIn(t0, t1, (m) => {
       const end = m.end === null ? tNow : m.end;
-      if (end < t0 || m.sent > t1) continue;
-      if (!(m.from in laneX) || !(m.to in laneX) || !visible(m)) continue;
-      shown += 1;
-      const x1 = laneX[m.from];
-      let x2 = laneX[m.to];
+      if (end < t0 || m.sent > t1) return;
+      const xa = laneX[m.from];
+      let xb = laneX[m.to];
+      if (xa === undefined || xb === undefined || !visible(m)) return;
       let tEnd = end;
       if (m.end === null) { // in flight: the arrow's head is where it is now
         const f = Math.min(1, Math.max(0, (tNow - m.sent) / Math.max(1, m.due - m.sent)));
-        x2 = x1 + (x2 - x1) * f;
+        xb = xa + (xb - xa) * f;
         tEnd = tNow;
       } else if (m.how === "drop" && m.due > m.sent) { // it falls where it was
         const f = Math.min(1, Math.max(0, (m.end - m.sent) / (m.due - m.sent)));
-        x2 = x1 + (x2 - x1) * f;
+        xb = xa + (xb - xa) * f;
       }
-      const color = m.msg ? module.messageColor(m.msg) : GREY;
-      const cls = `st-msg ${m.how || "flying"}${m.id === selected ? " sel" : ""}${m.id === hovered ? " hl" : ""}`;
-      const g = s("g", { class: cls, "data-msg": m.id });
-      g.append(s("line", { x1, y1: y(m.sent), x2, y2: y(tEnd), stroke: color }),
-        s("line", { class: "st-hit", x1, y1: y(m.sent), x2, y2: y(tEnd) }));
-      if (m.how === "deliver") g.append(s("circle", { cx: x2, cy: y(tEnd), r: 3, fill: color }));
-      if (m.how === "drop") g.append(s("text", { class: "st-cross", x: x2, y: y(tEnd) + 4 }, "✕"));
-      g.append(s("title", {}, `#${m.id} ${m.msg ? m.msg.kind : ""} ${m.from} → ${m.to} · sent ${fmtTime(m.sent)}${
-        m.how === "deliver" ? ` · delivered ${fmtTime(m.end)}` : m.how === "drop" ? ` · dropped ${fmtTime(m.end)} (${m.reason})` : m.how === "unknown" ? " · its end was jumped over" : " · in flight"}`));
-      out.push(g);
-    }
-    // marks
-    for (const mk of model.marks) {
-      if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
-      const cls = `st-mark ${mk.kind}`;
-      const el = mk.kind === "timer"
-        ? s("circle", { class: cls, cx: laneX[mk.node], cy: y(mk.t), r: 3.5 })
-        : s("rect", { class: cls, x: laneX[mk.node] - 5, y: y(mk.t) - 5, width: 10, height: 10 });
-      el.append(s("title", {}, `${fmtTime(mk.t)} · ${mk.node}: ${mk.text}`));
-      out.push(el);
-    }
-    // now, and the time scale
-    if (tNow >= t0 && tNow <= t1) out.push(s("line", { class: "st-now", x1: 0, x2: width, y1: y(tNow), y2: y(tNow) }));
-    const step = niceStep(span / 6);
-    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-      out.push(s("text", { class: "st-tick", x: 2, y: y(t) - 2 }, fmtTime(t)));
-    }
-    target.replaceChildren(...out);
-    return shown;
+      if (m.color === null) m.color = m.msg ? module.messageColor(m.msg) : GREY;
+      const i = out.n++;
+      out.x1[i] = xa;
+      out.y1[i] = y(m.sent);
+      out.x2[i] = xb;
+      out.y2[i] = y(tEnd);
+      out.rec[i] = m;
+    });
+    out.rec.length = Math.max(out.n, Math.min(out.rec.length, out.n + 1000)); // let go of old records
+    return { width, height, t0, t1, tNow, ids, laneX, y, arrows: out };
   }
 
-  function niceStep(x) {
-    for (const st of [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000]) if (st >= x) return st;
-    return 120000;
+  // --- the canvas -------------------------------------------------------------------------------------------
+  function paint(G) {
+    const dpr = window.devicePixelRatio || 1;
+    const { width, height, t0, t1, tNow, ids, laneX, y } = G;
+    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+      canvas.width = Math.round(width * dpr);
+      canvas.height = Math.round(height * dpr);
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const clip = (from, to) => [Math.max(t0, from), Math.min(t1, to)];
+    ctx.fillStyle = "rgba(251, 146, 60, 0.12)"; // partitions and cuts
+    for (const b of model.bands) {
+      const [from, to] = clip(b.from, b.to === null ? tNow : b.to);
+      if (to > from) ctx.fillRect(0, y(from), width, Math.max(1, y(to) - y(from)));
+    }
+    ctx.fillStyle = "rgba(148, 163, 184, 0.15)"; // jumped over
+    for (const gp of model.gaps) {
+      const [from, to] = clip(gp.from, gp.to);
+      if (to > from) ctx.fillRect(0, y(from), width, Math.max(1, y(to) - y(from)));
+    }
+    ctx.strokeStyle = "#cbd5e1";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (const id of ids) { ctx.moveTo(laneX[id], TOP - 4); ctx.lineTo(laneX[id], height); }
+    ctx.stroke();
+    for (const sp of model.spans) {
+      if (!(sp.node in laneX)) continue;
+      const [from, to] = clip(sp.from, sp.to === null ? tNow : sp.to);
+      if (to < from) continue;
+      ctx.fillStyle = sp.what === "crashed" ? "rgba(100, 116, 139, 0.35)" : "rgba(245, 158, 11, 0.35)";
+      ctx.fillRect(laneX[sp.node] - 7, y(from), 14, Math.max(2, y(to) - y(from)));
+    }
+    // arrows: one path per colour and style (thousands of lines cost a few strokes)
+    const A = G.arrows;
+    const dense = A.n > 2000;
+    const groups = new Map();
+    for (let i = 0; i < A.n; i++) {
+      const m = A.rec[i];
+      const key = m.how === null ? `${m.color}|flying` : m.how === "unknown" ? `${m.color}|unknown` : m.color;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(i);
+    }
+    ctx.lineWidth = dense ? 1 : 1.6;
+    for (const [key, idx] of groups) {
+      const [color, style] = key.split("|");
+      ctx.strokeStyle = color;
+      ctx.setLineDash(style === "flying" ? [4, 3] : style === "unknown" ? [1, 3] : []);
+      ctx.globalAlpha = style === "unknown" ? 0.6 : 1;
+      ctx.beginPath();
+      for (const i of idx) { ctx.moveTo(A.x1[i], A.y1[i]); ctx.lineTo(A.x2[i], A.y2[i]); }
+      ctx.stroke();
+      if (!style) { // delivered: a dot at the head
+        ctx.fillStyle = color;
+        ctx.beginPath();
+        const r = dense ? 1.5 : 2.5;
+        for (const i of idx) if (A.rec[i].how === "deliver") ctx.rect(A.x2[i] - r, A.y2[i] - r, 2 * r, 2 * r);
+        ctx.fill();
+      }
+    }
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = DROP; // drops: a cross where the message fell
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (let i = 0; i < A.n; i++) {
+      if (A.rec[i].how !== "drop") continue;
+      const x = A.x2[i];
+      const yy = A.y2[i];
+      ctx.moveTo(x - 4, yy - 4); ctx.lineTo(x + 4, yy + 4); ctx.moveTo(x + 4, yy - 4); ctx.lineTo(x - 4, yy + 4);
+    }
+    ctx.stroke();
+    // marks: timers (rings) and role or decision changes (squares)
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = "#475569";
+    ctx.fillStyle = "#fff";
+    ctx.beginPath();
+    const changes = [];
+    for (const mk of model.marks) {
+      if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
+      if (mk.kind === "timer") { ctx.moveTo(laneX[mk.node] + 3.5, y(mk.t)); ctx.arc(laneX[mk.node], y(mk.t), 3.5, 0, 2 * Math.PI); }
+      else changes.push(mk);
+    }
+    ctx.fill();
+    ctx.stroke();
+    ctx.fillStyle = "#7c3aed";
+    for (const mk of changes) ctx.fillRect(laneX[mk.node] - 5, y(mk.t) - 5, 10, 10);
+    // the highlighted and the selected arrows, on top
+    const on = new Set(hovered);
+    for (let i = 0; i < A.n; i++) {
+      const m = A.rec[i];
+      if (m.id !== selected && !on.has(m.id)) continue;
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = m.id === selected ? INK : m.color;
+      ctx.beginPath();
+      ctx.moveTo(A.x1[i], A.y1[i]);
+      ctx.lineTo(A.x2[i], A.y2[i]);
+      ctx.stroke();
+    }
+    // now, the time scale and the lane names
+    if (tNow >= t0 && tNow <= t1) {
+      ctx.strokeStyle = INK;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([2, 3]);
+      ctx.beginPath(); ctx.moveTo(0, y(tNow)); ctx.lineTo(width, y(tNow)); ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#64748b";
+    ctx.textAlign = "left";
+    const step = niceStep(Math.max(1, t1 - t0) / 6);
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ctx.fillText(fmtTime(t), 2, y(t) - 2);
+    ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.fillRect(0, 0, width, TOP - 8);
+    ctx.font = "700 13px system-ui, sans-serif";
+    ctx.fillStyle = INK;
+    ctx.textAlign = "center";
+    for (const id of ids) ctx.fillText(id, laneX[id], 16);
+  }
+
+  // --- hit-testing ------------------------------------------------------------------------------------------
+  function buckets() {
+    if (grid) return grid;
+    grid = new Map();
+    const A = last ? last.arrows : arrows;
+    for (let i = 0; i < A.n; i++) {
+      const lo = Math.floor((Math.min(A.y1[i], A.y2[i]) - HIT_PX) / BAND_PX);
+      const hi = Math.floor((Math.max(A.y1[i], A.y2[i]) + HIT_PX) / BAND_PX);
+      for (let b = lo; b <= hi; b++) {
+        let list = grid.get(b);
+        if (!list) grid.set(b, (list = []));
+        list.push(i);
+      }
+    }
+    return grid;
+  }
+
+  /** The message id of the arrow drawn nearest to (x, y) (px in the canvas), within HIT_PX; or null. */
+  function arrowAt(x, y) {
+    if (!last) return null;
+    const A = last.arrows;
+    let best = null;
+    let bestD = HIT_PX * HIT_PX;
+    for (const i of buckets().get(Math.floor(y / BAND_PX)) || []) {
+      const dx = A.x2[i] - A.x1[i];
+      const dy = A.y2[i] - A.y1[i];
+      const len = dx * dx + dy * dy;
+      const f = len ? Math.max(0, Math.min(1, ((x - A.x1[i]) * dx + (y - A.y1[i]) * dy) / len)) : 0;
+      const ex = A.x1[i] + f * dx - x;
+      const ey = A.y1[i] + f * dy - y;
+      const d = ex * ex + ey * ey;
+      if (d <= bestD) { // (a later arrow is drawn on top: it wins a tie)
+        bestD = d;
+        best = A.rec[i].id;
+      }
+    }
+    return best;
+  }
+
+  /** A point of the page (client px) where arrowAt finds message `id` (for tests and keyboard users); or null. */
+  function arrowPoint(id) {
+    if (!last) return null;
+    const A = last.arrows;
+    const i = A.rec.slice(0, A.n).findIndex((m) => m.id === id);
+    if (i < 0) return null;
+    const r = canvas.getBoundingClientRect();
+    for (const f of [0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95]) {
+      const x = A.x1[i] + f * (A.x2[i] - A.x1[i]);
+      const y = A.y1[i] + f * (A.y2[i] - A.y1[i]);
+      if (arrowAt(x, y) === id) return { x: r.left + x, y: r.top + y };
+    }
+    return null;
+  }
+
+  /** The message ids drawn as arrows last, in order. */
+  function drawnIds() {
+    if (!last) return [];
+    return last.arrows.rec.slice(0, last.arrows.n).map((m) => m.id).sort((a, b) => a - b);
+  }
+
+  // --- the window, the render loop ----------------------------------------------------------------------------
+  function windowSpan() {
+    return spanIndex < 0 ? Math.max(SPANS[0], now()) : SPANS[spanIndex]; // -1: the whole run so far
   }
 
   function windowOf() {
-    const span = spanIndex < 0 ? Math.max(SPANS[0], now()) : SPANS[spanIndex]; // -1: the whole run so far
+    const span = windowSpan();
     const end = follow ? Math.max(now(), span) : windowEnd;
     return [Math.max(0, end - span), Math.max(end, span)];
   }
 
-  function render() {
+  function render(force = false) {
     if (mode === "topology" || !state.snap) return;
     const t = performance.now();
-    if (!dirty && !(state.playing && follow)) return;
-    if (state.playing && t - lastDraw < 50) return; // at most 20 redraws a second while playing
+    if (!force && !dirty && !(state.playing && follow)) return;
+    if (!force && state.playing && t - lastDraw < 50) return; // at most 20 redraws a second while playing
     lastDraw = t;
     dirty = false;
     const width = body.clientWidth || 600;
     const height = body.clientHeight || 400;
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("width", width);
-    svg.setAttribute("height", height);
     const [t0, t1] = windowOf();
-    const shown = draw(svg, width, height, t0, t1);
+    last = layout(width, height, t0, t1);
+    grid = null;
+    paint(last);
+    const shown = last.arrows.n;
     followBtn.disabled = follow;
-    info.textContent = `${fmtTime(t0)} – ${fmtTime(t1)} · ${shown} message${shown === 1 ? "" : "s"}${
+    info.textContent = `${fmtTime(t0)} – ${fmtTime(t1)} · ${shown.toLocaleString("en")} message${shown === 1 ? "" : "s"}${
       lanes().length < (state.snap.order || []).length ? ` · lanes: ${lanes().length} of ${state.snap.order.length} nodes (select one to add it)` : ""}${
       model.trimmed ? " · oldest events forgotten" : ""}`;
   }
@@ -446,17 +734,57 @@ export function setupSpacetime(page, { inspect }) {
     requestAnimationFrame(loop);
   })();
 
-  /** The diagram of the current window as a standalone SVG document (with its styles inlined). */
+  /** The diagram of the current window as a standalone SVG document: the same geometry as the canvas, one
+   * <g class="st-msg" data-msg="id"> per arrow, its styles inlined. */
   function exportSvg() {
     const width = Math.max(600, body.clientWidth || 800);
     const height = Math.max(400, body.clientHeight || 600);
-    const doc = s("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
     const [t0, t1] = windowOf();
-    const g = s("g", {});
-    draw(g, width, height, t0, t1);
-    const style = s("style", {}, EXPORT_CSS);
-    doc.append(style, s("rect", { x: 0, y: 0, width, height, fill: "#fff" }), g);
-    return new XMLSerializer().serializeToString(doc);
+    const G = layout(width, height, t0, t1, { n: 0, x1: [], y1: [], x2: [], y2: [], rec: [] });
+    const { tNow, ids, laneX, y } = G;
+    const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+      `<style>${EXPORT_CSS}</style>`, `<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`];
+    const rect = (cls, x, y0, w, hh, title) => out.push(`<rect class="${cls}" x="${r1(x)}" y="${r1(y0)}" width="${r1(w)}" height="${r1(hh)}"><title>${esc(title)}</title></rect>`);
+    for (const b of model.bands) {
+      const from = Math.max(t0, b.from);
+      const to = Math.min(t1, b.to === null ? tNow : b.to);
+      if (to > from) rect("st-band", 0, y(from), width, Math.max(1, y(to) - y(from)), b.text);
+    }
+    for (const gp of model.gaps) {
+      const from = Math.max(t0, gp.from);
+      const to = Math.min(t1, gp.to);
+      if (to > from) rect("st-gap", 0, y(from), width, Math.max(1, y(to) - y(from)), `${fmtTime(gp.from)} – ${fmtTime(gp.to)}: jumped over`);
+    }
+    for (const id of ids) {
+      out.push(`<line class="st-lane" x1="${r1(laneX[id])}" x2="${r1(laneX[id])}" y1="${TOP - 4}" y2="${height}"/>`,
+        `<text class="st-lane-name" x="${r1(laneX[id])}" y="16">${esc(id)}</text>`);
+    }
+    for (const sp of model.spans) {
+      if (!(sp.node in laneX)) continue;
+      const from = Math.max(t0, sp.from);
+      const to = Math.min(t1, sp.to === null ? tNow : sp.to);
+      if (to >= from) rect(`st-span ${sp.what}`, laneX[sp.node] - 7, y(from), 14, Math.max(2, y(to) - y(from)), `${sp.node} ${sp.what}`);
+    }
+    const A = G.arrows;
+    for (let i = 0; i < A.n; i++) {
+      const m = A.rec[i];
+      const [x1, y1, x2, y2] = [r1(A.x1[i]), r1(A.y1[i]), r1(A.x2[i]), r1(A.y2[i])];
+      out.push(`<g class="st-msg ${m.how || "flying"}" data-msg="${m.id}"><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${esc(m.color)}"/>${
+        m.how === "deliver" ? `<circle cx="${x2}" cy="${y2}" r="3" fill="${esc(m.color)}"/>` : ""}${
+        m.how === "drop" ? `<text class="st-cross" x="${x2}" y="${r1(y2 + 4)}">✕</text>` : ""}<title>${esc(describe(m))}</title></g>`);
+    }
+    for (const mk of model.marks) {
+      if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
+      const title = `<title>${esc(`${fmtTime(mk.t)} · ${mk.node}: ${mk.text}`)}</title>`;
+      out.push(mk.kind === "timer"
+        ? `<circle class="st-mark timer" cx="${r1(laneX[mk.node])}" cy="${r1(y(mk.t))}" r="3.5">${title}</circle>`
+        : `<rect class="st-mark change" x="${r1(laneX[mk.node] - 5)}" y="${r1(y(mk.t) - 5)}" width="10" height="10">${title}</rect>`);
+    }
+    if (tNow >= t0 && tNow <= t1) out.push(`<line class="st-now" x1="0" x2="${width}" y1="${r1(y(tNow))}" y2="${r1(y(tNow))}"/>`);
+    const step = niceStep(Math.max(1, t1 - t0) / 6);
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(`<text class="st-tick" x="2" y="${r1(y(t) - 2)}">${fmtTime(t)}</text>`);
+    out.push("</svg>");
+    return out.join("\n");
   }
 
   function download() {
@@ -477,15 +805,26 @@ export function setupSpacetime(page, { inspect }) {
     dirty = true;
     render();
   }
+  /** Show `ms` of time (the nearest zoom level at least that long; none: the whole run), following now. */
+  function setSpan(ms) {
+    spanIndex = SPANS.findIndex((x) => x >= ms);
+    follow = true;
+    dirty = true;
+    render();
+  }
 
-  return { root, model, get log() { return log; }, setMode, render, exportSvg, open, showAll,
-           get mode() { return mode; } };
+  const api = { root, model, get log() { return log; }, setMode, render, exportSvg, open, showAll, setSpan, scroll,
+                arrowAt, arrowPoint, drawnIds, hover: hoverLink, get window() { return windowOf(); },
+                get selected() { return selected; }, get hovered() { return hovered.slice(); },
+                get mode() { return mode; }, get filling() { return filling !== null; } };
+  page.spacetime = api; // (the happening stepper reads the branch's log)
+  return api;
 }
 
-// the exported file's styles (the page's come from static/css/spacetime.css: keep the two alike)
+// the exported file's styles (the page draws the same on its canvas: keep the two alike)
 const EXPORT_CSS = `
 .st-lane{stroke:#cbd5e1;stroke-width:2}.st-lane-name{font:700 13px system-ui,sans-serif;text-anchor:middle;fill:#0f172a}
-.st-msg line{stroke-width:1.6}.st-msg .st-hit{stroke:transparent}.st-msg.flying line{stroke-dasharray:4 3}
-.st-cross{font:700 12px system-ui,sans-serif;fill:#dc2626;text-anchor:middle}.st-band{fill:#fb923c;opacity:.12}
+.st-msg line{stroke-width:1.6}.st-msg.flying line{stroke-dasharray:4 3}.st-msg.unknown line{stroke-dasharray:1 3;opacity:.6}
+.st-cross{font:700 12px system-ui,sans-serif;fill:#dc2626;text-anchor:middle}.st-band{fill:#fb923c;opacity:.12}.st-gap{fill:#94a3b8;opacity:.15}
 .st-span.crashed{fill:#64748b;opacity:.35}.st-span.paused{fill:#f59e0b;opacity:.35}.st-mark.timer{fill:#fff;stroke:#475569}
 .st-mark.change{fill:#7c3aed}.st-now{stroke:#0f172a;stroke-dasharray:2 3}.st-tick{font:11px system-ui,sans-serif;fill:#64748b}`;
