@@ -18,13 +18,13 @@ function variantField(variant, name) {
 }
 
 /** {xs, lines: [{label, color, kind: "ours"|"paper", ys}]}: every line on the shared, sorted xs (null = no
- * point there). */
-export function chartSeries(exp, variants) {
+ * point there). `slot(label)` picks a row's colour, so a row keeps it whichever rows run with it. */
+export function chartSeries(exp, variants, slot = null) {
   const spec = chartSpec(exp);
   const raw = []; // {label, color, kind, points: [[x, y]...]}
   if (spec.kind === "cdf") {
     variants.forEach((v, i) => {
-      const color = PALETTE[i % PALETTE.length];
+      const color = PALETTE[(slot ? slot(v.label) : i) % PALETTE.length];
       const s = v.metrics[spec.metric] || {};
       const cdf = (s.cdf || []).filter(([x]) => !spec.log_x || x > 0);
       raw.push({ label: v.label + (s.n === 0 ? " (none within the limit)" : ""), color, kind: "ours",
@@ -67,13 +67,14 @@ export function chartSeries(exp, variants) {
 }
 
 function fmtTick(v) {
+  if (v === null || v === undefined) return ""; // a log axis leaves some ticks unlabelled
   if (Math.abs(v) >= 1000) return `${+(v / 1000).toPrecision(3)}k`;
   return String(+v.toPrecision(3));
 }
 
 /** Draw (or redraw) the chart into `el`; returns the uPlot instance. */
-export function drawChart(uPlot, el, exp, variants, width) {
-  const { spec, xs, lines } = chartSeries(exp, variants);
+export function drawChart(uPlot, el, exp, variants, width, slot = null) {
+  const { spec, xs, lines } = chartSeries(exp, variants, slot);
   const cdf = spec.kind === "cdf";
   const stepped = uPlot.paths.stepped({ align: 1 });
   const series = [{ label: spec.x_label || (cdf ? spec.metric : spec.x) }];
@@ -97,13 +98,13 @@ export function drawChart(uPlot, el, exp, variants, width) {
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: false, distr: cdf && spec.log_x ? 3 : 1 },
+      x: { time: false, distr: spec.log_x ? 3 : 1 },
       y: cdf ? { range: [0, 1.02] } : { range: (u, lo, hi) => [Math.min(0, lo), hi * 1.1 || 1] },
     },
     axes: [
       { label: spec.x_label || spec.x || spec.metric, values: (u, vals) => vals.map(fmtTick), size: 44 },
       { label: spec.y_label || (cdf ? "fraction of trials" : `mean ${spec.metric}`), size: 56,
-        values: (u, vals) => vals.map((v) => (cdf ? `${Math.round(v * 100)}%` : fmtTick(v))) },
+        values: (u, vals) => vals.map((v) => (v === null ? "" : cdf ? `${Math.round(v * 100)}%` : fmtTick(v))) },
     ],
   };
   el.replaceChildren();

@@ -19,7 +19,8 @@ const els = {
 const rowBoxes = [...form.querySelectorAll('input[name="row"]')];
 
 // What tests and the console read: the last result, the uPlot instance, the run's state.
-const state = window.experiments = { result: null, chart: null, running: false, request: null, progress: null };
+const state = window.experiments = { result: null, chart: null, running: false, request: null, progress: null,
+                                     progressSeen: [] };
 
 let uPlotModule = null;
 const uPlotReady = import(config.uplot).then((m) => { uPlotModule = m.default; });
@@ -124,6 +125,7 @@ function handle(msg) {
 // --- progress ------------------------------------------------------------------------------------------------
 function showProgress(labels, total) {
   state.progress = { done: 0, total, per_row: labels.map(() => 0) };
+  state.progressSeen = [];
   els.progress.hidden = false;
   els.progressTotal.textContent = `0 / ${total.toLocaleString("en")}`;
   const each = total / labels.length;
@@ -135,6 +137,7 @@ function showProgress(labels, total) {
 
 function updateProgress(msg) {
   state.progress = msg;
+  state.progressSeen.push(msg.done);
   els.progressTotal.textContent = `${msg.done.toLocaleString("en")} / ${msg.total.toLocaleString("en")}`;
   [...els.progressRows.children].forEach((li, i) => {
     const bar = li.querySelector("progress");
@@ -179,7 +182,8 @@ function redraw() {
   if (!state.result || !uPlotModule) return;
   if (state.chart) state.chart.destroy();
   const width = Math.max(280, els.chart.clientWidth);
-  state.chart = drawChart(uPlotModule, els.chart, state.result.experiment, state.result.variants, width);
+  const slot = (label) => Math.max(0, config.rows.indexOf(label));
+  state.chart = drawChart(uPlotModule, els.chart, state.result.experiment, state.result.variants, width, slot);
 }
 
 function renderTable(result, metric) {
