@@ -16,6 +16,7 @@ cancelled by `cancel` and when the connection closes.
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -47,7 +48,17 @@ class _Cancelled(Exception):
 
 
 def _setting(name, default):
-    return getattr(settings, name, default)
+    """A Django setting, else the environment variable of that name (a number), else `default`."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return type(default)(value)
+    except ValueError:
+        log.warning("%s=%r is not a number: using %s", name, value, default)
+        return default
 
 
 def max_trials():

@@ -106,6 +106,11 @@ def test_a_run_experiment_measures_leaderless_time_under_a_partition():
     ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "params": {"heartbeat_interval": -3}}]},
      "params.heartbeat_interval"),
     ({"scenario": {"protocol": "raft"}, "bogus": 1}, "bogus"),
+    ({"scenario": {"protocol": "raft"}, "chart": {"kind": "pie", "metric": "elections"}}, "chart.kind"),
+    ({"scenario": {"protocol": "raft"}, "chart": {"kind": "cdf", "metric": "happiness"}}, "chart.metric"),
+    ({"scenario": {"protocol": "raft"}, "chart": {"kind": "means", "metric": "elections"}}, "chart.x"),
+    ({"scenario": {"protocol": "raft"}, "chart": {"kind": "cdf", "metric": "elections", "colour": 1}},
+     "chart.colour"),
 ])
 def test_a_bad_experiment_is_refused_naming_the_field(raw, field):
     with pytest.raises(ScenarioError) as err:
