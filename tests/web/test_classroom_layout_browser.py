@@ -58,3 +58,23 @@ def test_presenter_mode_text_is_large_and_still_fits(daphne_server, make_page, p
     page.keyboard.press("f")
     assert not page.evaluate("document.documentElement.classList.contains('presenter')")
     errors.check()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_presenter_mode_fits_every_size_and_its_button_stays_in_view(daphne_server, make_page, protocol):
+    """At 853x480 (1280x720 at 150% zoom) the Present button used to sit beyond the right edge: the teacher could
+    switch presenter mode on with F but not see or click the button to switch it off."""
+    page, errors = make_page(853, 480)
+    open_playground(page, daphne_server, protocol, query="&present=1")
+    page.wait_for_function("window.playground.snapshot.t > 300", timeout=15_000)
+    for width, height in SIZES + [(390, 844)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
+        box = page.locator("#present-btn").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, f"Present button off-screen: {box}"
+        page.screenshot(path=str(ARTIFACTS / f"presenter-{protocol}-{width}x{height}.png"))
+        if width >= 700:  # the phone's page scrolls by design
+            check_fits(page.evaluate(LAYOUT_JS), f"{protocol} in presenter mode at {width}x{height}")
+    page.locator("#present-btn").click()  # and it switches presenter mode off
+    assert not page.evaluate("document.documentElement.classList.contains('presenter')")
+    errors.check()
