@@ -96,7 +96,7 @@ export class Topology {
     this.crashHint.setAttribute("y", this.crash.y + ch - 10);
     // islands: side by side on wide screens, stacked on narrow ones; above the crash zone
     const wide = this.W >= this.H * 0.9;
-    const top = 30;
+    const top = 46; // below the stage hint (two lines on a projector)
     const bottom = this.crash.y - 10;
     this.islands = {};
     ISLANDS.forEach((name, i) => {
@@ -180,11 +180,14 @@ export class Topology {
       }
     }
     const { side, cx, cy } = this.frame(); // once, not per node (toPx would recompute it)
+    const home = [];
     for (const id of snap.order) {
       if (pos[id]) continue;
       const [u, v] = this.home[id] || [0.5, 0.5];
       pos[id] = [cx + (u - 0.5) * side, cy + (v - 0.5) * side];
+      home.push(id);
     }
+    if (!this.islandsMode) spreadPartition(snap.net.partition, home, pos, side, cx, cy);
     if (this.drag && this.drag.moved) pos[this.drag.id] = [this.drag.x, this.drag.y];
     return pos;
   }
@@ -257,7 +260,12 @@ export class Topology {
     this.islandsMode = on;
     this.islandOf = {};
     if (on) {
+      // the partition in force, if any, starts on its islands (more groups than islands share the last one)
+      const groups = (this.snap.net && this.snap.net.partition) || [];
       for (const id of this.snap.order) this.islandOf[id] = "A";
+      groups.forEach((g, i) => {
+        for (const id of g) if (this.snap.nodes[id]) this.islandOf[id] = ISLANDS[Math.min(i, ISLANDS.length - 1)];
+      });
     }
     this.svg.classList.toggle("islands-mode", on);
   }
@@ -750,6 +758,35 @@ export class Topology {
       }
     });
   }
+}
+
+/** A partition in force, drawn outside partition mode: each group is pulled away from the others (the drawing
+ * shrinks towards the centre and every group moves out along the direction of its own centre), so the islands
+ * read as islands at a glance; the nodes keep their places within their group. `ids`: the nodes at home. */
+export function spreadPartition(groups, ids, pos, side, cx, cy) {
+  if (!groups || groups.length < 2) return;
+  const SHRINK = 0.66;
+  const PUSH = 0.17 * side;
+  const at = new Set(ids);
+  groups.forEach((g, i) => {
+    const members = g.filter((id) => at.has(id));
+    if (!members.length) return;
+    let gx = 0, gy = 0;
+    for (const id of members) {
+      gx += pos[id][0] / members.length;
+      gy += pos[id][1] / members.length;
+    }
+    let dx = gx - cx, dy = gy - cy;
+    let len = Math.hypot(dx, dy);
+    if (len < side * 0.02) { // a group centred on the middle: spread the groups around a circle instead
+      const a = (2 * Math.PI * i) / groups.length;
+      [dx, dy, len] = [Math.sin(a), -Math.cos(a), 1];
+    }
+    const ox = (dx / len) * PUSH, oy = (dy / len) * PUSH;
+    for (const id of members) {
+      pos[id] = [cx + (pos[id][0] - cx) * SHRINK + ox, cy + (pos[id][1] - cy) * SHRINK + oy];
+    }
+  });
 }
 
 const NO_TIMERS = [];

@@ -5,7 +5,7 @@
 import { MAX_LINKS_NODES } from "../topology.js";
 
 const HINT_MANY = "Drag a node onto the crash zone · right-click or long-press a node to cut one of its links, isolate it, and more";
-const HINT_ISLANDS = "Drag nodes between islands: every link between two islands is cut · “Heal partition” ends it";
+const HINT_ISLANDS = "Drag nodes between islands to cut every link between them · “Heal partition” ends it";
 
 export function setupIslands(page, hintEl) {
   const { state, topo } = page;
