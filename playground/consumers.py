@@ -371,6 +371,10 @@ class PlayConsumer(AsyncWebsocketConsumer):
         for viewer in self._local_viewers():
             await viewer._room_class(event)
 
+    async def room_class_direct(self, event):
+        """A class message for this student alone (a late joiner's lesson step and open question)."""
+        await self._room_class(event)
+
     async def room_owner_back(self, event):
         for viewer in self._local_viewers():
             await viewer._room_owner_back(event)

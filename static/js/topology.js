@@ -401,6 +401,14 @@ export class Topology {
     this.opts.intervene({ action: severedTest(this.snap.net)(a, b) ? "heal" : "cut", a, b });
   }
 
+  /** A lesson points at messages of these kinds (`msg.kind`): drawn with a halo while in flight (SVG dots only). */
+  highlightMessages(kinds) {
+    this.highlightKinds = kinds && kinds.length ? new Set(kinds) : null;
+    for (const el of this.msgEls.values()) {
+      el.g.classList.toggle("lesson-highlight", !!this.highlightKinds && this.highlightKinds.has(el.kind));
+    }
+  }
+
   renderMessages(t, pos) {
     const msgs = this.snap.messages;
     const labelled = msgs.length <= MAX_LABELLED_MESSAGES;
@@ -420,7 +428,8 @@ export class Topology {
           g.append(text);
         }
         this.gMsgs.append(g);
-        el = { g, dot, text, c: { r } };
+        el = { g, dot, text, c: { r }, kind: m.msg && m.msg.kind };
+        if (this.highlightKinds && this.highlightKinds.has(el.kind)) g.classList.add("lesson-highlight");
         this.msgEls.set(m.id, el);
       }
       const [x, y] = this.messageXY(m, t, pos);
