@@ -20,6 +20,7 @@
   front or stopped with `too_costly`, and the class goes on as it was.
 
 Channel-layer messages (beside consumers.py's room.*): `room.class` (a serialised message for every viewer),
+`room.class_direct` (one for a single student: what a late joiner missed),
 `room.owner_back` (viewers ask for a fresh snapshot), `room.fork_request` / `room.fork_state`, `room.answer`.
 """
 
@@ -314,7 +315,8 @@ class Classroom:
             late.append(self._ask_message())
         for obj in late:
             try:
-                await self.consumer.channel_layer.send(channel, {"type": "room.class", "obj": obj, "text": _dumps(obj)})
+                await self.consumer.channel_layer.send(channel, {"type": "room.class_direct", "obj": obj,
+                                                                 "text": _dumps(obj)})
             except ChannelFull:  # that student is far behind; the class goes on without it
                 log.warning("class %s: student channel full, %s not sent", self.code, obj["type"])
                 return

@@ -5,6 +5,9 @@
 // controls), which the server recognises (`lesson_do` -> `lesson_did`), or "Do it for me". After the last step
 // the page is the ordinary playground on the learner's run (share it with the Share button).
 // Also the embeds (templates/embed.html): a lesson locked to its steps, a saved run locked to its time range.
+// In a class (docs/classroom.md): the teacher's Next / Back reach every student (`lesson_step`); a step's
+// prediction is asked to the class (`ask` {step}), tallied, and revealed (`reveal` carries the answer and why, then
+// the class run plays to the next step). Students follow: their copy of the lesson has no answers.
 // Text arrives as spans (parsed on the server) and becomes text nodes: nothing is ever parsed as HTML here.
 
 import { h, fmtTime } from "../util.js";
@@ -22,6 +25,7 @@ export function setupLesson(page) {
   const steps = lesson.steps;
   const root = document.querySelector("#lesson");
   const embed = config.embed === "lesson";
+  const following = !!lesson.following; // a student: the teacher drives, this page follows
   const lesson_ = {
     k: -1, // the step shown
     reached: false, // the run is paused at the step's moment
@@ -29,6 +33,8 @@ export function setupLesson(page) {
     done: {}, // step -> its `do` happened
     result: null, // {ok, message} of the last lesson_did at this step
     finished: false, // after the last step: the playground is the learner's
+    teaching: false, // this page teaches the lesson to a class
+    polls: {}, // in a class: step -> {poll, counts, open, picked?, answer?, why_spans?}
   };
   window.playground.lesson = lesson_; // for tests and the curious
 
@@ -44,7 +50,12 @@ export function setupLesson(page) {
     lesson_.reached = false;
     lesson_.result = null;
     render();
+    tellClass();
     page.send({ type: "play_until", t: steps[k].moment, id: "lesson-play" });
+  }
+
+  function tellClass() {
+    if (lesson_.teaching) page.send({ type: "lesson_step", step: lesson_.finished ? steps.length : lesson_.k });
   }
 
   function seekTo(k) {
@@ -53,13 +64,14 @@ export function setupLesson(page) {
     lesson_.result = null;
     for (let j = k; j < steps.length; j++) delete lesson_.done[j];
     render();
+    tellClass();
     page.send({ type: "seek", t: steps[k].moment, id: "lesson-seek" });
   }
 
   function canGoOn() {
     const s = step();
     if (!s || !lesson_.reached) return false;
-    if (s.ask && lesson_.answers[lesson_.k] === undefined) return false;
+    if (s.ask && lesson_.answers[lesson_.k] === undefined && !lesson_.teaching) return false;
     if (s.do && !lesson_.done[lesson_.k]) return false;
     return true;
   }
@@ -83,14 +95,15 @@ export function setupLesson(page) {
 
   function finish() {
     lesson_.finished = true;
-    if (!embed) document.body.classList.remove("lesson-active"); // the controls are the learner's again
+    if (!embed && !following) document.body.classList.remove("lesson-active"); // the controls are the learner's again
     render();
+    tellClass();
   }
 
   // --- the learner's actions --------------------------------------------------------------------------------
   const intervene = page.intervene.bind(page);
   page.intervene = (iv) => {
-    if (lesson_.finished) {
+    if (lesson_.finished || following) {
       if (embed) page.toast("This lesson is embedded: open it in Protocol Playground to play on", "info");
       else intervene(iv);
       return;
@@ -120,7 +133,42 @@ export function setupLesson(page) {
   function observe(msg) {
     switch (msg.type) {
       case "started":
-        if (lesson_.k === -1 && !msg.viewer) setTimeout(() => playTo(0), 0);
+        // (a teacher's reload takes the class back: the server says which step it was at)
+        if (lesson_.k === -1 && !msg.viewer && !following && !page.classReclaiming) setTimeout(() => playTo(0), 0);
+        break;
+      case "class":
+        lesson_.teaching = true;
+        if (lesson_.k >= 0) tellClass();
+        render();
+        break;
+      case "lesson_step":
+        showStep(msg.step);
+        break;
+      case "ask":
+      case "tally":
+        if (msg.step !== undefined) {
+          const p = lesson_.polls[msg.step];
+          lesson_.polls[msg.step] = { ...(p && p.poll === msg.poll ? p : {}), poll: msg.poll, open: true,
+            counts: msg.counts || null };
+          render();
+        }
+        break;
+      case "answered": {
+        const entry = Object.entries(lesson_.polls).find(([, p]) => p.poll === msg.poll);
+        if (entry) {
+          entry[1].picked = msg.choice;
+          render();
+        }
+        break;
+      }
+      case "reveal":
+        if (msg.step !== undefined) {
+          const p = lesson_.polls[msg.step] || {};
+          lesson_.polls[msg.step] = { ...p, poll: msg.poll, open: false, counts: msg.counts, answer: msg.answer,
+            why_spans: msg.why_spans };
+          lesson_.revealedAt = msg.step;
+          render();
+        }
         break;
       case "status":
         if (!msg.playing && step() && msg.t === step().moment && !lesson_.reached) {
@@ -154,8 +202,33 @@ export function setupLesson(page) {
     return false;
   }
 
+  /** In a class: the step the teacher moved to (a student follows; a reloaded teacher takes it back). */
+  function showStep(k) {
+    const snap = state.snap;
+    if (k >= steps.length) {
+      lesson_.k = steps.length - 1;
+      if (following) {
+        lesson_.finished = true;
+        render();
+      } else {
+        finish();
+      }
+      return;
+    }
+    lesson_.finished = false;
+    if (k !== lesson_.k) lesson_.result = null;
+    lesson_.k = k;
+    const moment = steps[k].moment;
+    lesson_.reached = !!snap && snap.t === moment && !state.playing;
+    if (!following && !lesson_.reached && !state.playing && snap && snap.t < moment) {
+      page.send({ type: "play_until", t: moment, id: "lesson-play" }); // the reclaimed run was paused short of it
+    }
+    render();
+  }
+
   // --- keys: → Next, ← Back (before the page's own keys, which would step and step back the run) -------------
   window.addEventListener("keydown", (e) => {
+    if (following) return; // the teacher drives
     const tag = (e.target && e.target.tagName) || "";
     if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || e.metaKey || e.ctrlKey || e.altKey) return;
     if (document.querySelector("dialog[open]")) return;
@@ -187,11 +260,14 @@ export function setupLesson(page) {
     const s = step();
     const nodes = new Set();
     const links = new Set();
+    const kinds = [];
     if (s && s.highlight && lesson_.reached && !lesson_.finished) {
       for (const item of s.highlight) {
         if (typeof item === "string") {
           const id = resolve(item);
           if (id) nodes.add(id);
+        } else if (item.message) {
+          kinds.push(item.message);
         } else if (item.link) {
           links.add(`${item.link[0]}|${item.link[1]}`);
           links.add(`${item.link[1]}|${item.link[0]}`);
@@ -204,7 +280,13 @@ export function setupLesson(page) {
     for (const el of document.querySelectorAll("#topology .link[data-link]")) {
       el.classList.toggle("lesson-highlight", links.has(el.dataset.link));
     }
+    const key = kinds.join("|");
+    if (key !== shownKinds) { // the messages of those kinds in flight, and those sent later in the step
+      shownKinds = key;
+      page.topo.highlightMessages(kinds);
+    }
   }
+  let shownKinds = "";
   setInterval(highlights, 200); // the stage redraws nodes on a reset: re-applied a few times a second, cheaply
 
   // --- drawing the step ---------------------------------------------------------------------------------------
@@ -223,7 +305,9 @@ export function setupLesson(page) {
     bar.append(h("span", { style: { width: `${100 * (lesson_.finished ? 1 : (lesson_.k + 1) / steps.length)}%` } }));
     root.append(bar);
     if (lesson_.finished) {
-      root.append(h("div", { class: "lesson-body lesson-end" }, embed
+      root.append(h("div", { class: "lesson-body lesson-end" }, following
+        ? h("p", {}, "End of the lesson. Thank you for following the class.")
+        : embed
         ? h("p", {}, "End of the lesson. Open it in Protocol Playground to break the run yourself.")
         : [h("p", {}, "End of the lesson. The run is yours now: play on, break it, travel back in time, and ",
             h("strong", {}, "Share"), " it (the button at the top) to send someone exactly this run."),
@@ -232,6 +316,10 @@ export function setupLesson(page) {
       return;
     }
     if (!s) return;
+    const last = lesson_.polls[lesson_.revealedAt];
+    if (lesson_.revealedAt !== undefined && lesson_.revealedAt < lesson_.k && last) {
+      root.append(renderClassAsk(steps[lesson_.revealedAt], lesson_.revealedAt, true)); // the last reveal stays in view
+    }
     const body = h("div", { class: "lesson-body", "data-step": lesson_.k }, spansToNodes(s.spans));
     if (s.highlight) {
       const things = s.highlight.map((item) => typeof item === "string" ? item
@@ -240,9 +328,11 @@ export function setupLesson(page) {
     }
     root.append(body);
     if (!lesson_.reached) root.append(h("p", { class: "lesson-wait" }, `Playing to ${fmtTime(s.moment)}…`));
-    if (s.ask) root.append(renderAsk(s));
-    if (s.do) root.append(renderDo(s));
+    if (s.ask) root.append(lesson_.teaching || following ? renderClassAsk(s, lesson_.k) : renderAsk(s));
+    if (s.do && !following) root.append(renderDo(s));
+    if (s.do && following) root.append(h("p", { class: "lesson-hint" }, h("strong", {}, "The teacher's turn: "), spansToNodes(s.do.hint_spans, "span")));
     queueMicrotask(() => { root.scrollTop = scroll; });
+    if (following) return;
     root.append(h("nav", { class: "lesson-nav" },
       h("button", { class: "btn", type: "button", id: "lesson-back", disabled: lesson_.k <= 0, onclick: back,
         title: "Back (←): travel back to the previous step" }, "← Back"),
@@ -274,6 +364,50 @@ export function setupLesson(page) {
     return box;
   }
 
+  /** A step's prediction in a class: the teacher asks it and reveals it; a student answers once, then sees the
+   * answer and why only when the teacher reveals them (the student's lesson has neither before). */
+  function renderClassAsk(s, k, previous = false) {
+    const ask = s.ask;
+    const p = lesson_.polls[k];
+    const revealed = !!p && !p.open && p.answer !== undefined;
+    const answer = revealed ? p.answer : following ? undefined : ask.answer;
+    const box = h("div", { class: "lesson-ask class-ask" + (revealed ? " answered" : ""), "data-step": k },
+      h("p", { class: "lesson-question" }, previous ? "The answer to the question: " : "Predict: ",
+        spansToNodes(ask.spans.question, "span")));
+    const total = p && p.counts ? p.counts.reduce((a, b) => a + b, 0) : 0;
+    const list = h("div", { class: "lesson-choices", role: "group" });
+    ask.spans.choices.forEach((choice, i) => {
+      let cls = "lesson-choice";
+      if (revealed && i === answer) cls += " right";
+      else if (revealed && p.picked === i) cls += " wrong";
+      else if (p && p.picked === i) cls += " chosen";
+      const canAnswer = following && p && p.open && p.picked === undefined;
+      const count = p && p.counts && (lesson_.teaching || revealed)
+        ? h("b", { class: "lesson-count" }, ` ${p.counts[i]}`) : null;
+      list.append(h("button", { class: cls, type: "button", "data-choice": i, disabled: !canAnswer,
+        onclick: () => page.send({ type: "answer", choice: i }) }, spansToNodes(choice, "span"), count));
+    });
+    box.append(list);
+    if (revealed) {
+      if (following && p.picked !== undefined) {
+        box.append(h("p", { class: "lesson-verdict " + (p.picked === answer ? "right" : "wrong") },
+          p.picked === answer ? "✓ Right." : "✗ Not quite."));
+      }
+      box.append(h("div", { class: "lesson-why" }, spansToNodes(p.why_spans)));
+    } else if (following) {
+      box.append(h("p", { class: "lesson-wait" }, !p ? "Wait for the teacher to ask the class."
+        : p.picked === undefined ? "Your answer (anonymous, once):" : "Answered: wait for the reveal."));
+    } else if (!p) {
+      box.append(h("button", { class: "btn primary", type: "button", id: "lesson-ask-class", disabled: !lesson_.reached,
+        onclick: () => page.send({ type: "ask", step: k }) }, "Ask the class"));
+    } else {
+      box.append(h("p", { class: "lesson-wait" }, `${total} answered`),
+        h("button", { class: "btn primary", type: "button", id: "lesson-reveal",
+          onclick: () => page.send({ type: "reveal" }) }, "Reveal"));
+    }
+    return box;
+  }
+
   function renderDo(s) {
     const done = !!lesson_.done[lesson_.k];
     const box = h("div", { class: "lesson-do" + (done ? " done" : "") },
@@ -293,7 +427,7 @@ export function setupLesson(page) {
     return box;
   }
 
-  page.addExtra({ observe, handles: ["lesson_did"], startOptions: () => (lesson_.finished ? {} : { paused: true }) });
+  page.addExtra({ observe, handles: ["lesson_did", "lesson_step"], startOptions: () => (lesson_.finished ? {} : { paused: true }) });
   page.on("refresh", highlights);
   render();
   return lesson_;

@@ -58,7 +58,14 @@ export function setupClassroom(page) {
       h("span", { class: "class-count", "aria-live": "polite" }, `${students} student${students === 1 ? "" : "s"}`),
       h("button", { class: "btn", type: "button", onclick: showCode }, "Show code"),
     );
-    if (poll && !poll.revealed) {
+    if (poll && poll.step !== undefined && page.config.lesson) { // a lesson's question: the lesson panel shows it
+      if (!poll.revealed) {
+        const answered = poll.counts.reduce((a, b) => a + b, 0);
+        bar.append(h("span", { class: "class-answered" }, `${answered}/${students} answered`));
+      } else {
+        bar.append(h("button", { class: "btn", type: "button", id: "ask-btn", onclick: askDialog }, "Ask…"));
+      }
+    } else if (poll && !poll.revealed) {
       const answered = poll.counts.reduce((a, b) => a + b, 0);
       bar.append(h("span", { class: "class-question" }, poll.question),
         tallyBars(poll), h("span", { class: "class-answered" }, `${answered}/${students} answered`),
@@ -84,7 +91,9 @@ export function setupClassroom(page) {
     }
     bar.append(h("button", { class: "btn", type: "button", id: "fork-btn", onclick: tryIt,
       title: "A run of your own, starting exactly where the teacher's is now" }, "Try it yourself"));
-    if (poll && !poll.revealed) {
+    if (poll && poll.step !== undefined && page.config.lesson) { // a lesson's question: in the lesson panel
+      if (!poll.revealed) bar.append(h("span", { class: "class-question" }, "A question for you in the lesson"));
+    } else if (poll && !poll.revealed) {
       bar.append(h("span", { class: "class-question" }, poll.question));
       poll.choices.forEach((choice, i) => bar.append(h("button", {
         class: `btn choice${poll.answered === i ? " chosen" : ""}`, type: "button", "data-choice": i,
@@ -138,7 +147,9 @@ export function setupClassroom(page) {
     page.send({ type: "fork" });
   }
 
-  teach.addEventListener("click", () => page.send({ type: "teach" }));
+  // from a lesson's page, the class follows the lesson (students land on it; lesson/player.js drives it)
+  const lesson = page.config.lesson && !page.config.embed && !page.config.lesson.following ? page.config.lesson.slug : null;
+  teach.addEventListener("click", () => page.send(lesson ? { type: "teach", lesson } : { type: "teach" }));
 
   // a teacher's reload (or a reconnect) takes the class back instead of starting a new run
   const startRun = page.startRun;
@@ -147,6 +158,7 @@ export function setupClassroom(page) {
     const saved = stored();
     if (saved && saved.protocol === describe.name && !state.viewer && !state.snap) {
       reclaiming = saved;
+      page.classReclaiming = true; // (the lesson player waits for the class's step instead of starting over)
       page.send({ type: "reclaim", room: saved.room, token: saved.token });
     } else {
       startRun();
@@ -159,6 +171,7 @@ export function setupClassroom(page) {
         klass = msg;
         students = msg.viewers;
         reclaiming = null;
+        page.classReclaiming = false;
         store({ protocol: describe.name, room: msg.room, token: msg.token, code: msg.code });
         render();
         break;
@@ -201,6 +214,7 @@ export function setupClassroom(page) {
       case "error":
         if (reclaiming) { // the class ended meanwhile: start a run of our own instead
           reclaiming = null;
+          page.classReclaiming = false;
           store(null);
           page.toast("Your class has ended; a new run starts", "warn");
           startRun();
@@ -209,7 +223,7 @@ export function setupClassroom(page) {
         break;
       default:
     }
-    if (msg.type === "ask" && poll && !poll.answered) page.toast(`Question: ${msg.question}`, "info");
+    if (msg.type === "ask" && poll && !poll.answered && !(msg.step !== undefined && page.config.lesson)) page.toast(`Question: ${msg.question}`, "info");
     return false;
   }
 
