@@ -15,6 +15,7 @@ from ..engine import Simulation
 from ..errors import PlaygroundError, ScenarioError
 from ..protocols import get_protocol
 from ..scenario import DURATION, normalize_scenario
+from .reactive import first_of, run_reactive
 from .schedules import draw_trial, hot_moments, vocabulary_for
 
 DEFAULT_BUDGET = 2000
@@ -51,11 +52,7 @@ def make_plan(scenario, seed=1, duration=None):
     baseline.advance(duration)
     hot = hot_moments(baseline.drain(), vocab.hot_keys)
     return {"base": base, "normal": normal, "ids": ids, "duration": duration, "seed": seed, "hot": hot,
-            "baseline_violation": _first(baseline.violations)}
-
-
-def _first(violations):
-    return None if not violations else {k: violations[0][k] for k in ("t", "invariant", "details")}
+            "baseline_violation": first_of(baseline.violations)}
 
 
 def trial_changes(plan, index):
@@ -67,7 +64,41 @@ def trial_changes(plan, index):
     changes = draw_trial(rng, vocab, plan["duration"], plan["hot"], plan["base"].get("params", {}),
                          normal["network"])
     changes["seed"] = sim_seed
+    if vocab.reactive_share:
+        # its own stream: adding reactive trials to a protocol changes none of its static draws
+        react = random.Random(f"hunt:{plan['seed']}:{index}:react")
+        if react.random() < vocab.reactive_share:
+            changes["react"] = react.randrange(2**31)
+            if react.random() < 0.5:
+                changes["interventions"] = []  # only what it reacts with: Figure 8 wants a quiet cluster
     return changes
+
+
+def run_trial(plan, changes):
+    """Run one trial; its first violation or None. A failing reactive trial's `changes` get `chosen`, the
+    interventions it chose: with them, `as_static(changes)` is an ordinary schedule that replays the run."""
+    scenario = apply_changes(plan["base"], changes, plan["duration"])
+    if "react" not in changes:
+        return first_violation(scenario)
+    normal = plan["normal"]
+    vocab = vocabulary_for(get_protocol(normal["protocol"]), plan["ids"], normal["params"])
+    found, chosen, _ = run_reactive(scenario, changes["react"], vocab)
+    if found is None:
+        return None
+    changes["chosen"] = chosen
+    replayed = first_violation(apply_changes(plan["base"], as_static(changes), plan["duration"]), found["invariant"])
+    # None cannot happen while intervene() and scripted interventions agree; never report such a trial
+    return replayed
+
+
+def as_static(changes):
+    """A failing trial's changes as an ordinary schedule: a reactive trial's chosen interventions join the
+    drawn ones (never at the same millisecond as one of those: reactive.py)."""
+    if "react" not in changes:
+        return changes
+    static = {k: v for k, v in changes.items() if k not in ("react", "chosen")}
+    static["interventions"] = sorted(changes["interventions"] + changes["chosen"], key=lambda iv: iv["at"])
+    return static
 
 
 def apply_changes(base, changes, duration):
@@ -100,9 +131,9 @@ def first_violation(scenario, invariant=None):
         t = min(end, t + SLICE_MS)
         sim.advance(t)
         sim.drain()  # nothing is kept: a trial only needs its violations
-        for v in sim.violations:
-            if invariant is None or v["invariant"] == invariant:
-                return {"t": v["t"], "invariant": v["invariant"], "details": v["details"]}
+        found = first_of(sim.violations, invariant)
+        if found is not None:
+            return found
     return None
 
 
@@ -110,7 +141,7 @@ def run_trials(plan, start, stop):
     """Trials start..stop-1 in order, stopping at the first failure: {"start", "tried", "failure"}."""
     for index in range(start, stop):
         changes = trial_changes(plan, index)
-        found = first_violation(apply_changes(plan["base"], changes, plan["duration"]))
+        found = run_trial(plan, changes)
         if found is not None:
             return {"start": start, "tried": index - start + 1,
                     "failure": {"index": index, "changes": changes, "violation": found}}
@@ -123,7 +154,7 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
     `workers`: worker processes (1: in this process); `client`: a Dask client to use instead (compute.py).
     """
     from ..compute import ordered_map
-    from .shrink import Shrinker
+    from .shrink import ReactiveShrinker, Shrinker
 
     if not isinstance(budget, int) or isinstance(budget, bool) or not 1 <= budget <= MAX_BUDGET:
         raise HuntError(f"budget: must be an integer between 1 and {MAX_BUDGET}, got {budget!r}", field="budget")
@@ -154,14 +185,23 @@ def iter_hunt(scenario, budget=DEFAULT_BUDGET, seed=1, workers=None, duration=No
     if failure is None:
         yield final
         return
-    found = apply_changes(plan["base"], failure["changes"], plan["duration"])
+    changes = as_static(failure["changes"])
+    found = apply_changes(plan["base"], changes, plan["duration"])
     invariant = failure["violation"]["invariant"]
     final.update(invariant=invariant, trial=failure["index"], found_interventions=len(found["interventions"]))
     if shrink:
         protocol = get_protocol(plan["normal"]["protocol"])
+        base = plan["base"]
+        if "react" in failure["changes"]:  # first in the reactions' own terms (shrink.py)
+            reactive = ReactiveShrinker(base, failure["changes"], plan["duration"], invariant, protocol,
+                                        vocabulary_for)
+            yield from reactive.steps(base)
+            smaller = apply_changes(reactive.base, reactive.changes, plan["duration"])
+            if first_violation(smaller, invariant) is not None:  # as a static schedule too (it should)
+                base, changes, found = reactive.base, reactive.changes, smaller
         vocab = vocabulary_for(protocol, plan["ids"], plan["normal"]["params"])
-        shrinker = Shrinker(found, plan["base"].get("interventions", []), failure["changes"]["interventions"],
-                            invariant, protocol, vocab.shrink_load)
+        shrinker = Shrinker(found, base.get("interventions", []), changes["interventions"], invariant, protocol,
+                            vocab.shrink_load)
         yield from shrinker.steps(plan["base"])
         found = shrinker.scenario
     violation = first_violation(found, invariant)

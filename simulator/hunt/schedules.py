@@ -23,6 +23,8 @@ class Vocabulary:
     action_weight = 4  # weight of the protocol's own actions against FAULT_WEIGHTS' total (24)
     load = {}  # param -> values a trial may set when the starting scenario leaves it at its default
     shrink_load = {}  # param -> ("interval" or "amount", lighter values to try while shrinking, lightest first)
+    reactive_share = 0.0  # share of trials that also choose faults from the run's state (reactive.py)
+    max_reactions = 0  # interventions a reactive trial may choose
 
     def __init__(self, protocol, ids, params):
         self.protocol = protocol
@@ -33,6 +35,14 @@ class Vocabulary:
     def action(self, rng):
         """One of the protocol's own actions (without `at`), or a list of (delay ms, action) for a short
         sequence; None if it has none."""
+        return None
+
+    def reaction_watch(self, ids):
+        """What `react` keeps track of during one reactive trial (a fresh dict per trial)."""
+        return {}
+
+    def react(self, rng, event, watch):
+        """Interventions (without `at`) answering one state event, as [(ms after the event, intervention)]."""
         return None
 
 
@@ -61,6 +71,87 @@ class RaftVocabulary(Vocabulary):
             return [(0, {"action": "client_request", "node": "leader", "value": value}),
                     (rng.randint(0, 15), {"action": "crash", "node": "leader"})]
         return [(0, {"action": "heal_all"})] + [(0, {"action": "restart", "node": nid}) for nid in self.ids]
+
+    # Reactive trials aim at what schedules drawn in advance rarely hit, naming nodes by what happened to them:
+    # a new leader is cut off alone (before its no-op reaches anyone), or takes a write that reaches one
+    # follower at most and crashes; or it is cut off or crashes as soon as its commit index moves; when a
+    # leader crashes, a server crashed earlier comes back and campaigns at once, or another server does.
+    # Figure 8 is three such leaders in a row.
+    reactive_share = 0.5
+    max_reactions = 24
+    LEADER_MOVES = ("none", "cut_off", "isolated_write", "alone_write", "write_then_crash", "crash",
+                    "crash_on_commit", "cut_off_on_commit")
+    LEADER_WEIGHTS = (2, 4, 2, 2, 2, 2, 2, 3)
+    LEAN_WEIGHTS = (1, 4, 0, 0, 0, 1, 1, 3)  # one intervention each (a lean trial, while shrinking)
+
+    def reaction_watch(self, ids):
+        return {"role": {}, "down": [], "armed": {}}
+
+    def react(self, rng, event, watch):
+        node = event.get("node")
+        if event["type"] == "intervention":
+            if event["action"] == "crash":
+                return self._on_crash(rng, node, watch)
+            if event["action"] == "restart" and node in watch["down"]:
+                watch["down"].remove(node)
+            return None
+        changes = event["changes"]
+        if "role" in changes:
+            watch["role"][node] = changes["role"]
+            if changes["role"] == "leader":
+                return self._on_leader(rng, node, watch)
+        if "commit" in changes and node in watch["armed"] and watch["role"].get(node) == "leader":
+            return [(rng.choice([0, 1, 3]), self._fault(watch["armed"].pop(node), node))]
+        return None
+
+    @staticmethod
+    def _fault(kind, node):
+        if kind == "cut_off":  # alone in a partition (it stays up, and leader of nobody)
+            return {"action": "partition", "groups": [[node]]}
+        return {"action": "crash", "node": node}
+
+    def _on_leader(self, rng, node, watch):
+        kind = rng.choices(self.LEADER_MOVES, self.LEAN_WEIGHTS if watch["lean"] else self.LEADER_WEIGHTS)[0]
+        if kind == "none":
+            return None
+        if kind.endswith("_on_commit"):  # as soon as its commit index moves
+            watch["armed"][node] = kind[:-len("_on_commit")]
+            return None
+        if kind == "cut_off":  # before its first append (a no-op) reaches anyone, or just after
+            return [(rng.choice([0, 1, 3]), self._fault(kind, node))]
+        if kind == "crash":
+            return [(rng.choice([0, 1, 3, 10, 30, 100, 300]), self._fault(kind, node))]
+        write = {"action": "client_request", "node": node, "value": f"c{rng.randrange(1000)}"}
+        if kind == "write_then_crash":  # crashes before the write reaches anyone, or soon after
+            at = rng.choice([0, 1, 5, 20])
+            return [(at, write), (at + rng.randint(0, 15), {"action": "crash", "node": node})]
+        group = [node]
+        if kind == "isolated_write":  # with one follower
+            group.append(rng.choice([i for i in self.ids if i != node]))
+        at = rng.randint(1, 10)
+        crash = at + rng.choice([15, 30, 60, 150])
+        return [(0, {"action": "partition", "groups": [sorted(group, key=self.ids.index)]}), (at, write),
+                (crash, {"action": "crash", "node": node}), (crash, {"action": "heal_all"})]
+
+    def _on_crash(self, rng, node, watch):
+        down = watch["down"]
+        earlier = [i for i in down if i != node]
+        if node not in down:
+            down.append(node)
+        if earlier and rng.random() < 0.7:  # one crashed before comes back and campaigns at once
+            back = rng.choice(earlier)
+            at = rng.choice([20, 100, 300])
+            campaign = {"action": "timeout", "node": back}
+            return [(at, {"action": "restart", "node": back})] + ([] if watch["lean"] else
+                                                                 [(at + rng.choice([1, 5]), campaign)])
+        out = []
+        if rng.random() < 0.8 and not watch["lean"]:  # another server campaigns right away
+            up = [i for i in self.ids if i not in down]
+            if up:
+                out.append((rng.choice([1, 10, 50]), {"action": "timeout", "node": rng.choice(up)}))
+        if rng.random() < 0.5:  # and this one comes back later
+            out.append((rng.choice([300, 1500]), {"action": "restart", "node": node}))
+        return out
 
 
 class PaxosVocabulary(Vocabulary):

@@ -8,12 +8,14 @@ starting scenario are kept as they are: the shrinking works on what the hunt add
 """
 
 import copy
+import random
 
 from ..engine import Simulation
 from ..errors import ScenarioError
 from . import first_violation
 
 MAX_ROUNDS = 4
+SIMPLEST_TRIES = 128  # reactive trials in the simplest setting tried before shrinking a reactive failure
 EARLIER_PROBES = 6  # binary-search steps per intervention when moving it earlier
 
 
@@ -69,30 +71,9 @@ class Shrinker:
 
     def remove(self):
         """ddmin over the added interventions: the smallest subset (1-minimal) that still fails."""
-        items = list(self.added)
-        before = len(items)
-        if items and self.fails(self.compose([])):
-            items = []
-        n = 2
-        while len(items) >= 2:
-            size = -(-len(items) // n)
-            parts = [items[i:i + size] for i in range(0, len(items), size)]
-            for part in parts:
-                if len(parts) > 1 and self.fails(self.compose(part)):
-                    items, n = part, 2
-                    break
-            else:
-                for i in range(len(parts)):
-                    rest = [iv for j, p in enumerate(parts) if j != i for iv in p]
-                    if self.fails(self.compose(rest)):
-                        items, n = rest, max(n - 1, 2)
-                        break
-                else:
-                    if n >= len(items):
-                        break
-                    n = min(len(items), 2 * n)
-        self.added = items
-        return len(items) < before
+        before = len(self.added)
+        self.added = ddmin(self.added, lambda items: self.fails(self.compose(items)))
+        return len(self.added) < before
 
     def earlier(self):
         """Move each added intervention as early as it still fails (a bounded binary search on its time)."""
@@ -183,6 +164,156 @@ class Shrinker:
                     yield self._event(name)
             if not progress:
                 break
+
+
+def ddmin(items, fails):
+    """Zeller's delta debugging: the smallest sublist of `items` (1-minimal) for which `fails(sublist)` holds,
+    given that it holds for `items`. Halves, then quarters..., then one at a time."""
+    items = list(items)
+    if items and fails([]):
+        return []
+    n = 2
+    while len(items) >= 2:
+        size = -(-len(items) // n)
+        parts = [items[i:i + size] for i in range(0, len(items), size)]
+        for part in parts:
+            if len(parts) > 1 and fails(part):
+                items, n = part, 2
+                break
+        else:
+            for i in range(len(parts)):
+                rest = [x for j, p in enumerate(parts) if j != i for x in p]
+                if fails(rest):
+                    items, n = rest, max(n - 1, 2)
+                    break
+            else:
+                if n >= len(items):
+                    break
+                n = min(len(items), 2 * n)
+    return items
+
+
+class ReactiveShrinker:
+    """Shrinks a reactive trial (reactive.py) in its own terms before it becomes a static schedule.
+
+    A static schedule found by reacting is brittle: remove one intervention and the next election goes to
+    another server, so every later intervention names the wrong node at the wrong time, and static shrinking
+    gets stuck at a dozen. Here the reactions still follow the run: first it searches again in the simplest
+    setting (`simplest`), then it removes the trial's drawn interventions (ddmin), drops reactions by number
+    (ddmin over the ones kept; the others still answer whatever the run then does), undoes the trial's network
+    and load settings and tries fewer nodes. `changes` is a reactive
+    trial's changes (with `react`); `self.changes` ends as an ordinary one (no `react`) that fails the same way.
+    """
+
+    def __init__(self, base, changes, duration, invariant, protocol, vocabulary_for):
+        self.base = base
+        self.changes = copy.deepcopy(changes)
+        self.duration = duration
+        self.invariant = invariant
+        self.protocol = protocol
+        self.vocabulary_for = vocabulary_for
+        self.keep = None  # reaction numbers kept (None: all)
+        self.runs = 0
+        self.chosen = []
+
+    def _run(self, changes, keep, base=None):
+        from . import apply_changes
+        from .reactive import run_reactive
+
+        base = self.base if base is None else base
+        scenario = apply_changes(base, changes, self.duration)
+        try:
+            sim = Simulation(dict(scenario, interventions=[], duration=1))
+        except ScenarioError:
+            return None, [], 0
+        vocab = self.vocabulary_for(self.protocol, sim.node_ids, sim.params)
+        skip = () if keep is None else set(range(vocab.max_reactions)) - set(keep)
+        self.runs += 1
+        return run_reactive(scenario, changes["react"], vocab, self.invariant, skip, changes.get("lean", False))
+
+    def _fails(self, changes, keep, base=None):
+        found, chosen, planned = self._run(changes, keep, base)
+        if found is not None:
+            self.chosen, self.planned = chosen, planned
+        return found is not None
+
+    def _event(self, step):
+        return {"type": "shrink", "step": step, "interventions": len(self.changes["interventions"]) + len(self.chosen),
+                "duration": self.duration, "nodes": self.base.get("nodes", self.protocol.nodes.default),
+                "runs": self.runs}
+
+    def steps(self, base_frame):
+        if not self._fails(self.changes, None):
+            return  # cannot happen: the trial failed; leave it as it is
+        if self.simplest(SIMPLEST_TRIES):
+            yield self._event("simplest")
+        for _ in range(MAX_ROUNDS):
+            progress = False
+            before = len(self.changes["interventions"])
+            self.changes["interventions"] = ddmin(
+                self.changes["interventions"], lambda ivs: self._fails(dict(self.changes, interventions=ivs), self.keep))
+            if len(self.changes["interventions"]) < before:
+                progress = True
+                yield self._event("remove")
+            kept = list(range(self.planned)) if self.keep is None else self.keep
+            smaller = ddmin(kept, lambda keep: self._fails(self.changes, keep))
+            if len(smaller) < len(kept):
+                self.keep, progress = smaller, True
+                yield self._event("reactions")
+            if self._simplify(base_frame):
+                progress = True
+                yield self._event("simplify")
+            if not progress:
+                break
+        self._fails(self.changes, self.keep)  # the chosen interventions of the final run
+        static = dict(self.changes, interventions=sorted(self.changes["interventions"] + self.chosen,
+                                                         key=lambda iv: iv["at"]))
+        del static["react"]
+        static.pop("lean", None)
+        self.changes = static
+
+    def _simplify(self, base_frame):
+        """Undo the trial's own network and params settings; then fewer nodes (when no drawn intervention
+        names one)."""
+        changed = False
+        for key in ("network", "params"):
+            for name in sorted(self.changes[key]):
+                if name in base_frame.get(key, {}):
+                    continue
+                trial = dict(self.changes, **{key: {k: v for k, v in self.changes[key].items() if k != name}})
+                if self._fails(trial, self.keep):
+                    self.changes, changed = trial, True
+        if self.changes["interventions"] or self.base.get("interventions"):
+            return changed
+        nodes = self.base.get("nodes", self.protocol.nodes.default)
+        for n in range(self.protocol.nodes.min, nodes):
+            base = dict(self.base, nodes=n)
+            for keep in ([self.keep, None] if self.keep is not None else [None]):  # else all reactions again
+                if self._fails(self.changes, keep, base):
+                    self.base, self.keep = base, keep
+                    return True
+        return changed
+
+    def simplest(self, tries):
+        """Search again where counterexamples are simplest: the fewest nodes, none of the trial's drawn
+        interventions, network or load settings, reactions only (half of them lean: one intervention per
+        reaction); `tries` seeded runs (as Hypothesis tries simpler examples first). Adopts, of those that fail the same way, the one that chose the fewest
+        interventions."""
+        if self.base.get("interventions"):
+            return False  # the starting scenario's interventions name its nodes: keep them as they are
+        base = dict(self.base, nodes=self.protocol.nodes.min)
+        best = None
+        for j in range(tries):
+            rng = random.Random(f"simplest:{self.changes['react']}:{j}")
+            changes = {"seed": self.changes["seed"] if j % 2 == 0 else rng.randrange(2**31), "params": {},
+                       "network": {}, "interventions": [], "react": rng.randrange(2**31), "lean": j % 4 < 2}
+            found, chosen, _ = self._run(changes, None, base)
+            if found is not None and (best is None or len(chosen) < best[0]):
+                best = (len(chosen), changes)
+        if best is None or not self._fails(best[1], None, base):
+            return False
+        self.base, self.changes, self.keep = base, best[1], None
+        return True
 
 
 def _lighter(kind, value, current):

@@ -23,6 +23,7 @@ HANDFUL = 5
 MUTATIONS = {
     "raft/vote_without_log_check": (1, {"leader_completeness", "state_machine_safety"}),
     "raft/no_truncate": (1, {"log_matching", "state_machine_safety"}),
+    "raft/commit_old_terms": (1, {"leader_completeness", "state_machine_safety"}),
     "paxos/forget_promise_on_restart": (1, {"one_value_per_slot", "promise_respected", "learners_agree"}),
     "paxos/ignore_accepted_values": (1, {"one_value_per_slot", "learners_agree"}),
     "twophase/commit_on_timeout": (1, {"atomicity", "commit_needs_all_yes"}),
@@ -42,13 +43,11 @@ def violations_of(scenario):
 
 
 def test_every_teaching_mutation_of_every_protocol_is_listed():
-    """Every mutation has a starting scenario; the test below covers all but commit_old_terms (Figure 8 takes
-    a dozen precise steps that random schedules do not hit: docs/hunt.md)."""
+    """Every mutation has a starting scenario and a pinned hunt seed in the test below."""
     from simulator.protocols import all_protocols
 
     every = {f"{p.name}/{m}" for p in all_protocols() for m in p.mutations}
-    assert set(MUTATION_STARTS) == every
-    assert every - set(MUTATIONS) == {"raft/commit_old_terms"}
+    assert set(MUTATION_STARTS) == every == set(MUTATIONS)
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
@@ -66,6 +65,48 @@ def test_hunt_finds_the_mutation_and_shrinks_it(name):
     assert len(found["interventions"]) <= HANDFUL, found["interventions"]
     assert result["invariant"] in violations_of(found)
     assert violations_of(dict(found, mutations=[])) == set()
+
+
+def test_figure_8_is_found_with_the_leader_noop_on_and_shrunk_to_three_cuts():
+    """raft/commit_old_terms from its plain scenario (the defaults, leader_noop on, one entry per append), seed
+    1: each of three leaders is cut off alone, the first two before their no-op reaches anyone, the third as
+    soon as it has committed the first leader's no-op by counting replicas; a server holding the second
+    leader's no-op (a later term) then wins. The same three cuts are harmless with 16 entries per append (the
+    old entry and the new no-op travel together) and without the mutation."""
+    start = MUTATION_STARTS["raft/commit_old_terms"]
+    assert "leader_noop" not in start["params"]
+    result = hunt(start, seed=1, workers=1)
+    found = result["scenario"]
+    assert (result["found"], result["invariant"], found["nodes"]) == (True, "leader_completeness", 3)
+    assert [iv["action"] for iv in found["interventions"]] == ["partition"] * 3
+    assert all(len(iv["groups"]) == 1 and len(iv["groups"][0]) == 1 for iv in found["interventions"])
+    assert violations_of(found) == {"leader_completeness"}
+    batched = dict(found, params=dict(found["params"], max_entries_per_append=16))
+    assert violations_of(batched) == set()
+
+
+def test_a_reactive_trial_replays_as_the_ordinary_schedule_it_reports():
+    """A reactive trial picks its faults from the run's state as it goes; its chosen interventions added to the
+    scenario, run as an ordinary scenario, break the same invariant at the same moment, for every failing
+    trial among the first 64 (27 are reactive, 2 of those fail on this start)."""
+    from simulator.hunt import apply_changes, first_violation, make_plan, trial_changes, vocabulary_for
+    from simulator.hunt.reactive import run_reactive
+    from simulator.protocols import get_protocol
+
+    plan = make_plan(MUTATION_STARTS["raft/commit_old_terms"], seed=1)
+    vocab = vocabulary_for(get_protocol("raft"), plan["ids"], plan["normal"]["params"])
+    failing = 0
+    for index in range(64):
+        changes = trial_changes(plan, index)
+        if "react" not in changes:
+            continue
+        found, chosen, _ = run_reactive(apply_changes(plan["base"], changes, plan["duration"]), changes["react"],
+                                        vocab)
+        static = dict(changes, interventions=sorted(changes["interventions"] + chosen, key=lambda iv: iv["at"]))
+        replayed = first_violation(apply_changes(plan["base"], static, plan["duration"]))
+        assert replayed == found, index
+        failing += found is not None
+    assert failing >= 1
 
 
 @pytest.mark.parametrize("name", sorted(CORRECT_STARTS))
