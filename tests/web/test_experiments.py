@@ -178,3 +178,26 @@ def test_the_pages_list_every_experiment_and_404_an_unknown_one(http):
     page = client.get("/experiments/raft-figure16/?trials=40&rows=0,6")
     assert page.status_code == 200 and b"Ongaro" in page.content and b'"trials": "40"' in page.content
     assert client.get("/experiments/no-such/").status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_the_time_limit_stops_a_run(settings):
+    settings.PLAYGROUND_HUNT_WORKERS = 1
+    settings.PLAYGROUND_EXPERIMENT_MAX_SECONDS = 0.5
+    client = await _connect()
+    try:
+        await client.send({"type": "run", "experiment": "raft-figure16", "trials": 250, "rows": [0, 1]})
+        end = await _until_end(client, timeout=10)
+        assert end[0]["type"] == "started"
+        assert (end[-1]["type"], end[-1]["code"]) == ("error", "too_costly")
+    finally:
+        await client.comm.disconnect()
+    assert await _no_runs_left()
+
+
+def test_limits_can_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_EXPERIMENT_MAX_TRIALS", "10")
+    with pytest.raises(experiments.ExperimentRefused) as err:
+        experiments.experiment_spec("raft-figure16", trials=6, rows=FAST_ROWS)
+    assert err.value.code == "too_many_trials"
+    assert len(experiments.experiment_spec("raft-figure16", trials=5, rows=FAST_ROWS)["sweep"]) == 2
