@@ -178,6 +178,7 @@ def test_the_pages_list_every_experiment_and_404_an_unknown_one(http):
     page = client.get("/experiments/raft-figure16/?trials=40&rows=0,6")
     assert page.status_code == 200 and b"Ongaro" in page.content and b'"trials": "40"' in page.content
     assert client.get("/experiments/no-such/").status_code == 404
+    assert 'href="/experiments/"' in client.get("/").content.decode()  # the home page links to them
 
 
 @pytest.mark.asyncio
