@@ -3,6 +3,7 @@
     .venv/bin/python bench/hunt.py                          # everything; reliability: 10,000 schedules each
     .venv/bin/python bench/hunt.py --schedules 2000         # a shorter reliability run
     .venv/bin/python bench/hunt.py --only speed             # one section: speed, mutations or reliability
+    nice -n 19 .venv/bin/python bench/hunt.py --only reliability --workers 1   # on a shared machine
 
 Sections:
 
@@ -13,10 +14,13 @@ Sections:
   budget, in this process: schedules tried, seconds to find, seconds to shrink, interventions found -> shrunk,
   the shrunk run's length and the invariant;
 - reliability: N schedules on each correct protocol (simulator.hunt.cases.CORRECT_STARTS) on `--workers`
-  Dask workers: how many found a violation (the figure we publish per protocol: N schedules, 0 found).
+  Dask workers (1: in this process, with CPU time per schedule): how many found a violation (the figure we
+  publish per protocol: N schedules, 0 found), schedules per second per worker; `--time-limit S` stops each
+  start after S seconds and extrapolates the time all N would take.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -62,19 +66,33 @@ def mutations(budget, seed, names):
         sc = event["scenario"]
         print(f"mutation {name:34s} tried {event['tried']:5d}  find {found_at:5.1f} s  shrink {total - found_at:5.1f} s"
               f"  interventions {event['found_interventions']:2d} -> {len(sc['interventions'])}"
-              f"  run {sc['duration']} ms  {event['invariant']}")
+              f"  nodes {sc.get('nodes', '-')}  run {sc['duration']} ms  {event['invariant']}", flush=True)
 
 
-def reliability(n, workers, seed, names):
-    with open_client(workers) as client:
+def reliability(n, workers, seed, names, time_limit=None):
+    """`workers` 1 runs in this process (no Dask); a start stopped at `time_limit` seconds says how far it got
+    and how long all `n` would take at that rate."""
+    with open_client(workers) if workers > 1 else contextlib.nullcontext() as client:
         for name in names:
             start = CORRECT_STARTS[name]
-            t0 = time.perf_counter()
-            last = list(iter_hunt(start, budget=n, seed=seed, client=client))[-1]
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            last, stopped = None, False
+            events = iter_hunt(start, budget=n, seed=seed, workers=1 if client is None else None, client=client)
+            for last in events:
+                if time_limit and last["type"] == "progress" and time.perf_counter() - t0 > time_limit:
+                    stopped = True
+                    events.close()
+                    break
             wall = time.perf_counter() - t0
-            verdict = "0 found" if not last["found"] else f"FOUND {last['invariant']} at schedule {last['tried']}"
-            print(f"reliability {name:15s} {last['tried']:6d} schedules  {verdict}  ({wall:.0f} s, "
-                  f"{last['tried'] / wall:.0f}/s)")
+            tried = last["tried"]
+            if last.get("found"):
+                verdict = f"FOUND {last['invariant']} at schedule {tried}"
+            else:
+                verdict = "0 found" + (f" (stopped at the time limit; all {n}: about {wall * n / tried:.0f} s)"
+                                       if stopped else "")
+            cpu = f", CPU {1000 * (time.process_time() - cpu0) / tried:.1f} ms each" if client is None else ""
+            print(f"reliability {name:15s} {tried:6d} schedules  {verdict}  ({wall:.0f} s, "
+                  f"{tried / wall / workers:.1f}/s per worker{cpu})", flush=True)
 
 
 def main():
@@ -84,6 +102,8 @@ def main():
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="mutations: the hunt's budget")
     parser.add_argument("--workers", type=int, default=default_workers(), help="reliability: Dask workers")
     parser.add_argument("--seed", type=int, default=1, help="the hunts' seed")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="reliability: stop a start after this many seconds and extrapolate")
     parser.add_argument("--only", choices=("speed", "mutations", "reliability"))
     parser.add_argument("--mutations", default=",".join(MUTATION_STARTS),
                         help="mutations: comma-separated names from simulator.hunt.cases.MUTATION_STARTS")
@@ -96,7 +116,7 @@ def main():
     if args.only in (None, "mutations"):
         mutations(args.budget, args.seed, args.mutations.split(","))
     if args.only in (None, "reliability"):
-        reliability(args.schedules, args.workers, args.seed, args.starts.split(","))
+        reliability(args.schedules, args.workers, args.seed, args.starts.split(","), args.time_limit)
 
 
 if __name__ == "__main__":
