@@ -133,7 +133,28 @@ def test_a_lesson_taught_to_a_class_of_two(daphne_server, make_page):
 
     # the teacher's Next reaches the students too
     teacher.keyboard.press("ArrowRight")
-    for page in (desk, phone):
+    for page in (teacher, desk, phone):
         at_step(page, 3, steps[3]["moment"])
+
+    # a question open when the teacher reloads: the class comes back at the same step with the same tally
+    teacher.locator("#lesson-ask-class").click()
+    desk.locator("#lesson .class-ask[data-step='3'] .lesson-choice[data-choice='1']").click(timeout=10_000)
+    teacher.wait_for_function("document.querySelector('.class-answered')?.textContent === '1/2 answered'")
+    teacher.reload()
+    at_step(teacher, 3, steps[3]["moment"])
+    teacher.wait_for_function("document.querySelector('.class-answered')?.textContent === '1/2 answered'")
+    assert teacher.locator(".class-code b").inner_text().replace(" ", "") == code
+    assert teacher.locator("#lesson .lesson-progress-text").inner_text() == f"Step 4 of {len(steps)}"
+    assert teacher.locator("#lesson .class-ask .lesson-count").all_inner_texts()[1].strip() == "1"
+    phone.locator("#lesson .class-ask[data-step='3'] .lesson-choice[data-choice='0']").click(timeout=10_000)
+    teacher.wait_for_function("document.querySelector('.class-answered')?.textContent === '2/2 answered'")
+    teacher.locator("#lesson-reveal").click()
+    desk.wait_for_function("document.querySelector(\"#lesson .class-ask[data-step='3'] .lesson-why\") !== null")
+    assert desk.evaluate("window.playground.lesson.k") == 3  # a step that waits for the teacher's action stays
+    teacher.locator("#lesson-for-me").click()  # its `do`: crash the leader
+    teacher.wait_for_selector("#lesson .lesson-did.ok")
+    teacher.keyboard.press("ArrowRight")
+    for page in (teacher, desk, phone):
+        at_step(page, 4, steps[4]["moment"])
     for errors in (t_errors, students[0][1], students[1][1]):
         errors.check()
