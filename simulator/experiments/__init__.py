@@ -28,6 +28,7 @@ MAX_VARIANTS = 50
 MAX_LIMIT_MS = 120_000  # simulated ms one trial may run after its setup
 STEP_MS = 5  # granularity at which a trial checks whether it is done (simulated ms)
 SETUPS = ("run", "crash_leader")
+VARIANT_FIELDS = {"label", "params", "network", "nodes", "interventions", "value", "group"}
 
 
 def _error(message, field):
@@ -56,9 +57,15 @@ def normalize_experiment(raw):
     for i, v in enumerate(sweep):
         if not isinstance(v, dict) or not isinstance(v.get("label"), str):
             _error("a variant is an object with a label", f"sweep[{i}]")
-        extra = set(v) - {"label", "params", "network", "nodes"}
+        extra = set(v) - VARIANT_FIELDS
         if extra:
-            _error(f"unknown field {sorted(extra)[0]!r} (known: label, params, network, nodes)", f"sweep[{i}]")
+            _error(f"unknown field {sorted(extra)[0]!r} (known: {', '.join(sorted(VARIANT_FIELDS))})", f"sweep[{i}]")
+        if "value" in v and (isinstance(v["value"], bool) or not isinstance(v["value"], (int, float))):
+            _error("value: a number (where the chart puts this variant)", f"sweep[{i}]")
+        if "group" in v and not isinstance(v["group"], str):
+            _error("group: a string (the chart's line this variant belongs to)", f"sweep[{i}]")
+        if "interventions" in v and not isinstance(v["interventions"], list):
+            _error("interventions: a list (replaces the scenario's)", f"sweep[{i}]")
         variants.append(copy.deepcopy(v))
     trials = raw.get("trials", 100)
     if not isinstance(trials, int) or isinstance(trials, bool) or not 1 <= trials <= MAX_TRIALS:
@@ -95,7 +102,7 @@ CHARTS = ("cdf", "means")
 
 def _chart(chart, metrics):
     """How the page draws the results (docs/experiments.md): {"kind": "cdf", "metric", "log_x"?} or
-    {"kind": "means", "metric", "x", "series"?}; x and series name a variant's `nodes` or one of its params."""
+    {"kind": "means", "metric", "x", "series"?}; x and series name a variant's `nodes`, `value`, `group` or one of its params."""
     if not isinstance(chart, dict) or chart.get("kind") not in CHARTS:
         _error(f"an object whose kind is one of {', '.join(CHARTS)}", "chart.kind")
     if chart.get("metric") not in metrics:
@@ -121,6 +128,8 @@ def trial_scenario(exp, variant, trial):
         sc["network"] = dict(sc.get("network") or {}, **v["network"])
     if "nodes" in v:
         sc["nodes"] = v["nodes"]
+    if "interventions" in v:
+        sc["interventions"] = copy.deepcopy(v["interventions"])
     sc["seed"] = exp["seed"] + trial
     if exp["setup"]["kind"] != "run":
         sc["duration"] = MAX_LIMIT_MS * 2  # the setup decides when the trial ends

@@ -206,7 +206,60 @@ class GossipObserver(Observer):
         }
 
 
-OBSERVERS = {"raft": RaftObserver, "gossip": GossipObserver}
+class TwoPhaseObserver(Observer):
+    """2PC and 3PC: how long participants that voted YES stay uncertain (lock held, outcome unknown) and how much of
+    it they spend blocked, asking a coordinator that does not answer."""
+
+    FIELDS = ("txs",)
+    UNCERTAIN = ("prepared", "precommitted")
+    FINAL = ("committed", "aborted")
+    metrics_doc = {
+        "uncertain_ms": "mean time from a participant's YES vote (prepared, lock held) until it learns the outcome "
+                        "(empty if one is still uncertain at the end of the run)",
+        "blocked_ms": "mean time from a participant's decision timeout (blocked: it cannot decide alone) until it "
+                      "learns the outcome; 0 for one never blocked (Bernstein et al. 1987, 7.3: 2PC blocks until the "
+                      "coordinator recovers)",
+        "committed": "fraction of the participants' transactions that committed",
+    }
+
+    def __init__(self, node_ids):
+        super().__init__(node_ids)
+        self.since = {}  # (node, tx) -> when it became uncertain
+        self.blocked = {}  # (node, tx) -> blocked_since
+        self.uncertain = []
+        self.blocked_ms = []
+        self.outcomes = {}  # (node, tx) -> final state
+
+    def on_change(self, ev, before):
+        if "txs" not in before:
+            return
+        t = ev["t"]
+        for entry in self.nodes[ev["node"]].get("txs") or ():
+            if "vote" not in entry:  # the coordinator's entries have `votes`; a participant's its own `vote`
+                continue
+            key = (ev["node"], entry["tx"])
+            state = entry["state"]
+            if state in self.UNCERTAIN:
+                self.since.setdefault(key, t)
+                if entry.get("blocked_since") is not None:
+                    self.blocked.setdefault(key, entry["blocked_since"])
+            elif state in self.FINAL and key not in self.outcomes:
+                self.outcomes[key] = state
+                if key in self.since:
+                    self.uncertain.append(t - self.since.pop(key))
+                    self.blocked_ms.append(t - self.blocked.pop(key) if key in self.blocked else 0)
+
+    def metrics(self):
+        unfinished = [k for k in self.since if k not in self.outcomes]
+        return {
+            "uncertain_ms": None if unfinished or not self.uncertain else sum(self.uncertain) / len(self.uncertain),
+            "blocked_ms": None if unfinished or not self.blocked_ms else sum(self.blocked_ms) / len(self.blocked_ms),
+            "committed": None if not self.outcomes else
+            sum(v == "committed" for v in self.outcomes.values()) / len(self.outcomes),
+        }
+
+
+OBSERVERS = {"raft": RaftObserver, "gossip": GossipObserver, "twophase": TwoPhaseObserver}
 
 
 def observer_for(scenario, node_ids):

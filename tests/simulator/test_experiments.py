@@ -106,6 +106,8 @@ def test_a_run_experiment_measures_leaderless_time_under_a_partition():
     ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "params": {"heartbeat_interval": -3}}]},
      "params.heartbeat_interval"),
     ({"scenario": {"protocol": "raft"}, "bogus": 1}, "bogus"),
+    ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "value": "high"}]}, "sweep[0]"),
+    ({"scenario": {"protocol": "raft"}, "sweep": [{"label": "x", "interventions": {}}]}, "sweep[0]"),
     ({"scenario": {"protocol": "raft"}, "chart": {"kind": "pie", "metric": "elections"}}, "chart.kind"),
     ({"scenario": {"protocol": "raft"}, "chart": {"kind": "cdf", "metric": "happiness"}}, "chart.metric"),
     ({"scenario": {"protocol": "raft"}, "chart": {"kind": "means", "metric": "elections"}}, "chart.x"),
@@ -261,3 +263,28 @@ def test_swim_detection_builtin_detects_every_crash_without_false_positives():
         assert m["detection_ms"]["missing"] == 0 and 500 <= m["detection_ms"]["mean"] <= 5000, m
         assert m["dead_ms"]["missing"] == 0 and m["dead_ms"]["mean"] > m["detection_ms"]["mean"], m
         assert m["false_positives"]["max"] == 0, m
+
+
+def test_twophase_blocking_builtin_2pc_blocks_with_the_coordinator_3pc_does_not():
+    """Coordinator crashed after the votes, back at 1 s or 4 s: 2PC participants stay uncertain until their first
+    inquiry after it is back (the file's reference, plus a round trip), blocked most of it, and abort (presumed
+    abort); cooperative termination does not help (every peer is uncertain); 3PC terminates in ~900 ms whenever
+    the coordinator returns, never blocked."""
+    with open(f"{ROOT}/docs/experiments/twophase-blocking.json") as fh:
+        raw = json.load(fh)
+    labels = [v["label"] for v in raw["sweep"]]
+    keep = ["2pc, back at 1 s", "2pc, back at 4 s", "2pc cooperative, back at 4 s", "3pc, back at 1 s",
+            "3pc, back at 4 s"]
+    raw["sweep"] = [raw["sweep"][labels.index(label)] for label in keep]
+    raw["trials"] = 3
+    result = run_experiment(normalize_experiment(raw))
+    by = {v["label"]: v for v in result["variants"]}
+    for label in keep:
+        m = by[label]["metrics"]
+        ref = raw["reference"][label]["uncertain_ms"]["mean"]
+        assert m["uncertain_ms"]["missing"] == 0 and m["committed"]["mean"] == 0
+        assert ref - 20 <= m["uncertain_ms"]["mean"] <= ref + 60, (label, m["uncertain_ms"]["mean"], ref)
+    assert by["2pc, back at 4 s"]["metrics"]["blocked_ms"]["mean"] > 3000
+    assert by["3pc, back at 4 s"]["metrics"]["blocked_ms"]["max"] == 0
+    assert by["3pc, back at 1 s"]["metrics"]["uncertain_ms"]["mean"] == by["3pc, back at 4 s"]["metrics"][
+        "uncertain_ms"]["mean"]

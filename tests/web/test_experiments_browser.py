@@ -116,7 +116,7 @@ def test_the_gossip_chart_draws_rounds_against_n_with_the_theory(daphne_server, 
     page.goto(daphne_server + "/experiments/gossip-spread/?trials=2&rows=0,1,2&run=1")
     _run_to_the_end(page)
     labels = page.evaluate("() => window.experiments.chart.series.slice(1).map((s) => s.label)")
-    assert labels == ["ours: push", "published: push", "ours: pull", "published: pull", "ours: push_pull",
-                      "published: push_pull"]
+    assert labels == ["ours: push", "reference: push", "ours: pull", "reference: pull", "ours: push_pull",
+                      "reference: push_pull"]
     page.screenshot(path=str(ARTIFACTS / "experiments-gossip-1280x720.png"), full_page=True)
     errors.check()

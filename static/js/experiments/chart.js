@@ -12,7 +12,7 @@ export function chartSpec(exp) {
 }
 
 function variantField(variant, name) {
-  if (name === "nodes") return typeof variant.nodes === "number" ? variant.nodes : null;
+  if (name === "nodes" || name === "value" || name === "group") return variant[name] ?? null;
   const v = (variant.params || {})[name];
   return v === undefined ? null : v;
 }
@@ -53,7 +53,7 @@ export function chartSeries(exp, variants, slot = null) {
       raw.push({ label: key ? `ours: ${key}` : "ours", color, kind: "ours", points: ours });
       const theory = members.filter(([, v]) => typeof ((v.reference || {})[spec.metric] || {}).mean === "number")
         .map(([x, v]) => [x, v.reference[spec.metric].mean]);
-      if (theory.length) raw.push({ label: key ? `published: ${key}` : "published", color, kind: "paper", points: theory });
+      if (theory.length) raw.push({ label: key ? `reference: ${key}` : "reference", color, kind: "paper", points: theory });
     });
   }
   const xs = [...new Set(raw.flatMap((r) => r.points.map(([x]) => x)))].sort((a, b) => a - b);

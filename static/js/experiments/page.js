@@ -170,7 +170,7 @@ async function showResult(result) {
   els.chartBox.hidden = false;
   els.chartTitle.textContent = spec.kind === "cdf"
     ? `${spec.metric}: fraction of trials at or below, per row (markers: the paper)`
-    : `mean ${spec.metric} against ${spec.x_label || spec.x} (dashed, markers: published)`;
+    : `mean ${spec.metric} against ${spec.x_label || spec.x} (dashed, markers: the reference)`;
   els.chartNote.textContent = spec.kind === "cdf"
     ? "A line that stops below 100% had trials that never got there within the trial's limit."
     : "Ours: the mean of the trials (its 95% interval is in the table).";
