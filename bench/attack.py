@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -47,12 +48,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daphne(port, workdir):
-    """A production-like server: DEBUG off, a real secret, a migrated SQLite file, logs to a file."""
+def start_daphne(port, workdir, watch_ms=0):
+    """A production-like server: DEBUG off, a real secret, a migrated SQLite file, logs to a file. `watch_ms`:
+    log the stack of every event-loop stall over that many ms (playground/loopwatch.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PLAYGROUND_", "DATABASE_URL",
                                                                       "REDIS_URL"))}
     env.update(DJANGO_SECRET_KEY="attack-bench-" + os.urandom(24).hex(), DJANGO_ALLOWED_HOSTS="127.0.0.1",
                DATABASE_URL=f"sqlite:///{workdir}/attack.sqlite3", DJANGO_LOG_LEVEL="INFO")
+    if watch_ms:
+        env["PLAYGROUND_LOOP_WATCH_MS"] = str(watch_ms)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     log_path = Path(workdir) / "daphne.log"
     log = open(log_path, "w")
@@ -474,7 +478,7 @@ async def run(args):
         base, pid, log_path = args.url.rstrip("/"), args.pid, Path(args.log) if args.log else None
     else:
         port = free_port()
-        proc, log_path = start_daphne(port, workdir)
+        proc, log_path = start_daphne(port, workdir, args.watch)
         base, pid = f"http://127.0.0.1:{port}", proc.pid
     board = Board()
     stop = asyncio.Event()
@@ -543,6 +547,25 @@ async def run(args):
     }
 
 
+def print_stalls(log_path):
+    """Sum up what --watch logged: stalls by their innermost frames of our code, slow GC passes."""
+    text = Path(log_path).read_text(errors="replace") if log_path else ""
+    stalls = re.findall(r"loop stall (\d+) ms; \d+ samples; other threads: .*; top stacks:\n  \[\d+\]((?:\n    .*)+)",
+                        text)
+    gcs = [int(ms) for ms in re.findall(r"gc generation 2 took (\d+) ms", text)]
+    print(f"\nstalls over the watch threshold: {len(stalls)}, longest {max((int(ms) for ms, _ in stalls), default=0)}"
+          f" ms; full GC passes over 10 ms: {len(gcs)}, longest {max(gcs, default=0)} ms")
+    by_place = {}
+    for ms, stack in stalls:
+        frames = [line.strip() for line in stack.strip().splitlines()]
+        ours = [f for f in frames if f.split(":")[0].endswith(".py") and not f.startswith(("events.py", "base_"))]
+        place = " < ".join(reversed(ours[-3:])) or frames[-1]
+        total, count = by_place.get(place, (0, 0))
+        by_place[place] = (total + int(ms), count + 1)
+    for place, (total, count) in sorted(by_place.items(), key=lambda kv: -kv[1][0])[:8]:
+        print(f"  {total:>6} ms in {count:>3} stalls: {place}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="http://127.0.0.1:PORT of a running server (default: start one)")
@@ -553,6 +576,9 @@ def main(argv=None):
                         help="simulated ms per wall second of the honest Raft sessions (100: the page's default)")
     parser.add_argument("--ack-seconds", type=float, default=20.0, help="how long the ack-only client acks (20)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up on the attacks after this (600 s)")
+    parser.add_argument("--watch", type=int, default=0, metavar="MS",
+                        help="log the stack of every server event-loop stall over MS ms, and slow GC passes, and "
+                             "sum them up (playground/loopwatch.py; it costs the server a little)")
     parser.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)  # the probe process (see run)
     args = parser.parse_args(argv)
     if args.probe:
@@ -574,6 +600,8 @@ def main(argv=None):
     targets = [("0 tracebacks", r["tracebacks"] == 0), ("0 silent deaths", counts["silent"] == 0),
                ("RSS < 300 MB", r["peak_rss_mib"] < 300), ("stall < 100 ms", r["ping_ms"]["max"] < 100),
                ("started within 50 ms", r["started_ms"]["max"] < 50)]
+    if args.watch:
+        print_stalls(r["log"])
     print("targets: " + ", ".join(f"{name} {'OK' if ok else 'MISSED'}" for name, ok in targets))
     return 0 if all(ok for _, ok in targets) and counts["FAIL"] == 0 else 1
 

@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from simulator.errors import PlaygroundError
 
-from . import classroom
+from . import classroom, loopwatch
 from .session import WRITE_BUFFER_BYTES, WRITE_BUFFER_POLL, ClientError, Session, Viewer, dumps, parse_message
 
 log = logging.getLogger("playground.ws")
@@ -57,6 +57,7 @@ class WriteBufferProbe:
         self.application = application
 
     async def __call__(self, scope, receive, send):
+        loopwatch.start_if_asked()  # benchmarks only
         return await self.application({**scope, PROTOCOL_SCOPE_KEY: daphne_protocol(send)}, receive, send)
 
 

@@ -200,6 +200,9 @@ PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
 # event loop ~2 s otherwise); at most PLAYGROUND_BUILD_WORKERS such builds at once per process, the others queue
 PLAYGROUND_BUILD_OFF_LOOP_NODES = env_number("PLAYGROUND_BUILD_OFF_LOOP_NODES", 50, low=0)
 PLAYGROUND_BUILD_WORKERS = env_number("PLAYGROUND_BUILD_WORKERS", 2, low=1)
+# Benchmarks only (bench/attack.py --watch): log the stack of any event-loop stall longer than this many ms, and
+# slow cyclic GC passes (playground/loopwatch.py). 0: off.
+PLAYGROUND_LOOP_WATCH_MS = env_number("PLAYGROUND_LOOP_WATCH_MS", 0, low=0)
 
 # "Find a counterexample" (playground/hunting.py; docs/hunt.md): the default and largest budget of one hunt (in
 # schedules), its wall-time limit, hunts at once per process (one per client), and the Dask worker processes
