@@ -4,7 +4,9 @@
 trials finish, `shrink` lines as the first failure gets smaller, then one final `hunt` line whose
 `scenario` is an ordinary scenario that shows the violation when run. Trial `i` of a hunt is drawn from its
 own stream (`hunt:<seed>:<i>`), and the first failure is the lowest-numbered failing trial, so the result is
-the same whatever the number of workers or the order in which they finish. See docs/hunt.md.
+the same whatever the number of workers or the order in which they finish. Some trials (Raft's) also choose
+faults from the run's state as it goes (reactive.py); they are reported as the ordinary schedule they amount
+to. See docs/hunt.md.
 """
 
 import copy
