@@ -1,10 +1,13 @@
-"""Gossip at scale: a 10,000-node spread headless, and the page animating 1,000 gossip nodes in Chromium.
+"""Gossip at scale: a 10,000-node spread headless, the page animating 1,000 gossip nodes in Chromium, and the
+space-time diagram with 10,000 messages in its visible window.
 
-    .venv/bin/python bench/scale.py                 # both parts
+    .venv/bin/python bench/scale.py                 # all three parts
     .venv/bin/python bench/scale.py --headless-only # no browser
-    .venv/bin/python bench/scale.py --browser-only
+    .venv/bin/python bench/scale.py --browser-only  # the two browser parts
+    .venv/bin/python bench/scale.py --diagram-only  # the space-time diagram only
 
 Targets (issue 4): the 10,000-node spread in under 10 s of wall time; at least 30 frames a second at 1,000 nodes.
+Target (issue 11): at least 30 frames a second with 10,000 messages in the diagram's visible window.
 
 Headless: 10,000 nodes, one rumour from n1 at t=0, run in 200 ms slices (as the live server does) until every
 node knows it (anti-entropy push-pull) or the rumour has died out (rumour mongering); the trace is drained
@@ -14,6 +17,11 @@ Browser: a real Daphne on a free port (DJANGO_DEBUG=1, in-memory channel layer),
 /usr/bin/chromium. The page opens the `gossip-1000` preset (1,000 nodes, push-pull rumour mongering) and we count
 requestAnimationFrame callbacks over a few seconds while the spread animates, and again after it, and paused. The machine's
 load average is printed too: on a shared 2-core machine the frame rate moves with it.
+
+Diagram: a saved gossip run dense in messages (12 nodes, anti-entropy push-pull every 5 ms: about 2.4 messages
+per simulated ms) opens in the diagram-only view, zoomed out to 5 s; once the 5 s window holds at least 10,000
+arrows we count frames while it plays (the diagram redraws up to 20 times a second, following now), then paused
+while the window scrolls a little every frame (a full redraw in every frame: the worst case).
 """
 
 import argparse
@@ -201,17 +209,92 @@ def browser(speeds=(200, 1000), window_ms=3000):
     return results
 
 
+DIAGRAM_SCENARIO = {"protocol": "gossip", "seed": 1, "nodes": 12, "duration": 30_000,
+                    "params": {"mode": "anti_entropy", "style": "push_pull", "interval": 5}}
+DIAGRAM_SPAN = 5000
+SCROLL_FPS_JS = """(ms) => new Promise((resolve) => {
+  const st = window.playground.spacetime;
+  let frames = 0; const t0 = performance.now();
+  function tick() { frames++; st.scroll(frames % 2 ? -20 : 20);  // a redraw every frame
+                    if (performance.now() - t0 < ms) requestAnimationFrame(tick);
+                    else resolve(frames * 1000 / (performance.now() - t0)); }
+  requestAnimationFrame(tick);
+})"""
+
+
+def diagram(window_ms=3000, messages=10_000):
+    """The space-time diagram's frame rate with `messages` arrows in its visible window (issue 11)."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    print(f"== the space-time diagram with {messages:,} messages in its visible window, headless Chromium ==")
+    proc, base = start_daphne()
+    try:
+        req = urllib.request.Request(f"{base}/api/scenarios", data=json.dumps({"scenario": DIAGRAM_SCENARIO}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req) as resp:
+            slug = json.load(resp)["slug"]
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = b.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(120_000)
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/s/{slug}?speed=1000")
+            page.wait_for_function("window.playground && window.playground.snapshot !== null")
+            page.evaluate(f"() => {{ const st = window.playground.spacetime; st.setMode('diagram'); st.setSpan({DIAGRAM_SPAN}); }}")
+            count = "window.playground.spacetime.drawnIds().length"
+            page.wait_for_function(f"() => {count} >= {messages}", polling=500)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            shown_a = page.evaluate(f"() => {count}")
+            playing = measure(page, cdp, window_ms)
+            shown_b = page.evaluate(f"() => {count}")
+            page.keyboard.press("Space")
+            page.wait_for_function("!window.playground.state.playing")
+            page.wait_for_timeout(300)
+            before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            fps = page.evaluate(SCROLL_FPS_JS, window_ms)
+            after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            frames = max(1.0, fps * window_ms / 1000)
+            per = {k: (after[k] - before[k]) * 1000 / frames
+                   for k in ("TaskDuration", "ScriptDuration", "RecalcStyleDuration", "LayoutDuration")}
+            shown_c = page.evaluate(f"() => {count}")
+            stored = page.evaluate("() => window.playground.spacetime.model.messages.size")
+            shot = ROOT / "test-artifacts" / "spacetime-10k-bench.png"
+            shot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot))
+            load = os.getloadavg()[0]
+            ok = min(playing[0], fps) >= 30
+            print(f"  load avg {load:.1f} · {stored:,} messages stored · target >= 30 fps: {'ok' if ok else 'MISSED'}"
+                  + (f" · page errors: {errors[:2]}" if errors else ""))
+            print(f"      playing, following now ({shown_a:,}->{shown_b:,} arrows in view): {fmt(*playing)}")
+            print(f"      paused, scrolled every frame ({shown_c:,} arrows, redrawn each frame): {fmt(fps, per)}")
+            b.close()
+            return {"load": load, "playing_fps": playing[0], "scroll_fps": fps, "arrows": [shown_a, shown_b, shown_c],
+                    "stored": stored}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--headless-only", action="store_true")
     ap.add_argument("--browser-only", action="store_true")
+    ap.add_argument("--diagram-only", action="store_true", help="only the space-time diagram with 10,000 messages")
     ap.add_argument("--json", action="store_true", help="also print the browser figures as JSON")
     args = ap.parse_args(argv)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
-    if not args.browser_only:
+    if not args.browser_only and not args.diagram_only:
         headless()
-    if not args.headless_only:
+    if not args.headless_only and not args.diagram_only:
         res = browser()
+        if args.json:
+            print(json.dumps(res))
+    if not args.headless_only:
+        res = diagram()
         if args.json:
             print(json.dumps(res))
 

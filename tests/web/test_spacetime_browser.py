@@ -6,6 +6,7 @@ link replays to the same trace hash headless."""
 
 import json
 import os
+import re
 import urllib.request
 
 import pytest
@@ -146,7 +147,105 @@ def test_dropping_a_message_from_the_inspector_replays_from_the_saved_link(daphn
     errors2.check()
 
 
-@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
+def save(base, scenario):
+    """Save `scenario` through the API; its slug."""
+    req = urllib.request.Request(f"{base}/api/scenarios", data=json.dumps({"scenario": scenario}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)["slug"]
+
+
+def window_messages(scenario, t0, t1):
+    """Ids of the messages whose arrows belong in the window [t0, t1] at moment t1 of a headless run: sent
+    before t1, and delivered or dropped at t0 or later (or not yet)."""
+    sim = Simulation(json.loads(json.dumps(scenario)))
+    sim.advance(t1)
+    events = sim.drain()
+    ended = {ev["id"]: ev["t"] for ev in events if ev["type"] in ("deliver", "drop")}
+    return sorted(ev["id"] for ev in events if ev["type"] == "send" and ended.get(ev["id"], t1) >= t0)
+
+
+def test_a_link_opened_far_ahead_draws_the_window_before_it(daphne_server, make_page):
+    """?t= far ahead: the page plays the diagram's window (1 s) before t in, so its arrows are there, exactly the
+    trace's messages of that window, and the feed tells that stretch; the run then waits at t, paused."""
+    sc = scenario_of("raft")
+    sc["duration"] = 6000
+    slug = save(daphne_server, sc)
+    page, errors = make_page()
+    page.goto(f"{daphne_server}/s/{slug}?t=4500&speed=1000")
+    page.wait_for_function("() => window.playground && window.playground.snapshot && window.playground.snapshot.t === 4500"
+                           " && !window.playground.state.playing && !window.playground.spacetime.filling"
+                           " && window.playground.spacetime.log.length > 0", timeout=30_000)
+    page.evaluate("() => { const st = window.playground.spacetime; st.setMode('split'); st.setSpan(1000); }")
+    assert page.evaluate("() => window.playground.spacetime.window") == [3500, 4500]
+    expected = window_messages(sc, 3500, 4500)
+    assert len(expected) > 10
+    assert page.evaluate("() => window.playground.spacetime.drawnIds()") == expected
+    assert page.evaluate("() => window.playground.state.speed") == 1000  # the user's speed again
+    told = page.eval_on_selector_all("#feed li[data-t]", "els => els.map((e) => Number(e.dataset.t))")
+    assert told and min(told) >= 3500  # the window's story, nothing from before it
+    # the SVG export draws the same window: one arrow per message
+    with page.expect_download() as download:
+        page.click(".st-export")
+    svg = open(download.value.path(), encoding="utf-8").read()
+    ids = sorted(int(x) for x in re.findall(r'<g class="st-msg[^"]*" data-msg="(\d+)"', svg))
+    assert ids == expected
+    assert svg.startswith("<svg") and svg.count("<g ") == len(expected)
+    errors.check()
+
+
+def test_linked_hover_and_select_across_feed_diagram_and_timeline(daphne_server, make_page):
+    """Hovering a feed line highlights its arrows in the diagram and its moment on the timeline; hovering an
+    arrow lights its feed line; selecting an arrow scrolls the feed to its line."""
+    sc = scenario_of("raft")
+    page, errors = make_page()
+    open_playground(page, daphne_server, "raft", scenario=sc, speed=1000)
+    page.wait_for_function("() => window.playground.snapshot.t >= 3000", timeout=30_000)
+    seek(page, 3000)
+    page.click("#spacetime-toggle")
+    page.evaluate("() => window.playground.spacetime.showAll()")
+    log = page.evaluate("() => window.playground.spacetime.log")
+
+    def caused(node, t):  # what a node received and sent at a moment: the arrows of its feed line
+        return sorted(ev["id"] for ev in log if ev["t"] == t and ((ev["type"] == "deliver" and ev["to"] == node)
+                                                                 or (ev["type"] == "send" and ev["from"] == node)))
+
+    lines = page.eval_on_selector_all("#feed li[data-t][data-node]", """els => els.map((e) => ({id: e.id,
+        t: Number(e.dataset.t), node: e.dataset.node}))""")
+    line = next(x for x in lines if caused(x["node"], x["t"]))
+    page.locator(f"#{line['id']}").hover()
+    page.wait_for_function("(n) => window.playground.spacetime.hovered.length === n", arg=len(caused(line["node"], line["t"])))
+    assert sorted(page.evaluate("() => window.playground.spacetime.hovered")) == caused(line["node"], line["t"])
+    marker = page.locator(".timeline .tl-link:not(.sel)")
+    assert marker.is_visible() and marker.get_attribute("data-t") == str(line["t"])
+    # an arrow: the oldest message delivered to a node whose feed line tells it (so the feed must scroll to it)
+    told = {(x["node"], x["t"]) for x in lines}
+    # (one drawn apart from its neighbours, so a pointer finds it)
+    for target in (ev for ev in log if ev["type"] == "deliver" and (ev["to"], ev["t"]) in told):
+        point = page.evaluate("(id) => window.playground.spacetime.arrowPoint(id)", target["id"])
+        if point:
+            break
+    feed_line = page.locator(f'#feed li[data-t="{target["t"]}"][data-node="{target["to"]}"]').last
+    page.evaluate("() => { const f = document.querySelector('#feed'); f.scrollTop = 0; }")
+    assert page.evaluate("""(id) => { const r = document.getElementById(id).getBoundingClientRect();
+        return r.top > document.getElementById('feed').getBoundingClientRect().bottom; }""", feed_line.get_attribute("id"))
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_function("(id) => window.playground.spacetime.hovered.join() === String(id)", arg=target["id"])
+    page.wait_for_function(f"""() => [...document.querySelectorAll('#feed li.linked')].some((e) =>
+        e.dataset.t === '{target["t"]}' && e.dataset.node === '{target["to"]}')""")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector(f'.inspector[data-msg="{target["id"]}"]:not([hidden])')
+    assert "linked-sel" in (feed_line.get_attribute("class") or "")
+    page.wait_for_function("""(id) => { const el = document.getElementById(id), feed = document.getElementById('feed');
+        const r = el.getBoundingClientRect(), v = feed.getBoundingClientRect();
+        return feed.scrollTop > 0 && r.bottom > v.top && r.top < v.bottom; }""", arg=feed_line.get_attribute("id"),
+                           timeout=5000)  # scrolled to it (it was far below the feed's box)
+    assert page.locator(".timeline .tl-link.sel").get_attribute("data-t") == str(
+        next(ev["t"] for ev in log if ev["type"] == "send" and ev["id"] == target["id"]))
+    errors.check()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768), (390, 844)])
 def test_screenshots_of_the_diagram(daphne_server, make_page, size):
     page, errors = make_page(*size)
     open_playground(page, daphne_server, "raft", scenario=scenario_of("raft"), speed=1000)

@@ -416,10 +416,10 @@ export function setupSpacetime(page, { inspect }) {
   const saved = page.config.saved || null;
   const linkT = saved && saved.t !== null && saved.t !== undefined ? saved.t : null;
   let awaitingLink = false; // the first seek of a ?t= link has not landed yet
-  let filling = null; // {t, speed}: playing the window before the link's moment
+  let filling = null; // {t, speed, playing}: playing the window before the link's moment
   function fillWindow(t) {
     const from = Math.max(0, t - windowSpan());
-    filling = { t, speed: state.speed, from };
+    filling = { t, speed: state.speed, from, playing: false };
     page.send({ type: "speed", speed: 10_000 }); // the server's top speed: a 1 s window in 0.1 s
     page.send({ type: "seek", t: from, id: "history" });
   }
@@ -438,10 +438,13 @@ export function setupSpacetime(page, { inspect }) {
         const seen = log.length ? log[log.length - 1].t : 0;
         if (awaitingLink && msg.t === linkT && msg.t > seen + 1) fillWindow(msg.t);
         awaitingLink = false;
-        if (filling && msg.id === "history") page.send({ type: "play_until", t: filling.t });
+        if (filling && msg.id === "history") {
+          filling.playing = true;
+          page.send({ type: "play_until", t: filling.t });
+        }
         // (the timeline may have landed the seek, and the reset, before this ran: rebuild once the message is done)
         queueMicrotask(() => rebuild(state.snap));
-      } else if (msg.type === "status" && filling && !msg.playing && msg.t >= filling.t) {
+      } else if (msg.type === "status" && filling && filling.playing && !msg.playing && msg.t >= filling.t) {
         page.send({ type: "speed", speed: filling.speed });
         filling = null;
       } else if (msg.type === "error" && filling) {
@@ -685,12 +688,17 @@ export function setupSpacetime(page, { inspect }) {
     const i = A.rec.slice(0, A.n).findIndex((m) => m.id === id);
     if (i < 0) return null;
     const r = canvas.getBoundingClientRect();
-    for (const f of [0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95]) {
-      const x = A.x1[i] + f * (A.x2[i] - A.x1[i]);
-      const y = A.y1[i] + f * (A.y2[i] - A.y1[i]);
-      if (arrowAt(x, y) === id) return { x: r.left + x, y: r.top + y };
+    // whole pixels (a pointer event's offsetX is), where the pixels around find it too
+    const around = (x, y) => [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]].every(([dx, dy]) => arrowAt(x + dx, y + dy) === id);
+    let near = null;
+    for (let k = 1; k < 20; k++) {
+      const f = k % 2 ? 0.5 + k / 40 : 0.5 - k / 40;
+      const x = Math.round(A.x1[i] + f * (A.x2[i] - A.x1[i]));
+      const y = Math.round(A.y1[i] + f * (A.y2[i] - A.y1[i]));
+      if (around(x, y)) return { x: r.left + x, y: r.top + y };
+      if (!near && arrowAt(x, y) === id) near = { x: r.left + x, y: r.top + y };
     }
-    return null;
+    return near;
   }
 
   /** The message ids drawn as arrows last, in order. */
