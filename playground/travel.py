@@ -340,7 +340,7 @@ class Travel:
         from .services import scenario_create
 
         s = self.session
-        sc = await self._settle(budget)
+        sc = dict(await self._settle(budget), speed=float(s.speed))  # the link opens at the sharer's speed
         create = database_sync_to_async(scenario_create)
         try:
             row = await create(scenario=sc, forked_from=forked_from or None, **texts)

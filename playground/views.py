@@ -11,7 +11,7 @@ from simulator.protocols import all_protocols, get_protocol
 
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from .selectors import teaching_mutations
-from .session import DEFAULT_SPEED, SPEED_MAX, SPEED_MIN
+from .session import SPEED_MAX, SPEED_MIN
 
 
 def home(request):
@@ -27,7 +27,9 @@ def play(request, protocol, saved=None, extra_config=None, template="play.html")
     config = {
         "protocol": proto.describe(),
         "interventions": describe_common(),
-        "speed": {"min": SPEED_MIN, "max": 1000.0, "default": DEFAULT_SPEED, "server_max": SPEED_MAX},
+        # a shared run opens at the speed its sharer watched it at; a fresh page at the protocol's own pace
+        "speed": {"min": SPEED_MIN, "max": 1000.0, "server_max": SPEED_MAX,
+                  "default": min(1000.0, (saved or {}).get("scenario", {}).get("speed") or proto.opening_speed)},
         "watch": request.GET.get("watch") or None,
         "presets": proto.presets(),
         # the protocol's view module, or None: the page then uses the generic view without asking for it

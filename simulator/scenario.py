@@ -20,9 +20,12 @@ DURATION = Param(60_000, "simulated milliseconds to run", 1, 24 * 3600 * 1000)
 DUPLICATE = Param(0.0, "probability a message is delivered twice", 0.0, 0.5, kind="float")
 TITLE = Param("", "title", kind="str", max_length=200)
 DESCRIPTION = Param("", "description", kind="str", max_length=4000)
+# how fast the sharer was watching (simulated ms per wall second): the page opens a shared run at it; the
+# simulation never reads it (like title and layout, it changes no trace)
+SPEED = Param(100.0, "simulated ms per wall second a page plays this at", 1.0, 10_000.0, kind="float")
 
 TOP_FIELDS = ("protocol", "seed", "nodes", "params", "network", "interventions", "duration", "mutations",
-              "layout", "title", "description")
+              "layout", "title", "description", "speed")
 NETWORK_FIELDS = ("latency", "loss", "duplicate", "links")
 LINK_FIELDS = ("a", "b", "latency", "loss", "oneway")
 DEFAULT_LATENCY = [10, 30]
@@ -100,7 +103,7 @@ def normalize_scenario(raw):
     layout = raw.get("layout")
     if layout is not None:
         sc["layout"] = _layout(_obj(layout, "layout"), ids)
-    for key, p in (("title", TITLE), ("description", DESCRIPTION)):
+    for key, p in (("title", TITLE), ("description", DESCRIPTION), ("speed", SPEED)):
         if key in raw:
             sc[key] = p.check(raw[key], key)
     return sc

@@ -90,6 +90,9 @@ class Protocol(Checker, Workload):
     actions = {}  # name -> params.Action; each has check_<name>(iv) and apply_<name>(iv) methods
     mutations = {}  # name -> what the deliberately broken variant does
     mutation_examples = {}  # mutation -> the designed docs/examples file (no .json) that catches it
+    # the speed the page opens at (simulated ms per wall second): the first narrated thing within a few seconds,
+    # a round still slow enough to follow (tests/web/test_pacing_browser.py)
+    opening_speed = 100.0
     selectors = {}  # role selector -> doc, e.g. {"leader": "the current leader"}
     counters = {}  # name -> initial value (0, {} ...): the metrics nodes count (ctx.metrics)
     Node = None

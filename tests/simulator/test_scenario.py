@@ -62,7 +62,7 @@ BAD = [
     ("no protocol", {"seed": 1}, "protocol", "required"),
     ("unknown protocol", {"protocol": "zab"}, "protocol", "known: raft"),
     ("protocol not a string", {"protocol": ["raft"]}, "protocol", "unknown protocol"),
-    ("unknown top-level key", dict(RAFT, speed=3), "speed", "unknown field (allowed: protocol, seed"),
+    ("unknown top-level key", dict(RAFT, tempo=3), "tempo", "unknown field (allowed: protocol, seed"),
     ("seed negative", dict(RAFT, seed=-1), "seed", "between 0 and 9007199254740991"),
     ("seed a float", dict(RAFT, seed=1.5), "seed", "an integer"),
     ("seed a bool", dict(RAFT, seed=True), "seed", "an integer"),

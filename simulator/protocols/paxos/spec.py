@@ -65,6 +65,7 @@ class Paxos(PaxosWorkload, PaxosChecker, Protocol):
         "ignore_accepted_values": "a proposer proposes its own value even when the promises report an "
                                   "accepted one",
     }
+    opening_speed = 20.0  # a whole round takes ~60 ms: at 1/10 of real time it was over before a newcomer looked
     mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
         "forget_promise_on_restart": "paxos-mutation-forget-promise",
         "ignore_accepted_values": "paxos-mutation-ignore-accepted-values",

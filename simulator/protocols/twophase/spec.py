@@ -101,6 +101,7 @@ class TwoPhase(TwoPhaseWorkload, TwoPhaseChecker, Protocol):
         "no_force_prepare": "a participant votes YES before its prepared record is on disk: a crash forgets it, "
                             "and it cannot commit when told to",
     }
+    opening_speed = 250.0  # the first transaction begins at 0.5 s: 5 s of nothing at 1/10 of real time
     mutation_examples = {  # mutation -> the docs/examples file (no .json) that catches it
         "commit_on_timeout": "twophase-mutation-commit-on-timeout",
         "no_force_write": "twophase-mutation-no-force-write",

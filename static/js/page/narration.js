@@ -4,6 +4,11 @@
 
 import { Feed } from "../feed.js";
 import { applyEvent } from "../replay.js";
+import { h } from "../util.js";
+
+const SUMMARY_MS = 4000; // the live region speaks at most one sentence this often
+const LONG_WAIT_S = 1.5; // a wait this long in wall time (at the current speed) gets a countdown
+const RANK = { violation: 0, intervention: 1, error: 1, info: 2 };
 
 const COMMON_TEXT = {
   crash: (ev) => `☠ ${ev.node} crashed: it loses its volatile state and timers`,
@@ -27,20 +32,68 @@ function groupText(group) {
 /** "leader_completeness" -> "leader completeness" (invariant and mutation names on the page). */
 export const label = (name) => name.replace(/_/g, " ");
 
+/** The wait worth a countdown, or null: nothing in flight, and the earliest timer of a node that is up runs for
+ * at least LONG_WAIT_S of wall time at `speed` (simulated ms per wall second), counted down to its end.
+ * {node, name, at}. */
+export function nextLongWait(snap, t, speed) {
+  if (!snap || snap.messages.some((m) => !m.held)) return null; // something is on its way: not a wait
+  let best = null;
+  for (const id of snap.order) {
+    const node = snap.nodes[id];
+    if (!node || node.status === "crashed" || !node.timers) continue;
+    for (const [name, [setAt, at]] of Object.entries(node.timers)) {
+      if (at > t && (!best || at < best.at)) best = { node: id, name, at, setAt };
+    }
+  }
+  return best && best.at - best.setAt >= LONG_WAIT_S * speed ? best : null;
+}
+
 /** The feed, with the page's part of the story; returns the Feed (page.feed). */
 export function setupNarration(page, el) {
   const { state } = page;
   const feed = new Feed(el);
 
+  // Screen readers: the feed itself is not a live region (a busy run would read out every event); a polite
+  // summary is, at most one sentence every SUMMARY_MS: the most telling line since the last one (a violation,
+  // then an intervention or refusal, else the newest line) and how many more there were.
+  el.removeAttribute("aria-live");
+  const summary = h("p", { id: "feed-summary", class: "sr-only", role: "status", "aria-live": "polite" });
+  // a long wait, counted down ("n3 waits for its election timeout: 1.2 s"), above the feed
+  const wait = h("p", { id: "feed-wait", class: "feed-wait", hidden: true });
+  el.before(summary, wait);
+  let unsaid = [];
+  setInterval(() => {
+    if (!unsaid.length) return;
+    let best = unsaid[0];
+    for (const x of unsaid) if (RANK[x.kind] <= RANK[best.kind]) best = x; // the newest of the highest rank
+    const more = unsaid.length - 1;
+    summary.textContent = more ? `${best.text} (and ${more} more event${more === 1 ? "" : "s"})` : best.text;
+    unsaid = [];
+  }, SUMMARY_MS);
+  setInterval(() => {
+    const w = state.snap && !state.viewer ? nextLongWait(state.snap, state.shownT || state.snap.t, state.speed) : null;
+    wait.hidden = !w;
+    if (!w) return;
+    const what = (page.view.module && page.view.module.timerLabel) ? page.view.module.timerLabel(w.name)
+      : `its ${w.name.replace(/[_:]/g, " ")} timer`;
+    wait.textContent = `◔ ${w.node} waits for ${what}: ${((w.at - (state.shownT || state.snap.t)) / 1000).toFixed(1)} s`
+      + " · ▶▶| (N) skips ahead";
+  }, 200);
+
+  function add(t, text, kind, ev) {
+    unsaid.push({ kind, text });
+    return feed.add(t, text, kind, ev);
+  }
+
   function narrate(ev, before) {
     const said = line(ev, before);
     if (ev.type === "violation") {
-      const id = feed.add(ev.t, said, "violation", ev);
+      const id = add(ev.t, said, "violation", ev);
       if (!state.violations[ev.invariant]) state.violations[ev.invariant] = { id, t: ev.t, node: ev.node, details: ev.details };
       page.emit("violation", ev);
       return;
     }
-    if (said) feed.add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info", ev);
+    if (said) add(ev.t, said, ev.type === "intervention" ? "intervention" : ev.type === "rejected" ? "error" : "info", ev);
   }
 
   /** The feed's line for an event (the view's, else the page's), or null. */
