@@ -4,6 +4,7 @@
 // labels, and the feed tells milestones instead of every node; the panel charts the fraction informed live.
 
 import { h, fmtTime, listNodes, STAGE_TOP, crashZone, nodeRadius, stageFrame } from "../util.js";
+import { createChart } from "../charts.js";
 
 const C = {
   unheard: "#64748b", // slate: has not heard the rumour
@@ -21,6 +22,9 @@ const BIG = 40; // above this many nodes: grid layout, no labels, milestone narr
 // --- per-run state: made by reset (the lifecycle, docs/frontend.md) from the snapshot it is handed ----------
 let run = null;
 let panel = null; // from mount
+let panelCtx = null;
+let chartBox = null; // where the chart sits in the panel (kept when the panel's parts are rebuilt)
+let chart = null; // rumour: the share of nodes that know it and still spread it; SWIM: suspected and dead
 
 function fresh(snap) {
   return {
@@ -31,7 +35,6 @@ function fresh(snap) {
     best: {}, // rumour id -> newest version [counter, origin] seen anywhere
     ids: new WeakMap(), // view object -> node id (nodeColor gets only the view)
     verdict: {}, // SWIM: id -> "alive" | "suspect" | "dead" as the others see it
-    history: [], // [[t, value]] for the chart
     milestones: {}, // "r1@1:50" -> true (narrated once)
     said: {}, // SWIM: "suspect n5 0" -> true (first suspicion / death / refutation narrated once)
     startedAt: {}, // "id@version" -> t it was started (from the intervention event)
@@ -49,21 +52,26 @@ function vkey(entry, order) {
   return entry[0] * 1e6 + order.indexOf(entry[1]);
 }
 
+/** SWIM: id -> "alive" | "suspect" | "dead", as the live members see it. */
+function verdictsOf(snap) {
+  const verdict = {};
+  for (const id of snap.order) verdict[id] = "alive";
+  for (const id of snap.order) {
+    const v = snap.nodes[id];
+    if (v.status === "crashed") continue;
+    for (const [m] of v.suspects) if (verdict[m] === "alive") verdict[m] = "suspect";
+    for (const [m] of v.dead) verdict[m] = "dead";
+  }
+  return verdict;
+}
+
 /** Recompute what the colours need from the whole snapshot (called from update: once per frame at most). */
 function scan(snap) {
   const r = run;
   r.n = snap.order.length;
   for (const id of snap.order) r.ids.set(snap.nodes[id], id);
   if (r.mode === "swim") {
-    const verdict = {};
-    for (const id of snap.order) verdict[id] = "alive";
-    for (const id of snap.order) {
-      const v = snap.nodes[id];
-      if (v.status === "crashed") continue;
-      for (const [m] of v.suspects) if (verdict[m] === "alive") verdict[m] = "suspect";
-      for (const [m] of v.dead) verdict[m] = "dead";
-    }
-    r.verdict = verdict;
+    r.verdict = verdictsOf(snap);
     return;
   }
   const best = {};
@@ -113,86 +121,43 @@ function hasNews(msg) {
   return (msg.updates && msg.updates.length > 0) || (msg.knew && msg.knew.length > 0);
 }
 
-// --- the chart -------------------------------------------------------------------------------------
-function record(r, t, value) {
-  const hist = r.history;
-  if (hist.length && t <= hist[hist.length - 1][0]) {
-    hist[hist.length - 1][1] = value;
-    return;
+// --- the chart (static/js/charts.js) --------------------------------------------------------------------
+/** What the chart measures in `snap`: rumour modes, the share of nodes that know the rumour in focus and the
+ * share still spreading it (when spreading stops short of everyone, the gap is the residue); SWIM, how many
+ * members are suspected and declared dead. */
+function measure(snap) {
+  if (run.mode === "swim") {
+    const verdict = verdictsOf(snap);
+    let suspect = 0;
+    let dead = 0;
+    for (const id of snap.order) {
+      if (verdict[id] === "suspect") suspect += 1;
+      else if (verdict[id] === "dead") dead += 1;
+    }
+    return [suspect, dead];
   }
-  hist.push([t, value]);
-  if (hist.length > 800) {
-    // keep the first point, thin the rest
-    r.history = [hist[0], ...hist.slice(1).filter((_, i) => i % 2 === 1)];
-  }
+  if (!run.focus) return [0, 0];
+  const c = counts(snap);
+  return [(c.hot + c.knows) / snap.order.length, c.hot / snap.order.length];
 }
 
-function drawChart(canvas, hist, { max = 1, color = C.knows, label = "", force = false } = {}) {
-  const dpr = window.devicePixelRatio || 1;
-  if (!canvas._size) {
-    // its size comes from a ResizeObserver: reading clientWidth here would force a layout of the whole page
-    // (a thousand SVG nodes) on every update
-    canvas._size = [300, 130];
-    new ResizeObserver((entries) => {
-      const box = entries[0].contentRect;
-      canvas._size = [Math.max(120, box.width), Math.max(60, box.height)];
-      if (canvas._redraw) canvas._redraw();
-    }).observe(canvas);
-  }
-  canvas._redraw = () => drawChart(canvas, hist, { max, color, label, force: true });
-  const now = performance.now();
-  if (!force && canvas._drawnAt && now - canvas._drawnAt < 100) return; // 10 redraws a second are plenty
-  canvas._drawnAt = now;
-  const [w, hgt] = canvas._size;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(hgt * dpr);
-  }
-  const g = canvas.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, hgt);
-  const left = 34;
-  const bottom = 18;
-  const top = 6;
-  const right = 8;
-  const pw = w - left - right;
-  const ph = hgt - top - bottom;
-  g.font = "12px system-ui, sans-serif";
-  g.fillStyle = "#475569";
-  g.strokeStyle = "#e2e8f0";
-  g.lineWidth = 1;
-  for (const f of [0, 0.5, 1]) {
-    const y = top + ph * (1 - f);
-    g.beginPath();
-    g.moveTo(left, y);
-    g.lineTo(left + pw, y);
-    g.stroke();
-    g.fillText(max === 1 ? `${Math.round(f * 100)}%` : String(Math.round(f * max)), 2, y + 4);
-  }
-  if (!hist.length) return;
-  const t0 = hist[0][0];
-  const t1 = Math.max(hist[hist.length - 1][0], t0 + 1);
-  const x = (t) => left + ((t - t0) / (t1 - t0)) * pw;
-  const y = (v) => top + ph * (1 - Math.min(1, v / max));
-  g.fillText(fmtTime(t0), left, hgt - 3);
-  const end = fmtTime(t1);
-  g.fillText(end, left + pw - g.measureText(end).width, hgt - 3);
-  if (label) g.fillText(label, left + pw / 2 - g.measureText(label).width / 2, hgt - 3);
-  g.beginPath();
-  g.moveTo(x(hist[0][0]), y(hist[0][1]));
-  let px = x(hist[0][0]);
-  let last = hist[0][1];
-  for (let i = 1; i < hist.length; i++) {
-    const xi = x(hist[i][0]);
-    if (xi - px < 1 && i < hist.length - 1 && hist[i][1] === last) continue; // nothing visible to add
-    g.lineTo(xi, y(last)); // a step chart: the value holds until it changes
-    g.lineTo(xi, y(hist[i][1]));
-    px = xi;
-    last = hist[i][1];
-  }
-  g.strokeStyle = color;
-  g.lineWidth = 3;
-  g.stroke();
+function chartFor(snap) {
+  const key = `${snap.order.length}|${snap.order[0]}|${run.mode}`;
+  if (chart && chart.key === key) return chart;
+  if (chart) chart.destroy();
+  const swim = run.mode === "swim";
+  chart = createChart(chartBox, {
+    name: "gossip",
+    title: swim ? "Members" : "Share of nodes",
+    series: swim
+      ? [{ label: "suspected", color: C.suspect }, { label: "declared dead", color: C.dead }]
+      : [{ label: "know the rumour", color: C.knows }, { label: "still spreading it", color: C.hot, dash: [6, 4] }],
+    y: swim ? { max: 4 } : { percent: true },
+    measure,
+    now: () => panelCtx.now,
+  });
+  chart.key = key;
+  return chart;
 }
 
 // --- panel pieces ------------------------------------------------------------------------------------
@@ -205,21 +170,20 @@ function fill(el, ...children) {
   el.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-/** The panel's parts, built once per mode and then only updated (a canvas that survives keeps its context). */
+/** The panel's parts, built once per mode and then only updated (the chart's box is kept across modes). */
 function parts(el, mode) {
   let p = el._gossip;
-  if (!p || p.mode !== mode || !el.contains(p.canvas)) {
+  if (!p || p.mode !== mode || !el.contains(chartBox)) {
     p = {
       mode,
       title: h("div", { class: "panel-title" }),
       chips: h("div", { class: "gossip-chips" }),
       body: h("div", { class: "gossip-stats" }),
-      canvas: h("canvas", { class: "gossip-chart", role: "img" }),
       note: h("div", { class: "gossip-note" }),
       chipKey: "",
     };
     el._gossip = p;
-    el.replaceChildren(p.title, p.chips, p.body, p.canvas, p.note);
+    el.replaceChildren(p.title, p.chips, p.body, chartBox, p.note);
   }
   return p;
 }
@@ -229,7 +193,6 @@ function rumorPanel(el, snap) {
   const p = parts(el, "rumor");
   const c = counts(snap);
   const frac = r.focus ? (c.hot + c.knows) / r.n : 0;
-  record(r, snap.t, frac);
   const rids = Object.keys(r.best).sort();
   const chipKey = rids.length > 1 ? `${rids.join(",")}|${r.focus}` : "";
   if (chipKey !== p.chipKey) {
@@ -240,7 +203,7 @@ function rumorPanel(el, snap) {
       onclick: () => {
         r.focus = rid;
         r.pinned = true;
-        r.history = [];
+        if (chart) chart.clear(); // the chart follows the rumour in focus
       },
     }, rid))] : []));
   }
@@ -257,8 +220,6 @@ function rumorPanel(el, snap) {
     stat(C.knows, "knows, quiet", c.knows),
     c.stale ? stat(C.stale, "older version", c.stale) : null,
     c.crashed ? stat("#cbd5e1", "crashed", c.crashed) : null);
-  p.canvas.setAttribute("aria-label", `fraction of nodes informed over time: now ${Math.round(frac * 100)}%`);
-  drawChart(p.canvas, r.history, { label: "informed" });
   const note = r.focus ? noteFor(c, snap.net) : "Start one with “+ New rumour” or a node's menu.";
   if (p.note.textContent !== note) p.note.textContent = note;
 }
@@ -303,7 +264,6 @@ function swimPanel(el, snap) {
       h("td", {}, String(v.incarnation))));
     if (rows.length >= 12) break;
   }
-  record(r, snap.t, suspected + dead);
   fill(p.title, "Membership",
     h("span", { class: "panel-legend" }, `${snap.order.length - suspected - dead} alive · ${suspected} suspected · ${dead} dead`));
   fill(p.body, rows.length
@@ -312,11 +272,6 @@ function swimPanel(el, snap) {
         h("th", { title: "incarnation number" }, "inc."))),
       h("tbody", {}, rows))
     : h("div", { class: "gossip-note" }, "Everyone is alive in everyone's eyes. Crash or pause a node to see SWIM notice."));
-  p.canvas.setAttribute("aria-label", `members suspected or declared dead over time: now ${suspected + dead}`);
-  let peak = 0;
-  for (const [, v] of r.history) if (v > peak) peak = v;
-  drawChart(p.canvas, r.history, { max: Math.min(snap.order.length, Math.max(4, Math.ceil(peak * 1.25))), color: C.dead,
-                                    label: "members suspected or dead" });
   const note = "Each member pings one random member per second; no ack, even through others: suspect; "
     + "no refutation before the timeout: dead.";
   if (p.note.textContent !== note) p.note.textContent = note;
@@ -551,13 +506,14 @@ export default {
   narrate(ev, before) {
     const r = run;
     const big = r.n > BIG;
+    if (chart) chart.sample(before);
     if (ev.type === "intervention") {
       if (ev.action !== "rumor") return null;
       r.startedAt[`${ev.id}@${ev.version}`] = ev.t;
       if (ev.node === r.pick) r.pick = null; // the next click starts elsewhere
       if (!r.pinned) r.focus = ev.id;
       r.best[ev.id] = [ev.version, ev.node, ev.value];
-      r.history = [];
+      if (chart && !r.pinned) chart.clear(); // the chart follows the rumour in focus: the new one
       return ev.version > 1
         ? `${ev.node} updated rumour ${ev.id} to version ${ev.version}: “${ev.value}”; the newer version replaces the old one as it spreads`
         : `${ev.node} started rumour ${ev.id}: “${ev.value}”`;
@@ -639,22 +595,28 @@ export default {
     return null;
   },
 
-  mount(el) {
+  mount(el, pageCtx) {
     panel = el;
+    panelCtx = pageCtx;
+    chartBox = h("div", { class: "gossip-chartbox" });
   },
 
   reset(snap) {
     run = fresh(snap);
     scan(snap);
+    chartFor(snap).reset(snap); // the chart keeps the branch's past up to this moment
   },
 
   unmount() {
+    if (chart) chart.destroy();
+    chart = null;
     panel.replaceChildren();
     panel._gossip = null;
   },
 
   update(snap) {
     scan(snap);
+    chartFor(snap).update(snap);
     if (run.mode === "swim") swimPanel(panel, snap);
     else rumorPanel(panel, snap);
   },

@@ -11,6 +11,7 @@
 
 import { h, s, GREY, listNodes } from "../util.js";
 import { coordinatorId as coordId, isBroker, isZombie } from "./kafka-ownership.js";
+import { createChart } from "../charts.js";
 
 const BROKER = "broker";
 // Consumer colours: the palette without its red (red means trouble here: overlaps, duplicates, errors).
@@ -44,6 +45,8 @@ function consumerColor(id) {
 let mem = fresh();
 let panel = null; // from mount
 let ctx = null;
+let chartBox = null; // the chart's place at the bottom of the panel (from mount)
+let chart = null; // lag, partitions nobody consumes, rebalances, over time (static/js/charts.js)
 function fresh() {
   return {
     dupSaid: {}, // "c1 t0p2" -> true once narrated for the current ownership
@@ -116,6 +119,46 @@ function stateClass(b) {
 function modeText(b) {
   if (b.mode === "consumer") return `KIP-848 consumer protocol (${b.assignor}, on the broker)`;
   return `${b.mode} (${b.assignor})`;
+}
+
+// --- the chart (static/js/charts.js) ----------------------------------------------------------------------
+/** Partitions no live consumer owns right now. */
+function unownedCount(snap, b) {
+  const cs = consumers(snap);
+  return b.partitions.filter(([tp]) => !cs.some((c) => snap.nodes[c].status !== "crashed"
+    && (snap.nodes[c].owned || []).includes(tp))).length;
+}
+
+/** Records produced but not committed by the group, summed over the partitions. */
+function totalLag(snap, b) {
+  return b.partitions.reduce((n, [tp]) => n + leo(b, tp, snap.t) - (b.committed[tp] ?? 0), 0);
+}
+
+function measure(snap) {
+  const b = coord(snap);
+  if (!b) return [0, 0, 0];
+  return [totalLag(snap, b), unownedCount(snap, b), b.state !== "Stable" && b.state !== "Empty" ? 1 : 0];
+}
+
+function chartFor(snap) {
+  const key = snap.order.join(",");
+  if (chart && chart.key === key) return chart;
+  if (chart) chart.destroy();
+  chart = createChart(chartBox, {
+    name: "kafka",
+    title: "Over time",
+    series: [
+      { label: "lag (records)", color: COLORS[0] },
+      { label: "partitions nobody consumes (right axis)", color: C.error, scale: "y2", dash: [6, 4] },
+      { label: "rebalancing", color: "#f59e0b", band: true },
+    ],
+    y: {},
+    y2: {},
+    measure,
+    now: () => ctx.now,
+  });
+  chart.key = key;
+  return chart;
 }
 
 // --- the board: ownership spans from each consumer's log ------------------------------------------------------
@@ -532,7 +575,8 @@ function skeleton(el) {
       h("span", {}, h("i", { class: "overlap" }), "two at once"),
       h("span", {}, h("i", { class: "reprocessed" }), "reprocessed"),
       h("span", {}, h("i", { class: "stalled" }), "owner stalled"),
-      h("span", {}, h("i", { class: "rebalancing" }), "rebalancing")));
+      h("span", {}, h("i", { class: "rebalancing" }), "rebalancing")),
+    chartBox);
   el.replaceChildren(ui.root);
   el.__kafka = ui;
   return ui;
@@ -696,6 +740,7 @@ const mod = {
   },
 
   narrate(ev, before) {
+    if (chart) chart.sample(before);
     if (ev.type === "intervention") {
       const b = coord(before);
       const target = before.nodes[ev.node];
@@ -747,13 +792,17 @@ const mod = {
   mount(el, pageCtx) {
     panel = el;
     ctx = pageCtx;
+    chartBox = h("div", { class: "kf-chartbox" });
   },
 
   reset(snap) {
     mem = { ...fresh(), zoom: mem.zoom, snap }; // the zoom is the user's choice: it stays
+    chartFor(snap).reset(snap); // the chart keeps the branch's past up to this moment
   },
 
   unmount() {
+    if (chart) chart.destroy();
+    chart = null;
     panel.replaceChildren();
     panel.__kafka = null;
   },
@@ -763,6 +812,7 @@ const mod = {
     mem.snap = snap;
     const b = coord(snap);
     if (!b) return;
+    chartFor(snap).update(snap);
     // The skeleton is built once and then updated in place: clickable things (chips, zoom buttons) must not
     // be replaced 30 times a second, or a click that lands between two frames is lost.
     const ui = skeleton(el);
@@ -799,10 +849,9 @@ const mod = {
       const text = title(chip.dataset.node, snap.nodes[chip.dataset.node]);
       if (chip.title !== text) chip.title = text;
     }
-    const unowned = b.partitions.filter(([tp]) => !cs.some((c) => snap.nodes[c].status !== "crashed"
-      && (snap.nodes[c].owned || []).includes(tp))).length;
+    const unowned = unownedCount(snap, b);
     const dups = cs.reduce((n, c) => n + (snap.nodes[c].dups || 0), 0);
-    const lag = b.partitions.reduce((n, [tp]) => n + leo(b, tp, snap.t) - (b.committed[tp] ?? 0), 0);
+    const lag = totalLag(snap, b);
     setStat(ui.stats.unowned, unowned, unowned > 0);
     setStat(ui.stats.dups, dups, dups > 0);
     const rejected = cs.reduce((n, c) => n + rejectedCommits(snap.nodes[c]), 0);

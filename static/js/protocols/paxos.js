@@ -4,6 +4,7 @@
 // promise and accepted proposal (Multi-Paxos: the log, slot by slot).
 
 import { h, listNodes } from "../util.js";
+import { createChart } from "../charts.js";
 
 const PHASE_COLORS = {
   idle: "#2563eb",
@@ -59,6 +60,39 @@ const isMulti = () => multiMode;
 // lifecycle: the panel element and the page's context, from mount
 let panel = null;
 let ctx = null;
+let body = null; // the panel's part redrawn at each update; the chart below it stays
+let chart = null; // ballots per proposer and slots chosen over time (static/js/charts.js)
+
+/** A chart for this run's proposers (made again only when the nodes or the mode change: a new run). */
+function chartFor(snap) {
+  const proposers = snap.order.filter((id) => id[0] === "p");
+  const key = `${snap.order.join(",")}|${multiMode}`;
+  if (chart && chart.key === key) return chart;
+  if (chart) chart.destroy();
+  const ids = { p: [], a: [], l: [] };
+  chart = createChart(panel, {
+    name: "paxos",
+    title: "Ballot round",
+    series: [
+      ...proposers.map((id) => ({ label: id, color: ownerColor(Number(id.slice(1)) || 1) })),
+      { label: multiMode ? "slots chosen (right axis)" : "chosen (right axis)", color: "#15803d", scale: "y2",
+        dash: [6, 4], width: 2.5 },
+    ],
+    y: {},
+    y2: {},
+    measure: (s) => {
+      ids.p = proposers;
+      ids.l = s.order.filter((id) => id[0] === "l");
+      return [
+        ...proposers.map((id) => (s.nodes[id].ballot ? s.nodes[id].ballot[0] : 0)),
+        learnedCount(chosenOf(s, ids)),
+      ];
+    },
+    now: () => ctx.now,
+  });
+  chart.key = key;
+  return chart;
+}
 
 // How a learner learned a slot (its `learned_from`): from the acceptors' accepted messages or a proposer's decide
 // as they happened, or by catching up: "acceptors" (a majority reported one ballot) or the id of a node that knew.
@@ -179,6 +213,7 @@ export default {
   },
 
   narrate(ev, before) {
+    if (chart) chart.sample(before);
     if (ev.type === "intervention") {
       if (ev.action !== "propose") return null;
       const v = q(ev.value);
@@ -245,24 +280,29 @@ export default {
   mount(el, pageCtx) {
     panel = el;
     ctx = pageCtx;
+    body = h("div", { class: "px" });
+    panel.replaceChildren(body);
   },
 
-  reset() {
+  reset(snap) {
     const sc = ctx.scenario;
     multiMode = !!(sc && sc.params && sc.params.multi);
+    chartFor(snap).reset(snap); // the chart keeps the branch's past up to this moment
   },
 
   unmount() {
+    if (chart) chart.destroy();
+    chart = null;
     panel.replaceChildren();
   },
 
   update(snap) {
-    const el = panel;
+    chartFor(snap).update(snap);
     const multi = isMulti();
     const ids = { p: [], a: [], l: [] };
     for (const id of snap.order) ids[id[0]].push(id);
-    const body = multi ? multiPanel(el, snap, ids, ctx) : singlePanel(snap, ids, ctx);
-    el.replaceChildren(h("div", { class: "px" }, body));
+    const parts = multi ? multiPanel(panel, snap, ids, ctx) : singlePanel(snap, ids, ctx);
+    body.replaceChildren(...h("div", {}, parts).childNodes);
   },
 
   nodeMenu(id, view) {

@@ -1,7 +1,8 @@
 // Raft's view module (interface: docs/frontend.md). Roles by colour, the term as a badge, logs coloured by
 // term with committed entries set apart, and a plain-language story of elections and replication.
 
-import { h, GREY, listNodes } from "../util.js";
+import { h, GREY, PALETTE, listNodes } from "../util.js";
+import { createChart } from "../charts.js";
 
 const ROLE_COLORS = {
   follower: "#2563eb",
@@ -29,6 +30,34 @@ export function leaderOf(snap) {
 // lifecycle (docs/frontend.md): the panel element and the page's context, from mount
 let panel = null;
 let ctx = null;
+let logs = null; // the panel's part redrawn at each update; the chart below it stays
+let chart = null; // commit index per node, the term, time without a leader (static/js/charts.js)
+
+/** A chart for this run's nodes (made again only when the nodes change: a new run). */
+function chartFor(snap) {
+  const key = snap.order.join(",");
+  if (chart && chart.key === key) return chart;
+  if (chart) chart.destroy();
+  chart = createChart(panel, {
+    name: "raft",
+    title: "Committed entries",
+    series: [
+      ...snap.order.map((id, i) => ({ label: id, color: PALETTE[i % PALETTE.length] })),
+      { label: "term (right axis)", color: "#334155", scale: "y2", dash: [6, 4], width: 2 },
+      { label: "no leader", color: "#f59e0b", band: true },
+    ],
+    y: { label: "committed entries" },
+    y2: { label: "term" },
+    measure: (s) => [
+      ...s.order.map((id) => s.nodes[id].commit),
+      Math.max(0, ...s.order.map((id) => s.nodes[id].term)),
+      leaderOf(s) ? 0 : 1,
+    ],
+    now: () => ctx.now,
+  });
+  chart.key = key;
+  return chart;
+}
 
 function entryText(value) {
   return value === null || value === undefined ? "no-op" : `“${value}”`;
@@ -95,6 +124,7 @@ export default {
   },
 
   narrate(ev, before) {
+    if (chart) chart.sample(before);
     if (ev.type === "intervention") {
       if (ev.action === "client_request") {
         if (ev.result === "appended") {
@@ -161,19 +191,27 @@ export default {
   mount(el, pageCtx) {
     panel = el;
     ctx = pageCtx;
+    logs = h("div", { class: "raft-panel" });
+    panel.replaceChildren(logs);
   },
 
-  reset() {}, // Raft's panel is drawn from the snapshot alone: nothing to forget
+  // the logs are drawn from the snapshot alone; the chart keeps the branch's past up to this moment
+  reset(snap) {
+    chartFor(snap).reset(snap);
+  },
 
   unmount() {
+    if (chart) chart.destroy();
+    chart = null;
     panel.replaceChildren();
   },
 
   update(snap) {
-    const el = panel;
+    chartFor(snap).update(snap);
+    const el = logs;
     const order = snap.order;
     const maxLen = Math.max(0, ...order.map((id) => snap.nodes[id].log.length));
-    const width = el.clientWidth || 320;
+    const width = panel.clientWidth || 320;
     const cell = 30;
     const fit = Math.max(4, Math.floor((width - 86) / cell));
     const start = Math.max(0, maxLen - fit); // 0-based index of the first entry shown

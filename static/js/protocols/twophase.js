@@ -5,6 +5,7 @@
 // write-ahead log (dashed records are still in memory: a crash loses them).
 
 import { h, fmtTime, listNodes } from "../util.js";
+import { createChart } from "../charts.js";
 
 const C = {
   idle: "#64748b",
@@ -62,6 +63,54 @@ let panel = null;
 let ctx = null;
 let shown = null; // the snapshot on the panel: drawn again when the panel's width changes
 let resizes = null;
+let body = null; // the panel's part redrawn at each update; the chart below it stays
+let chart = null; // transactions committed, aborted, participants blocked, over time (static/js/charts.js)
+
+/** How many transactions some node knows committed and aborted (logs on disk and in memory, and the recent
+ * transactions' states), and how many participants are blocked right now. */
+function outcomes(snap) {
+  const decided = new Map(); // tx -> "commit" | "abort"
+  let blocked = 0;
+  for (const id of snap.order) {
+    const v = snap.nodes[id];
+    for (const r of (v.log || []).concat(v.buffer || [])) {
+      if (r[1] === "commit" || r[1] === "abort") decided.set(r[0], r[1]);
+    }
+    for (const e of v.txs || []) {
+      if (e.state === "committed") decided.set(e.tx, "commit");
+      else if (e.state === "aborted" && decided.get(e.tx) !== "commit") decided.set(e.tx, "abort");
+    }
+    if (!isCoord(v) && v.status !== "crashed"
+        && (v.txs || []).some((e) => e.state === "prepared" && e.blocked_since !== null && e.blocked_since !== undefined)) {
+      blocked += 1;
+    }
+  }
+  let committed = 0;
+  for (const d of decided.values()) if (d === "commit") committed += 1;
+  return [committed, decided.size - committed, blocked, blocked > 0 ? 1 : 0];
+}
+
+function chartFor(snap) {
+  const key = snap.order.join(",");
+  if (chart && chart.key === key) return chart;
+  if (chart) chart.destroy();
+  chart = createChart(panel, {
+    name: "twophase",
+    title: "Transactions",
+    series: [
+      { label: "committed", color: C.committed },
+      { label: "aborted", color: C.aborted },
+      { label: "participants blocked (right axis)", color: C.blocked, scale: "y2", dash: [6, 4] },
+      { label: "someone blocked", color: "#fdba74", band: true },
+    ],
+    y: {},
+    y2: {},
+    measure: outcomes,
+    now: () => ctx.now,
+  });
+  chart.key = key;
+  return chart;
+}
 
 function remember(key) {
   if (said.has(key)) return false;
@@ -367,6 +416,7 @@ export default {
   },
 
   narrate(ev, before) {
+    if (chart) chart.sample(before);
     if (ev.type === "intervention") {
       if (ev.action === "begin") {
         verbose.add(ev.tx);
@@ -412,6 +462,8 @@ export default {
   mount(el, pageCtx) {
     panel = el;
     ctx = pageCtx;
+    body = h("div", { class: "tp-panel" });
+    panel.replaceChildren(body);
     // the table's columns follow the panel's width, which settles after the first draw (and changes with the
     // window): a paused page must not keep the layout of the width it had while loading
     let lastWidth = el.clientWidth;
@@ -423,26 +475,30 @@ export default {
     resizes.observe(el);
   },
 
-  reset() {
+  reset(snap) {
     said = new Set();
     verbose = new Set(["tx1"]);
+    chartFor(snap).reset(snap); // the chart keeps the branch's past up to this moment
   },
 
   unmount() {
     if (resizes) resizes.disconnect();
     resizes = null;
     shown = null;
+    if (chart) chart.destroy();
+    chart = null;
     panel.replaceChildren();
   },
 
   update(snap) {
     shown = snap;
-    const el = panel;
+    chartFor(snap).update(snap);
+    const el = body;
     const order = snap.order;
     const coord = snap.nodes.coord;
     const all = new Map();
     for (const id of order) for (const e of snap.nodes[id].txs || []) all.set(e.tx, true);
-    const width = el.clientWidth || 340;
+    const width = panel.clientWidth || 340;
     const logW = width >= 420 ? 150 : 104; // the write-ahead log column
     const cols = Math.max(1, Math.min(6, Math.floor((width - 60 - logW) / 58)));
     const txs = [...all.keys()].sort((a, b) => txNum(a) - txNum(b)).slice(-cols);

@@ -1,0 +1,303 @@
+// One small wrapper over uPlot (static/vendor/uplot) for every protocol's chart of a measure over simulated time
+// (docs/frontend.md, "Charts"). A view module describes its series and how to measure them from a snapshot; the
+// chart samples the snapshot before each narrated event (so the feed's retelling after a seek or a fork rebuilds
+// the branch's history) and at each update, forgets what lies after the moment a reset lands on (never an
+// abandoned future), follows its container's width, and redraws at most ten times a second. Clicking it travels
+// the timeline to that moment.
+
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { h, fmtTime } from "./util.js";
+
+const MAX_POINTS = 1200; // beyond this, every other point is dropped (the first kept)
+const SAMPLES = 600; // narrate samples at most about this many moments over the chart's span
+const REDRAW_MS = 100;
+const TICK_MS = 250; // a quiet run sends frames without events: the page calls no update, the chart still follows
+const FONT_PX = 14; // axis labels: readable from the back of a classroom
+
+/** A colour from the page's theme: "var(--good)" becomes its value (charts draw on a canvas, not in CSS). */
+export function themeColor(value, fallback = "#0f172a") {
+  const m = /^var\((--[\w-]+)\)$/.exec(String(value || ""));
+  if (!m) return value || fallback;
+  const v = getComputedStyle(document.documentElement).getPropertyValue(m[1]).trim();
+  return v || fallback;
+}
+
+/** "1.5 s", "12 s", "2 min": short axis labels for simulated milliseconds. */
+function axisTime(ms) {
+  if (ms >= 120_000) return `${+(ms / 60_000).toFixed(1)} min`;
+  return `${+(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
+}
+
+const COUNT_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000];
+const count = (v) => (Math.abs(v) >= 10_000 ? `${+(v / 1000).toFixed(0)}k` : String(+v.toFixed(2)));
+const percent = (v) => `${Math.round(v * 100)}%`;
+
+function niceMax(v) {
+  if (v <= 1) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** The default seek: the page's timeline (static/js/timeline.js, exposed on window.playground). */
+function pageSeek(t) {
+  const tl = window.playground && window.playground.timeline;
+  if (tl) tl.seek(Math.max(0, Math.round(t)));
+}
+
+/**
+ * A chart of measures over simulated time, in `container`.
+ *
+ *   name      data-chart attribute (tests find the chart by it)
+ *   series    [{ label, color, scale: "y"|"y2", dash: [..], band: true }]: a `band` series is not a line: the
+ *             time where its value is truthy is shaded behind the lines (no leader, rebalancing, blocked)
+ *   measure   snapshot -> one value per series (cheap: it runs up to SAMPLES times per retelling)
+ *   y, y2     { label, percent: true, max: number } for the left and (optional) right axis
+ *   now       () -> the simulated time drawn right now (the vertical line), e.g. () => ctx.now
+ *   onSeek    t -> travel there (default: the page's timeline)
+ */
+export function createChart(container, { name, series, measure, y = {}, y2 = null, height = 120, now = null,
+                                         onSeek = pageSeek, title = null }) {
+  const lines = series.filter((s) => !s.band);
+  const bands = series.filter((s) => s.band);
+  let xs = [];
+  let cols = series.map(() => []);
+  let plot = null;
+  let width = 0;
+  let drawnAt = 0;
+  let timer = null;
+  let held = null; // the page's snapshot (updated in place by the page as frames arrive), from reset and update
+
+  const legend = h("div", { class: "chart-legend" },
+    title ? h("span", { class: "chart-title" }, title) : null,
+    series.map((s) => h("span", { class: `chart-key${s.band ? " band" : s.dash ? " dashed" : ""}` },
+      h("i", { style: s.band ? { background: themeColor(s.color) } : { borderColor: themeColor(s.color) } }),
+      s.label)));
+  const host = h("div", { class: "chart-plot", title: "click: travel to that moment", style: { height: `${height}px` } });
+  const root = h("div", { class: "chart", dataset: { chart: name }, role: "img",
+                          "aria-label": `${title || name} over simulated time` }, legend, host);
+  container.append(root);
+
+  const fmt = (axis) => (axis.percent ? percent : count);
+  const range = (axis) => (u, min, max) => {
+    if (axis.percent) return [0, 1];
+    return [0, niceMax(Math.max(axis.max || 0, max || 0, 1))];
+  };
+
+  function options(w) {
+    const ink = themeColor("var(--ink)");
+    const muted = themeColor("var(--muted)");
+    const grid = themeColor("var(--line)", "#cbd5e1");
+    const font = `${FONT_PX}px system-ui, sans-serif`;
+    const axes = [
+      { scale: "x", stroke: muted, font, size: 26, space: 70, gap: 3, grid: { stroke: grid, width: 1 },
+        ticks: { show: false }, values: (u, splits) => splits.map(axisTime) },
+      { scale: "y", stroke: muted, font, size: 46, gap: 4, grid: { stroke: grid, width: 1 }, ticks: { show: false },
+        values: (u, splits) => splits.map(fmt(y)), space: 28, incrs: y.percent ? undefined : COUNT_STEPS },
+    ];
+    if (y2) {
+      axes.push({ scale: "y2", side: 1, stroke: muted, font, size: 40, gap: 4, grid: { show: false },
+                  ticks: { show: false }, values: (u, splits) => splits.map(fmt(y2)), space: 28,
+                  incrs: y2.percent ? undefined : COUNT_STEPS });
+    }
+    const scales = {
+      x: { time: false, range: (u, min, max) => xRange() },
+      y: { range: range(y) },
+    };
+    if (y2) scales.y2 = { range: range(y2) };
+    return {
+      width: w, height, pxAlign: 0,
+      cursor: { show: false }, select: { show: false }, legend: { show: false },
+      scales, axes,
+      series: [{}, ...lines.map((s) => ({
+        label: s.label, scale: s.scale || "y", stroke: themeColor(s.color), width: s.width || 2.5,
+        dash: s.dash, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }),
+      }))],
+      hooks: { drawClear: [shade], draw: [nowLine] },
+    };
+  }
+
+  function xRange() {
+    const t1 = Math.max(xs.length ? xs[xs.length - 1] : 0, now ? now() : 0);
+    const t0 = xs.length ? xs[0] : t1;
+    return t1 - t0 >= 1000 ? [t0, t1] : [Math.max(0, t1 - 1000), Math.max(t1, 1000)];
+  }
+
+  /** Shade the time where a band series is truthy, under the lines. */
+  function shade(u) {
+    if (!bands.length || !xs.length) return;
+    const g = u.ctx;
+    const { top, height: hgt } = u.bbox;
+    const end = Math.max(xs[xs.length - 1], now ? now() : 0);
+    g.save();
+    for (const b of bands) {
+      const col = cols[series.indexOf(b)];
+      g.fillStyle = themeColor(b.color);
+      g.globalAlpha = 0.35;
+      for (let i = 0; i < xs.length; i++) {
+        if (!col[i]) continue;
+        let j = i;
+        while (j + 1 < xs.length && col[j + 1]) j += 1;
+        const a = u.valToPos(xs[i], "x", true);
+        const z = u.valToPos(j + 1 < xs.length ? xs[j + 1] : end, "x", true);
+        g.fillRect(a, top, Math.max(2, z - a), hgt);
+        i = j;
+      }
+    }
+    g.restore();
+  }
+
+  /** The vertical line at the moment shown. */
+  function nowLine(u) {
+    const t = Math.max(xs.length ? xs[xs.length - 1] : 0, now ? now() : 0);
+    const x = Math.round(u.valToPos(t, "x", true));
+    const g = u.ctx;
+    const { top, height: hgt } = u.bbox;
+    g.save();
+    g.strokeStyle = themeColor("var(--ink)");
+    g.setLineDash([]); // a dashed series leaves its dash on the context
+    g.lineWidth = 2 * uPlot.pxRatio;
+    g.beginPath();
+    g.moveTo(x, top);
+    g.lineTo(x, top + hgt);
+    g.stroke();
+    g.restore();
+  }
+
+  function uplotData() {
+    return [xs, ...lines.map((s) => cols[series.indexOf(s)])];
+  }
+
+  function drawNow() {
+    timer = null;
+    drawnAt = performance.now();
+    if (width < 80) return; // hidden or not laid out yet: the ResizeObserver draws when it has a size
+    if (!plot) plot = new uPlot(options(width), uplotData(), host);
+    else plot.setData(uplotData());
+  }
+
+  const resize = new ResizeObserver((entries) => {
+    const w = Math.floor(entries[0].contentRect.width);
+    if (w === width) return;
+    width = w;
+    if (plot && w >= 80) plot.setSize({ width: w, height });
+    drawNow();
+  });
+  resize.observe(host);
+
+  /** Where on the time axis a pointer event is (CSS zoom of the panel included: ratios, not pixels). */
+  function timeAt(ev) {
+    if (!plot) return null;
+    const box = plot.over.getBoundingClientRect();
+    if (box.width <= 0) return null;
+    const [t0, t1] = xRange();
+    return t0 + ((ev.clientX - box.left) / box.width) * (t1 - t0);
+  }
+
+  host.addEventListener("click", (ev) => {
+    const t = timeAt(ev);
+    if (t === null || !xs.length) return;
+    onSeek(Math.min(Math.max(t, xs[0]), xs[xs.length - 1]));
+  });
+  host.addEventListener("mousemove", (ev) => {
+    const t = timeAt(ev);
+    if (t === null || !xs.length) return;
+    let i = xs.length - 1;
+    while (i > 0 && xs[i] > t) i -= 1;
+    const vals = series.filter((s) => !s.band).map((s) => {
+      const v = cols[series.indexOf(s)][i];
+      return `${s.label} ${v === null || v === undefined ? "—" : (s.scale === "y2" ? fmt(y2) : fmt(y))(v)}`;
+    });
+    host.title = `${fmtTime(xs[i])}: ${vals.join(" · ")}\nclick: travel to that moment`;
+  });
+
+  // time passes without events (the page then calls no update): keep the moment shown on the chart
+  const ticker = setInterval(() => {
+    if (!held || document.hidden || !root.isConnected) return;
+    const last = xs.length ? xs[xs.length - 1] : -Infinity;
+    if (held.t > last) {
+      chart.record(held.t, measure(held));
+      chart.draw();
+    }
+  }, TICK_MS);
+
+  const chart = {
+    root,
+
+    /** Keep the value of every series at moment t (a later moment than the last kept; an earlier one first
+     * forgets what came after it). */
+    record(t, values) {
+      chart.trim(t);
+      if (xs.length && xs[xs.length - 1] === t) {
+        values.forEach((v, k) => { cols[k][cols[k].length - 1] = v; });
+        return;
+      }
+      xs.push(t);
+      values.forEach((v, k) => cols[k].push(v));
+      if (xs.length > MAX_POINTS) {
+        const keep = (_, i) => i === 0 || i % 2 === 1 || i === xs.length - 1;
+        xs = xs.filter(keep);
+        cols = cols.map((c) => c.filter(keep));
+      }
+    },
+
+    /** Forget every point after moment t. */
+    trim(t) {
+      let n = xs.length;
+      while (n > 0 && xs[n - 1] > t) n -= 1;
+      if (n === xs.length) return;
+      xs.length = n;
+      for (const c of cols) c.length = n;
+    },
+
+    clear() {
+      xs = [];
+      cols = series.map(() => []);
+    },
+
+    /** Sample `snap` if enough simulated time passed since the last point (narrate calls it on every event). */
+    sample(snap) {
+      const last = xs.length ? xs[xs.length - 1] : -Infinity;
+      const gap = xs.length ? Math.max(1, (snap.t - xs[0]) / SAMPLES) : 0;
+      if (snap.t < last || snap.t - last >= gap) chart.record(snap.t, measure(snap));
+    },
+
+    /** The lifecycle's reset: the branch's past up to `snap` stays, what came after is forgotten. */
+    reset(snap) {
+      held = snap;
+      chart.trim(snap.t);
+      chart.record(snap.t, measure(snap));
+      chart.draw();
+    },
+
+    /** The lifecycle's update: the current value, then a redraw (at most every REDRAW_MS). */
+    update(snap) {
+      held = snap;
+      chart.record(snap.t, measure(snap));
+      chart.draw();
+    },
+
+    draw() {
+      if (timer) return;
+      const wait = REDRAW_MS - (performance.now() - drawnAt);
+      if (wait <= 0) drawNow();
+      else timer = setTimeout(drawNow, wait);
+    },
+
+    /** The points kept: [[t, v1, v2, ...], ...] (tests read it through the element's `chart` property). */
+    points() {
+      return xs.map((t, i) => [t, ...cols.map((c) => c[i])]);
+    },
+
+    destroy() {
+      clearInterval(ticker);
+      resize.disconnect();
+      if (timer) clearTimeout(timer);
+      if (plot) plot.destroy();
+      plot = null;
+      root.remove();
+    },
+  };
+  root.chart = chart; // for tests and the curious: document.querySelector("[data-chart]").chart.points()
+  return chart;
+}

@@ -1,0 +1,111 @@
+"""Every protocol's chart over time (static/js/charts.js on uPlot; docs/frontend.md, "Charts"): it exists in the
+panel, gains points while the run plays, after a seek back ends exactly at the moment travelled to (the branch's
+past rebuilt, nothing from the abandoned future), after a fork keeps going on the new branch only, and a click
+on it travels the timeline there. Screenshots of each protocol at 1280x720, 1024x768 and a phone go to
+test-artifacts/ to be looked at."""
+
+import pytest
+
+from .conftest import ARTIFACTS, open_playground
+
+pytestmark = pytest.mark.browser
+
+# protocol -> how far to play before travelling back (ms): far enough that the chart has a story to tell
+PLAY_TO = {"raft": 3000, "paxos": 2000, "twophase": 3000, "gossip": 3000, "kafka": 12000}
+
+POINTS = "() => document.querySelector('#panel [data-chart]').chart.points()"
+
+
+def points(page):
+    return page.evaluate(POINTS)
+
+
+def times(page):
+    return [p[0] for p in points(page)]
+
+
+def paused_at(page):
+    page.wait_for_function("() => !window.playground.state.playing")
+    return page.evaluate("window.playground.snapshot.t")
+
+
+def toggle_play(page):
+    page.locator("#play").click()
+
+
+def open_page(make_page, base, protocol, width=1280, height=720):
+    page, errors = make_page(width, height)
+    page.set_default_timeout(30_000)  # a loaded machine (2 cores, several test runs) starts pages slowly
+    open_playground(page, base, protocol, speed=1000)
+    return page, errors
+
+
+@pytest.mark.parametrize("protocol", sorted(PLAY_TO))
+def test_chart_grows_while_playing_and_follows_seek_and_fork(daphne_server, make_page, protocol):
+    page, errors = open_page(make_page, daphne_server, protocol)
+    page.wait_for_selector("#panel [data-chart] canvas")
+    assert page.evaluate("() => window.playground.state.playing")
+    page.wait_for_function("window.playground.snapshot.t > 500", timeout=20_000)
+    before = len(points(page))
+    page.wait_for_function(f"window.playground.snapshot.t > {PLAY_TO[protocol]}", timeout=30_000)
+    page.wait_for_timeout(300)
+    assert len(points(page)) > before, "the chart gains points while the run plays"
+    toggle_play(page)
+    end = paused_at(page)
+    page.wait_for_timeout(300)
+    assert times(page)[-1] == end
+
+    # travel back: the chart ends at that moment, its earlier history rebuilt, nothing after it
+    back = end // 2
+    page.evaluate(f"window.playground.timeline.seek({back})")
+    page.wait_for_function(f"window.playground.snapshot.t === {back}", timeout=20_000)
+    page.wait_for_timeout(500)
+    xs = times(page)
+    assert xs[-1] == back, f"the chart ends at {xs[-1]}, not at the moment travelled to ({back})"
+    assert max(xs) == back and xs == sorted(xs)
+    assert len(xs) >= 5 and xs[0] < back / 2, f"the branch's past before {back} ms is on the chart: {xs[:5]}"
+
+    # fork: crash a node there, step on along the new branch
+    victim = page.evaluate("""() => { const s = window.playground.snapshot;
+        return [...s.order].reverse().find((id) => s.nodes[id].status === 'up'); }""")
+    page.click(f'.node[data-node="{victim}"] .node-body', button="right")
+    page.click('#node-menu .menu-item:has-text("Crash")')
+    page.wait_for_function(f"window.playground.snapshot.nodes['{victim}'].status === 'crashed'")
+    toggle_play(page)
+    page.wait_for_function(f"window.playground.snapshot.t > {back + 400}", timeout=20_000)
+    toggle_play(page)
+    now = paused_at(page)
+    page.wait_for_timeout(500)
+    assert now > back
+    xs = times(page)
+    assert xs[-1] == now and max(xs) == now and xs == sorted(xs)
+    assert any(x < back for x in xs), "the past before the fork stays on the chart"
+
+    # a click on the chart travels there
+    over = page.locator("#panel [data-chart] .u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.wait_for_function(f"window.playground.snapshot.t < {back}", timeout=20_000)
+    page.wait_for_timeout(400)
+    t = page.evaluate("window.playground.snapshot.t")
+    assert times(page)[-1] == t
+    errors.check()
+
+
+@pytest.mark.parametrize("protocol", sorted(PLAY_TO))
+def test_chart_screenshots(daphne_server, make_page, protocol):
+    """Not an assertion of looks: the chart drawn at projector and phone sizes, for a human to look at."""
+    for width, height in [(1280, 720), (1024, 768), (390, 844)]:
+        page, errors = open_page(make_page, daphne_server, protocol, width, height)
+        page.wait_for_function(f"window.playground.snapshot.t > {PLAY_TO[protocol]}", timeout=30_000)
+        toggle_play(page)
+        paused_at(page)
+        chart = page.locator("#panel [data-chart]")
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)
+        box = chart.bounding_box()
+        assert box["width"] >= 200 and box["height"] >= 100
+        page.screenshot(path=str(ARTIFACTS / f"chart-{protocol}-{width}x{height}.png"))
+        chart.screenshot(path=str(ARTIFACTS / f"chart-{protocol}-{width}x{height}-chart.png"))
+        errors.check()
