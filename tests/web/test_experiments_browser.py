@@ -120,3 +120,15 @@ def test_the_gossip_chart_draws_rounds_against_n_with_the_theory(daphne_server, 
                       "reference: push_pull"]
     page.screenshot(path=str(ARTIFACTS / "experiments-gossip-1280x720.png"), full_page=True)
     errors.check()
+
+
+def test_the_twophase_chart_draws_time_uncertain_against_the_coordinators_return(daphne_server, make_page):
+    page, errors = make_page(1280, 720)
+    page.goto(daphne_server + "/experiments/twophase-blocking/?trials=3&run=1")
+    variants = _run_to_the_end(page)
+    assert len(variants) == 15
+    labels = page.evaluate("() => window.experiments.chart.series.slice(1).map((s) => s.label)")
+    assert labels == ["ours: 2pc", "reference: 2pc", "ours: 2pc cooperative", "reference: 2pc cooperative",
+                      "ours: 3pc", "reference: 3pc"]
+    page.screenshot(path=str(ARTIFACTS / "experiments-twophase-1280x720.png"), full_page=True)
+    errors.check()

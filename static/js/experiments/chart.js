@@ -50,7 +50,9 @@ export function chartSeries(exp, variants, slot = null) {
       const color = PALETTE[g % PALETTE.length];
       const ours = members.filter(([, v]) => typeof (v.metrics[spec.metric] || {}).mean === "number")
         .map(([x, v]) => [x, v.metrics[spec.metric].mean]);
-      raw.push({ label: key ? `ours: ${key}` : "ours", color, kind: "ours", points: ours });
+      // earlier lines drawn wider, so one that another covers exactly (2PC and cooperative 2PC) still shows
+      const width = Math.max(2.5, 2.5 + 2 * (groups.size - 1 - g));
+      raw.push({ label: key ? `ours: ${key}` : "ours", color, kind: "ours", points: ours, width });
       const theory = members.filter(([, v]) => typeof ((v.reference || {})[spec.metric] || {}).mean === "number")
         .map(([x, v]) => [x, v.reference[spec.metric].mean]);
       if (theory.length) raw.push({ label: key ? `reference: ${key}` : "reference", color, kind: "paper", points: theory });
@@ -61,7 +63,7 @@ export function chartSeries(exp, variants, slot = null) {
   const lines = raw.map((r) => {
     const ys = xs.map(() => null);
     for (const [x, y] of r.points) ys[index.get(x)] = Math.max(ys[index.get(x)] ?? -Infinity, y);
-    return { label: r.label, color: r.color, kind: r.kind, ys };
+    return { label: r.label, color: r.color, kind: r.kind, width: r.width, ys };
   });
   return { spec, xs, lines };
 }
@@ -83,7 +85,7 @@ export function drawChart(uPlot, el, exp, variants, width, slot = null) {
     series.push({
       label: line.label,
       stroke: line.color,
-      width: paper ? 1.5 : 2.5,
+      width: paper ? 1.5 : line.width || 2.5,
       dash: paper && !cdf ? [6, 5] : undefined,
       spanGaps: true,
       paths: paper && cdf ? () => null : cdf ? stepped : undefined,

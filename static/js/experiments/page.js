@@ -156,11 +156,15 @@ function fmt(v) {
   return String(+v.toPrecision(3));
 }
 
+const LONG_NOTE = 40; // characters: a longer note folds away, so the table stays a table
+
 function paperSays(ref) {
-  if (!ref) return "";
-  const parts = ["median", "mean", "max"].filter((k) => typeof ref[k] === "number").map((k) => `${k} ${fmt(ref[k])}`);
-  if (ref.note) parts.push(ref.note);
-  return parts.join("; ");
+  if (!ref) return "(not given)";
+  const figures = ["median", "mean", "max"].filter((k) => typeof ref[k] === "number").map((k) => `${k} ${fmt(ref[k])}`)
+    .join("; ");
+  if (!ref.note) return figures || "(not given)";
+  if (ref.note.length <= LONG_NOTE) return [figures, ref.note].filter(Boolean).join("; ");
+  return h("details", { class: "exp-note" }, h("summary", {}, figures || "note"), ref.note);
 }
 
 async function showResult(result) {
@@ -189,7 +193,7 @@ function redraw() {
 function renderTable(result, metric) {
   const others = result.experiment.metrics.filter((m) => m !== metric);
   const head = h("tr", {}, h("th", {}, "row"), h("th", {}, "reached"), h("th", {}, `median`),
-    h("th", {}, "mean (95% interval)"), h("th", {}, "p99"), h("th", {}, "max"), h("th", { class: "paper" }, "paper"),
+    h("th", {}, "mean (95% interval)"), h("th", {}, "p99"), h("th", {}, "max"), h("th", { class: "paper" }, "paper / reference"),
     ...others.map((m) => h("th", {}, `${m} (mean)`)));
   const body = result.variants.map((v) => {
     const s = v.metrics[metric];
@@ -201,7 +205,7 @@ function renderTable(result, metric) {
       h("td", {}, `${fmt(s.mean)}${ci}`),
       h("td", {}, fmt(s.p99)),
       h("td", {}, fmt(s.max)),
-      h("td", { class: "paper" }, paperSays((v.reference || {})[metric]) || "(not given)"),
+      h("td", { class: "paper" }, paperSays((v.reference || {})[metric])),
       ...others.map((m) => h("td", {}, fmt(v.metrics[m].mean))));
   });
   els.table.replaceChildren(h("caption", {}, `${metric}, ${result.experiment.trials} trials a row, seed ` +
