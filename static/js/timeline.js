@@ -85,31 +85,95 @@ export function setupTimeline(ext) {
     return `${fmtTime(m.t)} · ${describeIntervention(m.iv)}${m.rejected ? " (could not apply)" : ""}`;
   }
 
+  // Markers closer than CLUSTER_PX on the track (per row: interventions above, violations below) are one
+  // cluster showing how many they are; a click lists what happened there, and an item of the list seeks to it.
+  const CLUSTER_PX = 22;
+  const MAX_LISTED = 60;
+  const clusterList = h("div", { class: "tl-cluster-list", role: "dialog", "aria-label": "What happened here",
+                                 hidden: true });
+  track.append(clusterList);
+  function closeList() {
+    clusterList.hidden = true;
+    clusterList.replaceChildren();
+  }
+  function openList(group, button) {
+    const items = group.slice(0, MAX_LISTED).map((m) => h("li", {}, h("button", {
+      type: "button", class: `tl-cluster-item ${m.kind}`, "data-t": m.t,
+      onclick: () => { closeList(); seek(m.t); },
+    }, markTitle(m))));
+    const more = group.length - items.length;
+    clusterList.replaceChildren(
+      h("p", { class: "tl-cluster-head" }, `${group.length} at ${fmtTime(group[0].t)}–${fmtTime(group[group.length - 1].t)}`,
+        h("button", { type: "button", class: "tl-cluster-close", "aria-label": "Close", onclick: closeList }, "✕")),
+      h("ul", {}, items), ...(more > 0 ? [h("p", { class: "tl-cluster-more" }, `… and ${more} more`)] : []));
+    clusterList.hidden = false;
+    // above the track, kept inside it
+    const x = Math.min(Math.max(0, button.offsetLeft - 20), Math.max(0, track.clientWidth - clusterList.offsetWidth));
+    clusterList.style.left = `${x}px`;
+    const first = clusterList.querySelector(".tl-cluster-item");
+    if (first) first.focus();
+  }
+  clusterList.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); closeList(); } });
+  clusterList.addEventListener("pointerdown", (ev) => ev.stopPropagation());
+  document.addEventListener("pointerdown", (ev) => { if (!clusterList.hidden && !clusterList.contains(ev.target)) closeList(); });
+
+  /** Groups of marks (in time order) whose neighbours are closer than CLUSTER_PX, per row. */
+  function clusters(e, width) {
+    const out = [];
+    for (const kind of ["intervention", "violation"]) {
+      let group = null;
+      let lastPx = -Infinity;
+      for (const m of marks.filter((x) => x.kind === kind).sort((a, b) => a.t - b.t)) {
+        const px = (m.t / e) * width;
+        if (group && px - lastPx < CLUSTER_PX) group.push(m);
+        else out.push((group = [m]));
+        lastPx = px;
+      }
+    }
+    return out;
+  }
+
+  function markButton(m, e) {
+    const isIv = m.kind === "intervention";
+    const action = isIv ? m.iv.action : null;
+    const el = h("button", {
+      type: "button",
+      class: `tl-mark ${isIv ? "iv" : "violation"}${m.t > now() ? " ahead" : ""}`,
+      style: { left: pct(m.t, e) },
+      title: markTitle(m),
+      "data-t": m.t,
+      "data-kind": m.kind,
+      "data-action": action || m.invariant,
+      onpointerdown: (ev) => ev.stopPropagation(),
+      onclick: () => seek(m.t),
+    }, isIv ? GLYPH[action] || "●" : "⚠");
+    el.style.setProperty("--mark", isIv ? COLOR[action] || PROTOCOL_COLOR : "#dc2626");
+    return el;
+  }
+
   function drawMarks(e) {
     const width = track.clientWidth || 1;
-    const seen = new Set();
-    const els = [];
-    for (const m of marks) {
-      const px = Math.round((m.t / e) * width / 3); // one marker per kind and 3 px: thousands stay readable
-      const key = m.kind === "violation" ? `v${px}` : `i${px}:${m.iv.action}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+    closeList();
+    const els = clusters(e, width).map((group) => {
+      if (group.length === 1) return markButton(group[0], e);
+      const m = group[0];
       const isIv = m.kind === "intervention";
-      const action = isIv ? m.iv.action : null;
+      const mid = (group[0].t + group[group.length - 1].t) / 2;
       const el = h("button", {
         type: "button",
-        class: `tl-mark ${isIv ? "iv" : "violation"}${m.t > now() ? " ahead" : ""}`,
-        style: { left: pct(m.t, e) },
-        title: markTitle(m),
+        class: `tl-mark tl-cluster ${isIv ? "iv" : "violation"}${m.t > now() ? " ahead" : ""}`,
+        style: { left: pct(mid, e) },
+        title: `${group.length} ${isIv ? "actions" : "violations"} here (${fmtTime(m.t)}–${fmtTime(group[group.length - 1].t)}): click for the list`,
+        "aria-haspopup": "dialog",
         "data-t": m.t,
         "data-kind": m.kind,
-        "data-action": action || m.invariant,
+        "data-count": group.length,
         onpointerdown: (ev) => ev.stopPropagation(),
-        onclick: () => seek(m.t),
-      }, isIv ? GLYPH[action] || "●" : "⚠");
-      el.style.setProperty("--mark", isIv ? COLOR[action] || PROTOCOL_COLOR : "#dc2626");
-      els.push(el);
-    }
+        onclick: (ev) => openList(group, ev.currentTarget),
+      }, group.length > 99 ? "99+" : String(group.length));
+      el.style.setProperty("--mark", isIv ? COLOR[m.iv.action] || PROTOCOL_COLOR : "#dc2626");
+      return el;
+    });
     markLayer.replaceChildren(...els);
   }
 
