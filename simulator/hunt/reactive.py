@@ -2,11 +2,11 @@
 
 A schedule drawn before the run cannot say "crash the node that just became leader" or "restart *the* first
 leader": it does not know who that will be. A reactive trial runs the simulation in short slices, reads the
-state and intervention events of each slice and lets the protocol's vocabulary answer some of them with interventions a few
-milliseconds later (`Vocabulary.react`). Those are ordinary interventions, applied with `Simulation.intervene`
-at whole milliseconds, so the run's record (the scenario's interventions plus the ones it chose) replays
-exactly: a failure is reported as that static schedule, and shrinks like any other. Every choice comes from
-the trial's own `random.Random`, so a trial is as deterministic as a static one.
+state and intervention events of each slice and lets the protocol's vocabulary answer some of them with
+interventions a few milliseconds later (`Vocabulary.react`). Those are ordinary interventions, applied with
+`Simulation.intervene` at whole milliseconds, so the run's record (the scenario's interventions plus the ones
+it chose) replays exactly: a failure is reported as that static schedule. Every choice comes from the trial's
+own `random.Random`, so a trial is as deterministic as a static one.
 """
 
 import heapq

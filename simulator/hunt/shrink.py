@@ -201,8 +201,8 @@ class ReactiveShrinker:
     gets stuck at a dozen. Here the reactions still follow the run: first it searches again in the simplest
     setting (`simplest`), then it removes the trial's drawn interventions (ddmin), drops reactions by number
     (ddmin over the ones kept; the others still answer whatever the run then does), undoes the trial's network
-    and load settings and tries fewer nodes. `changes` is a reactive
-    trial's changes (with `react`); `self.changes` ends as an ordinary one (no `react`) that fails the same way.
+    and load settings and tries fewer nodes. `changes` is a reactive trial's changes (with `react`);
+    `self.changes` ends as an ordinary one (no `react`) that fails the same way.
     """
 
     def __init__(self, base, changes, duration, invariant, protocol, vocabulary_for):
@@ -238,9 +238,9 @@ class ReactiveShrinker:
         return found is not None
 
     def _event(self, step):
-        return {"type": "shrink", "step": step, "interventions": len(self.changes["interventions"]) + len(self.chosen),
-                "duration": self.duration, "nodes": self.base.get("nodes", self.protocol.nodes.default),
-                "runs": self.runs}
+        size = len(self.changes["interventions"]) + len(self.chosen)
+        return {"type": "shrink", "step": step, "interventions": size, "duration": self.duration,
+                "nodes": self.base.get("nodes", self.protocol.nodes.default), "runs": self.runs}
 
     def steps(self, base_frame):
         if not self._fails(self.changes, None):
@@ -250,8 +250,8 @@ class ReactiveShrinker:
         for _ in range(MAX_ROUNDS):
             progress = False
             before = len(self.changes["interventions"])
-            self.changes["interventions"] = ddmin(
-                self.changes["interventions"], lambda ivs: self._fails(dict(self.changes, interventions=ivs), self.keep))
+            self.changes["interventions"] = ddmin(self.changes["interventions"], lambda ivs: self._fails(
+                dict(self.changes, interventions=ivs), self.keep))
             if len(self.changes["interventions"]) < before:
                 progress = True
                 yield self._event("remove")
@@ -297,8 +297,8 @@ class ReactiveShrinker:
     def simplest(self, tries):
         """Search again where counterexamples are simplest: the fewest nodes, none of the trial's drawn
         interventions, network or load settings, reactions only (half of them lean: one intervention per
-        reaction); `tries` seeded runs (as Hypothesis tries simpler examples first). Adopts, of those that fail the same way, the one that chose the fewest
-        interventions."""
+        reaction); `tries` seeded runs (as Hypothesis tries simpler examples first). Adopts, of those that
+        fail the same way, the one that chose the fewest interventions."""
         if self.base.get("interventions"):
             return False  # the starting scenario's interventions name its nodes: keep them as they are
         base = dict(self.base, nodes=self.protocol.nodes.min)
