@@ -259,7 +259,66 @@ class TwoPhaseObserver(Observer):
         }
 
 
-OBSERVERS = {"raft": RaftObserver, "gossip": GossipObserver, "twophase": TwoPhaseObserver}
+class KafkaObserver(Observer):
+    """Kafka consumer groups: partition-time with no owner from the scenario's first intervention (the change the
+    experiment makes: a consumer joins, one stalls...) on, once every partition has had an owner; ownership as the
+    consumers themselves report it (`owned`; a zombie that still thinks it owns a partition counts as its owner)."""
+
+    FIELDS = ("owned",)
+    metrics_doc = {
+        "unowned_partition_ms": "partition-ms with no up consumer owning the partition, from the first intervention "
+                                "(or the moment every partition first had an owner) to the end of the run",
+        "partitions_unowned": "partitions left without an owner at some moment in that time (eager: all of them in "
+                              "a rebalance; cooperative and KIP-848: only those that move)",
+    }
+
+    def __init__(self, node_ids, partitions, measure_from=0):
+        super().__init__(node_ids)
+        self.total = partitions
+        self.measure_from = measure_from  # the group forms before this
+        self.settled = False
+        self.since = None  # when the unowned count last changed (after settling)
+        self.unowned_now = 0
+        self.unowned_ms = 0
+        self.touched = set()
+
+    def _owned(self):
+        return {p for n in self.nodes.values() if n["status"] == "up" for p in n.get("owned") or ()}
+
+    def _update(self, t):
+        owned = self._owned()
+        if not self.settled:
+            if len(owned) < self.total or t < self.measure_from:
+                return
+            self.settled = True
+            self.known = set(owned)
+            self.since = t
+        self.unowned_ms += self.unowned_now * (t - self.since)
+        self.since = t
+        self.known |= owned
+        missing = self.known - owned
+        self.touched |= missing
+        self.unowned_now = len(missing) + max(0, self.total - len(self.known))
+
+    def on_change(self, ev, before):
+        if "owned" in before or "status" in before:
+            self._update(ev["t"])
+
+    def on_event(self, ev):
+        if ev["type"] != "intervention":
+            return
+        if ev.get("action") == "add_partitions":
+            self.total += int(ev.get("count") or 1)
+        self._update(ev["t"])
+
+    def metrics(self):
+        if not self.settled:
+            return {"unowned_partition_ms": None, "partitions_unowned": None}
+        return {"unowned_partition_ms": self.unowned_ms + self.unowned_now * (self.t - self.since),
+                "partitions_unowned": len(self.touched)}
+
+
+OBSERVERS = {"raft": RaftObserver, "gossip": GossipObserver, "twophase": TwoPhaseObserver, "kafka": KafkaObserver}
 
 
 def observer_for(scenario, node_ids):
@@ -270,4 +329,9 @@ def observer_for(scenario, node_ids):
     if cls is GossipObserver:
         return cls(node_ids, interval=scenario["params"].get("interval"),
                    lockstep=bool(scenario["params"].get("lockstep")))
+    if cls is KafkaObserver:
+        params = scenario["params"]
+        times = [iv["at"] for iv in scenario.get("interventions") or ()]
+        return cls(node_ids, partitions=int(params.get("partitions", 1)) * int(params.get("topics", 1)),
+                   measure_from=min(times) if times else 0)
     return cls(node_ids)

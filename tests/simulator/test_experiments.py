@@ -288,3 +288,19 @@ def test_twophase_blocking_builtin_2pc_blocks_with_the_coordinator_3pc_does_not(
     assert by["3pc, back at 4 s"]["metrics"]["blocked_ms"]["max"] == 0
     assert by["3pc, back at 1 s"]["metrics"]["uncertain_ms"]["mean"] == by["3pc, back at 4 s"]["metrics"][
         "uncertain_ms"]["mean"]
+
+
+def test_kafka_rebalance_builtin_eager_stops_every_partition_cooperative_and_kip848_only_the_moving_one():
+    """A 4th consumer joins 3 on 6 partitions: eager leaves all 6 without an owner for a while, cooperative-sticky
+    and KIP-848 only the one that moves; the partition-ms match bench/kafka.py's (from the coordinator's log)."""
+    with open(f"{ROOT}/docs/experiments/kafka-rebalance.json") as fh:
+        raw = json.load(fh)
+    raw["trials"] = 6
+    by = {v["label"]: v["metrics"] for v in run_experiment(normalize_experiment(raw))["variants"]}
+    assert by["eager range"]["partitions_unowned"]["min"] == 6
+    assert by["cooperative-sticky"]["partitions_unowned"]["max"] == 1
+    assert by["KIP-848 uniform"]["partitions_unowned"]["max"] == 1
+    for label in by:
+        assert 300 <= by[label]["unowned_partition_ms"]["median"] <= 700, (label, by[label])
+    assert by["eager range"]["unowned_partition_ms"]["median"] > by["cooperative-sticky"]["unowned_partition_ms"][
+        "median"]
