@@ -26,6 +26,10 @@ export class Topology {
   constructor(svg, opts) {
     this.svg = svg;
     this.opts = opts;
+    // prefers-reduced-motion: messages wait half-way instead of gliding, nothing falls or pulses
+    const motion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+    this.reducedMotion = !!(motion && motion.matches);
+    if (motion && motion.addEventListener) motion.addEventListener("change", (e) => { this.reducedMotion = e.matches; });
     this.module = opts.module;
     this.snap = null;
     this.home = {}; // id -> [u, v] in 0..1 (where the node sits when up, outside islands mode)
@@ -247,7 +251,7 @@ export class Topology {
       let x, y;
       if (m) [x, y] = this.messageXY(m, t, pos);
       else if (pos[ev.from] && pos[ev.to]) [x, y] = this.messageXY({ from: ev.from, to: ev.to, sent_at: 0, deliver_at: 1 }, 0, pos);
-      if (x !== undefined && this.falling.length < MAX_FALLING) {
+      if (x !== undefined && this.falling.length < MAX_FALLING && !this.reducedMotion) {
         this.falling.push({ x, y, color: m ? this.module.messageColor(m.msg) : GREY, start: performance.now(),
                             reason: ev.reason });
       }
@@ -281,7 +285,7 @@ export class Topology {
     const b = pos[m.to];
     if (!a || !b) return [0, 0];
     const span = Math.max(1, m.deliver_at - m.sent_at);
-    let p = m.held ? 0.86 : (t - m.sent_at) / span;
+    let p = m.held ? 0.86 : this.reducedMotion ? 0.5 : (t - m.sent_at) / span;
     p = Math.max(0, Math.min(m.held ? 0.86 : 1, p));
     const dx = b[0] - a[0];
     const dy = b[1] - a[1];
@@ -661,7 +665,7 @@ export class Topology {
     for (const f of this.flashes) {
       const p = pos[f.id];
       if (!p) continue;
-      const k = ((now - f.start) % 800) / 800;
+      const k = this.reducedMotion ? 0.3 : ((now - f.start) % 800) / 800; // a still ring, not a pulse
       els.push(s("circle", { class: "violation-flash", cx: p[0], cy: p[1], r: this.nodeRadius + 8 + 14 * k, opacity: (1 - k).toFixed(2) }));
     }
     this.gFx.replaceChildren(...els);
