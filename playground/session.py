@@ -39,7 +39,7 @@ from .hunting import HUNT_HANDLERS, Hunting
 from .inputs import BadInput, clip, parse_json
 from .lessons import LESSON_HANDLERS
 from .ratelimit import RateLimited, asave_rate_check
-from .travel import TRAVEL_HANDLERS, Travel
+from .travel import CANCELS_REQUEST, TRAVEL_HANDLERS, Travel
 
 log = logging.getLogger("playground.session")
 
@@ -58,6 +58,10 @@ CHUNK_SECONDS = 0.001  # aim: a clock check every millisecond of engine work
 SLICE_SECONDS = 0.010  # wall time one slice may take before yielding to the event loop...
 TICK_BUDGET_SECONDS = 0.6 * TICK  # ...and all playing sessions of this process together, per tick (60% of a core)
 MIN_SLICE_SECONDS = 0.0005
+# Events one frame may carry: a heavier run (2,000 gossip nodes at fanout 32 make ~60,000 events per simulated ms)
+# goes slower instead, since serialising a frame holds the event loop (~3 us an event; 0.5-1.2 s stalls seen with
+# unbounded frames in bench/attack.py) and the page could not show more anyway.
+FRAME_EVENTS = 2000
 SPEED_MIN = 1.0  # simulated ms per wall second: 1/1000 of real time
 SPEED_MAX = 10_000.0  # 10x real time (the page's slider stops at real time, 1000)
 DEFAULT_SPEED = 100.0
@@ -210,6 +214,7 @@ class Session:
         self.request_waiting = False  # a request waits for the client to read: no frames meanwhile, its answer first
         self.reader_keeps_up = _always  # set by the consumer: waits until the client reads (False: it gave up)
         self.classroom = None  # set by the consumer: the class this connection teaches (playground/classroom.py)
+        self._deferred = None  # task handling the messages that arrived while a request was in progress
 
     # --- lifecycle ----------------------------------------------------------------------
     def ensure_task(self):
@@ -232,6 +237,9 @@ class Session:
         _playing.discard(self)
         await self.travel.close()  # a seek in a worker thread stops at its next slice
         await self.hunting.close()  # a hunt stops after its trial or shrinking step in progress
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            deferred.cancel()
         task, self.task = self.task, None
         if task is not None:
             task.cancel()
@@ -266,12 +274,49 @@ class Session:
                 raise ClientError("not_started", "send `start` with a scenario first")
             if kind != "ack" and not await self.reader_keeps_up():
                 return  # the client does not read its answers: the consumer ended the session
-            await self.travel.idle(kind)  # a newer request cancels a seek in progress; wait for its worker
+            if kind == "ack":
+                await handler(self, msg)  # an ack touches no simulation: never held up by a request
+                return
+            if self.travel.in_progress() and kind not in CANCELS_REQUEST:
+                self._defer(handler, msg, req_id)  # handled once the seek lands; later messages are read meanwhile
+                return
+            await self.travel.idle(kind)  # a newer seek or step back (or start) cancels the one in progress
+            if self._deferred is not None:
+                await asyncio.wait([self._deferred])  # what arrived before this message is handled first
             await handler(self, msg)
         except ClientError as err:
             await self.send_error(err.code, err.message, err.field, req_id if req_id is not None else err.req_id)
         except PlaygroundError as err:
             await self.send_error(err.code, err.message, err.field, req_id)
+
+    def _defer(self, handler, msg, req_id):
+        """Handle `msg` after the request in progress (and the messages deferred before it), in order, without
+        holding up the client's next messages: a `speed` or `pause` sent while a seek re-simulates must not
+        cancel it (only a newer seek, step back or start does), nor keep a newer seek from cancelling it."""
+        previous = self._deferred
+
+        async def later():
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.travel.idle()  # the request lands, or fails (its error already answered)
+            if self.closed:
+                return
+            try:
+                await handler(self, msg)
+            except ClientError as err:
+                await self.send_error(err.code, err.message, err.field,
+                                      req_id if req_id is not None else err.req_id)
+            except PlaygroundError as err:
+                await self.send_error(err.code, err.message, err.field, req_id)
+
+        task = asyncio.get_running_loop().create_task(later(), name=f"deferred-{self.room}-{msg.get('type')}")
+        task.add_done_callback(self._deferred_done)
+        self._deferred = task
+
+    def _deferred_done(self, task):
+        if self._deferred is task:
+            self._deferred = None
+        self._task_done(task)  # a bug in a deferred handler ends the session visibly, as a run-loop death does
 
     async def send_error(self, code, message, field=None, req_id=None):
         out = {"type": "error", "code": code, "message": message}
@@ -336,7 +381,21 @@ class Session:
     async def on_resume(self, msg):
         if self.sim.now >= HORIZON:
             raise ClientError("horizon", f"the session reached the longest run ({HORIZON} ms)")
+        self.check_scheduled()
         await self._set_playing(True)
+
+    def check_scheduled(self):
+        """A live run may hold at most PLAYGROUND_LIVE_MAX_SCHEDULED scheduled engine events (messages in flight,
+        timers): each is ~200 bytes and three objects the cyclic GC walks, and a 2,000-node push-pull gossip run
+        at fanout 32 reaches a million within 20 simulated ms (190 MB, full GC passes of seconds that stall every
+        session of the process). Beyond it: `too_costly`, naming the limit and what to change."""
+        limit = getattr(settings, "PLAYGROUND_LIVE_MAX_SCHEDULED", 50_000)
+        scheduled = len(self.sim.env._queue)
+        if scheduled > limit:
+            raise ClientError("too_costly", f"this run holds {scheduled:,} scheduled events (messages in flight, "
+                              f"timers), more than the {limit:,} a live run may: it is paused there. Run a lighter "
+                              "scenario (fewer nodes, a smaller fanout, a longer interval), or this one from the "
+                              "command line (python -m simulator run).")
 
     async def _set_playing(self, playing):
         if playing != self.playing:
@@ -480,7 +539,8 @@ class Session:
         self.base_t = float(self.sim.now) if self.sim is not None else 0.0
 
     def _advance(self):
-        """Advance the engine towards the wall clock, within one slice's budget of wall time.
+        """Advance the engine towards the wall clock, within one slice's budget of wall time and one frame's
+        events (FRAME_EVENTS).
 
         Returns True when the "lagging" state changed (the engine could not keep up with the speed).
         """
@@ -501,7 +561,7 @@ class Session:
                 self.chunk = max(4, min(SLICE_STEPS, int(CHUNK_SECONDS / per_step)))
             if steps < chunk or sim.now >= target:
                 return self._set_lagging(False, now)
-            if t1 >= deadline:
+            if t1 >= deadline or len(sim.pending) + len(self.backlog) >= FRAME_EVENTS:
                 # The engine cannot keep up with this speed: run as fast as it can instead of piling up a debt.
                 self._rebase()
                 return self._set_lagging(True, now)
@@ -540,6 +600,14 @@ class Session:
             if self._advance():
                 await self.send_status()
             await self.flush(idle_ok=True)
+            try:
+                self.check_scheduled()
+            except ClientError as err:  # too heavy to go on: paused, and the client is told why
+                self.playing = False
+                await self.flush(force=True)
+                await self.send_error(err.code, err.message)
+                await self.send_status()
+                continue
             await self.travel.observe()  # checkpoints for time travel
             if self.sim.now >= (self.stop_at or HORIZON):
                 self.stop_at = None

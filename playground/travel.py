@@ -8,9 +8,9 @@ worker threads that re-simulate, the CopyGate shared by the live sessions.
 
 Every request that re-simulates (seek, step back, finishing the current millisecond for save/export) runs as a
 task of the session, its engine work in the travel worker threads under a Budget: refused up front when an
-estimate cannot fit, stopped (`too_costly`) when it runs over, cancelled by the client's next message (but an
-`ack`) or its disconnect; in every one of those cases the session is left as it was. Meanwhile the consumer goes
-on receiving (the disconnect, the next request).
+estimate cannot fit, stopped (`too_costly`) when it runs over, cancelled by the client's next seek, step back or
+`start` (other messages wait until it lands) or its disconnect; in every one of those cases the session is left
+as it was. Meanwhile the consumer goes on receiving (the disconnect, the next request).
 
 Hooks the Session calls: `reset(sim)` when a run starts, `await observe()` after the run loop advanced,
 `await idle(kind)` before handling a message of type `kind` (or touching the simulation otherwise),
@@ -46,6 +46,10 @@ MAX_THREADS = 32  # worker threads at most; only PLAYGROUND_TRAVEL_WORKERS of th
 SETTLE_FRAME_EVENTS = 500  # events per frame while save/export finish a millisecond (~6 ms to serialise)...
 SETTLE_SLICE_SECONDS = 0.003  # ...and engine work between two frames (on the event loop: see Travel._settle)
 WINDOW_POLL = 0.02  # seconds between looks at the flow-control window while those frames wait for acks
+
+# Messages that cancel the request in progress (a newer seek or step back replaces it; `start` replaces the run);
+# any other waits until it lands (Session._defer). Leaving the page cancels it too.
+CANCELS_REQUEST = frozenset({"seek", "step_back", "start"})
 
 LIVE_GATE = CopyGate()  # paces the live checkpoint copies of every session of this process
 
@@ -181,15 +185,20 @@ class Travel:
                 self._done.set()
                 LIVE_GATE.end()
 
+    def in_progress(self):
+        """Is a request (seek, step back, save, export) running?"""
+        return self._request is not None
+
     async def idle(self, kind=None):
         """Wait until nothing else uses the simulation (call before touching it). A message of type `kind` from
-        the client (anything but an `ack`) first cancels the request in progress: the newer one replaces it."""
+        the client that replaces the request in progress (CANCELS_REQUEST: a newer seek or step back, a `start`)
+        first cancels it; the session defers the others until it lands."""
         if kind == "ack":
             return  # acks do not touch the simulation; a request in progress goes on
         request = self._request
         if request is not None:
             task, budget = request
-            if kind is not None:
+            if kind in CANCELS_REQUEST:
                 budget.cancel()
             await asyncio.wait([task])
         while self._busy:
@@ -275,8 +284,8 @@ class Travel:
         client every event up to now. On the event loop, in slices of SETTLE_SLICE_SECONDS of engine work, each
         followed by a frame of what it produced (sent as flow control lets it go) and a yield to the other
         sessions: no stall, however heavy the millisecond (a worker thread would do no better: it contends for
-        the GIL with the event loop). Within `budget`, cancelled by the client's next message. Returns the
-        recorded scenario with duration = now. Over budget: TooCostly, and the run goes on from where it got to
+        the GIL with the event loop). Within `budget`, cancelled by the client's next seek or step back. Returns
+        the recorded scenario with duration = now. Over budget: TooCostly, and the run goes on from where it got to
         (nothing is lost: the events produced so far go out with the next frames)."""
         s = self.session
         sim = s.sim

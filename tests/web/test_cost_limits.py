@@ -293,3 +293,54 @@ async def test_a_ten_minute_raft_seek_from_the_start_fits_the_default_limits(cli
     seeked = await until_error_or(client, "seeked", 120)
     assert seeked["type"] == "seeked" and seeked["t"] == 600_000, seeked
     print(f"10-minute Raft seek from the start: {time.perf_counter() - t0:.1f} s")
+
+
+async def test_other_messages_during_a_seek_wait_for_it_instead_of_cancelling_it(client):
+    """Only a newer seek, step back or start cancels the seek in progress: a `speed` and a `pause` sent while it
+    re-simulates are answered after it lands (in the order sent), and the seek is not cancelled."""
+    await client.start(RAFT_DAY, paused=True)
+    await client.send({"type": "seek", "t": 60_000, "id": "seek"})
+    await wait_for_jobs(1)
+    await client.send({"type": "speed", "speed": 500, "id": "speed"})
+    await client.send({"type": "pause", "id": "pause"})
+    await client.send({"type": "nope"})  # answered at once: it does not touch the run
+    assert (await client.recv_type("error", timeout=2))["code"] == "unknown_type"
+    seeked = await until_error_or(client, "seeked", 60)
+    assert seeked["type"] == "seeked" and seeked["id"] == "seek" and seeked["t"] == 60_000, seeked
+    statuses = [await client.recv_type("status", timeout=5) for _ in range(2)]
+    assert [s["speed"] for s in statuses] == [500, 500] and not statuses[1]["playing"]
+    assert statuses[0]["t"] == statuses[1]["t"] == 60_000  # handled where the seek landed
+
+
+async def test_a_newer_seek_still_cancels_a_seek_that_messages_wait_for(client):
+    """A `speed` waits for the seek in progress, without holding up the client's next message: a newer seek
+    then cancels that seek at once (not after its 30 s budget); the `speed` is answered before the newer seek
+    (messages are handled in the order sent)."""
+    await client.start(RAFT_DAY, paused=True)
+    await client.send({"type": "seek", "t": DAY, "id": "far"})
+    await wait_for_jobs(1)
+    await client.send({"type": "speed", "speed": 250})
+    await client.send({"type": "seek", "t": 300, "id": "near"})
+    order = []
+    while len(order) < 3:
+        msg = await client.recv(10)
+        if msg["type"] in ("error", "status", "seeked"):
+            order.append((msg["type"], msg.get("id"), msg.get("code")))
+    assert order == [("error", "far", "cancelled"), ("status", None, None), ("seeked", "near", None)], order
+
+
+async def test_a_live_run_holding_too_many_scheduled_events_pauses_with_too_costly(client, settings):
+    """A live run may hold at most PLAYGROUND_LIVE_MAX_SCHEDULED scheduled events (messages in flight, timers):
+    past it the run pauses with `too_costly` naming the limit (a 2,000-node push-pull gossip run reached a million
+    in 20 simulated ms: 190 MB, and full GC passes of seconds that stalled every session); resuming is refused."""
+    settings.PLAYGROUND_LIVE_MAX_SCHEDULED = 3000
+    await client.start({"protocol": "gossip", "seed": 1, "nodes": 200,
+                        "params": {"style": "push_pull", "fanout": 8, "interval": 1}}, speed=FAST)
+    err = await client.recv_type("error", timeout=10)
+    assert err["code"] == "too_costly" and "3,000" in err["message"] and "fewer nodes" in err["message"], err
+    status = await client.recv_type("status", timeout=5)
+    assert status["playing"] is False
+    await client.send({"type": "resume"})
+    assert (await client.recv_type("error", timeout=5))["code"] == "too_costly"
+    await client.send({"type": "step"})  # stepping on is allowed: one event at a time costs nothing much
+    assert len((await client.recv_type("frame", timeout=5))["events"]) == 1

@@ -77,8 +77,8 @@ class RawWebSocket:
     def send(self, obj):
         payload = json.dumps(obj).encode()
         mask = os.urandom(4)
-        head = bytes([0x81])
-        head += bytes([0x80 | len(payload)]) if len(payload) < 126 else bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+        size = bytes([0x80 | len(payload)]) if len(payload) < 126 else bytes([0xFE]) + struct.pack("!H", len(payload))
+        head = bytes([0x81]) + size  # a final text frame, masked (0x80) as a client's must be
         self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
     def _exactly(self, n):
