@@ -50,9 +50,7 @@ export function chartSeries(exp, variants, slot = null) {
       const color = PALETTE[g % PALETTE.length];
       const ours = members.filter(([, v]) => typeof (v.metrics[spec.metric] || {}).mean === "number")
         .map(([x, v]) => [x, v.metrics[spec.metric].mean]);
-      // earlier lines drawn wider, so one that another covers exactly (2PC and cooperative 2PC) still shows
-      const width = Math.max(2.5, 2.5 + 2 * (groups.size - 1 - g));
-      raw.push({ label: key ? `ours: ${key}` : "ours", color, kind: "ours", points: ours, width });
+      raw.push({ label: key ? `ours: ${key}` : "ours", color, kind: "ours", points: ours });
       const theory = members.filter(([, v]) => typeof ((v.reference || {})[spec.metric] || {}).mean === "number")
         .map(([x, v]) => [x, v.reference[spec.metric].mean]);
       if (theory.length) raw.push({ label: key ? `reference: ${key}` : "reference", color, kind: "paper", points: theory });
@@ -63,7 +61,14 @@ export function chartSeries(exp, variants, slot = null) {
   const lines = raw.map((r) => {
     const ys = xs.map(() => null);
     for (const [x, y] of r.points) ys[index.get(x)] = Math.max(ys[index.get(x)] ?? -Infinity, y);
-    return { label: r.label, color: r.color, kind: r.kind, width: r.width, ys };
+    return { label: r.label, color: r.color, kind: r.kind, ys };
+  });
+  // A line that later ones cover exactly (eager range and sticky; 2PC and cooperative 2PC) is drawn wider, so
+  // it shows beneath them.
+  const ours = lines.filter((l) => l.kind === "ours");
+  ours.forEach((line, i) => {
+    const same = ours.slice(i + 1).filter((l) => l.ys.every((y, k) => y === line.ys[k])).length;
+    line.width = 2.5 + 2.5 * same;
   });
   return { spec, xs, lines };
 }

@@ -156,7 +156,7 @@ function fmt(v) {
   return String(+v.toPrecision(3));
 }
 
-const LONG_NOTE = 40; // characters: a longer note folds away, so the table stays a table
+const LONG_NOTE = 80; // characters: a longer note folds away, so the table stays a table
 
 function paperSays(ref) {
   if (!ref) return "(not given)";
@@ -173,7 +173,7 @@ async function showResult(result) {
   renderTable(result, spec.metric);
   els.chartBox.hidden = false;
   els.chartTitle.textContent = spec.kind === "cdf"
-    ? `${spec.metric}: fraction of trials at or below, per row (markers: the paper)`
+    ? `${spec.metric}: fraction of trials at or below, per row (markers: the paper's figures, where it gives them)`
     : `mean ${spec.metric} against ${spec.x_label || spec.x} (dashed, markers: the reference)`;
   els.chartNote.textContent = spec.kind === "cdf"
     ? "A line that stops below 100% had trials that never got there within the trial's limit."
