@@ -96,7 +96,7 @@ function chartFor(snap) {
   if (chart) chart.destroy();
   chart = createChart(panel, {
     name: "twophase",
-    title: "Transactions",
+    title: "Over time",
     series: [
       { label: "committed", color: C.committed },
       { label: "aborted", color: C.aborted },
