@@ -330,7 +330,10 @@ export function setupLesson(page) {
     if (!lesson_.reached) root.append(h("p", { class: "lesson-wait" }, `Playing to ${fmtTime(s.moment)}…`));
     if (s.ask) root.append(lesson_.teaching || following ? renderClassAsk(s, lesson_.k) : renderAsk(s));
     if (s.do && !following) root.append(renderDo(s));
-    if (s.do && following) root.append(h("p", { class: "lesson-hint" }, h("strong", {}, "The teacher's turn: "), spansToNodes(s.do.hint_spans, "span")));
+    if (s.do && following) {
+      root.append(h("p", { class: "lesson-hint" }, h("strong", {}, "The teacher's turn: "),
+        spansToNodes(s.do.hint_spans, "span")));
+    }
     queueMicrotask(() => { root.scrollTop = scroll; });
     if (following) return;
     root.append(h("nav", { class: "lesson-nav" },
@@ -427,7 +430,8 @@ export function setupLesson(page) {
     return box;
   }
 
-  page.addExtra({ observe, handles: ["lesson_did", "lesson_step"], startOptions: () => (lesson_.finished ? {} : { paused: true }) });
+  page.addExtra({ observe, handles: ["lesson_did", "lesson_step"],
+    startOptions: () => (lesson_.finished ? {} : { paused: true }) });
   page.on("refresh", highlights);
   render();
   return lesson_;

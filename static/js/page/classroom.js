@@ -148,7 +148,8 @@ export function setupClassroom(page) {
   }
 
   // from a lesson's page, the class follows the lesson (students land on it; lesson/player.js drives it)
-  const lesson = page.config.lesson && !page.config.embed && !page.config.lesson.following ? page.config.lesson.slug : null;
+  const lesson = page.config.lesson && !page.config.embed && !page.config.lesson.following
+    ? page.config.lesson.slug : null;
   teach.addEventListener("click", () => page.send(lesson ? { type: "teach", lesson } : { type: "teach" }));
 
   // a teacher's reload (or a reconnect) takes the class back instead of starting a new run
@@ -223,7 +224,8 @@ export function setupClassroom(page) {
         break;
       default:
     }
-    if (msg.type === "ask" && poll && !poll.answered && !(msg.step !== undefined && page.config.lesson)) page.toast(`Question: ${msg.question}`, "info");
+    const inLesson = msg.step !== undefined && page.config.lesson; // (the lesson panel shows it)
+    if (msg.type === "ask" && poll && !poll.answered && !inLesson) page.toast(`Question: ${msg.question}`, "info");
     return false;
   }
 
