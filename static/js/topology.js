@@ -13,6 +13,7 @@ const MAX_LABELLED_MESSAGES = 40;
 const FALL_MS = 800;
 const MAX_FALLING = 30;
 const ISLANDS = ["A", "B", "C"];
+const MAX_FIT_NODES = 60; // up to this many nodes the radius is fitted to the closest pair (n² distances)
 // Above this many nodes, messages in flight are drawn on a <canvas> under the SVG instead of one SVG element each:
 // at 1,000 gossip nodes hundreds of dots move every frame, and moving SVG elements costs a style recalc, a
 // layout and a repaint of the SVG under them; the canvas is its own layer and is simply redrawn.
@@ -119,7 +120,20 @@ export class Topology {
 
   computeRadius() {
     const n = this.snap ? this.snap.order.length : 5;
-    return (this.module.nodeRadius || nodeRadius)(this.W, this.H, n); // a view module may fit its own layout
+    const r = (this.module.nodeRadius || nodeRadius)(this.W, this.H, n); // a view module may fit its own layout
+    // never so big that two nodes at home overlap (Paxos's columns on a 480 px high projector did)
+    if (!this.snap || n > MAX_FIT_NODES || !this.crash) return r;
+    const { side } = stageFrame(this.W, this.H, r, this.crash);
+    const ids = this.snap.order.filter((id) => this.home[id] && !this.placed.has(id)); // a hand may stack nodes
+    let closest = Infinity;
+    for (let i = 0; i < ids.length; i++) {
+      const [u, v] = this.home[ids[i]];
+      for (let j = i + 1; j < ids.length; j++) {
+        const [p, q] = this.home[ids[j]];
+        closest = Math.min(closest, Math.hypot(u - p, v - q) * side);
+      }
+    }
+    return closest < Infinity ? Math.max(9, Math.min(r, (closest - 4) / 2)) : r;
   }
 
   defaultLayout(order) {

@@ -77,4 +77,6 @@ def test_presenter_mode_fits_every_size_and_its_button_stays_in_view(daphne_serv
             check_fits(page.evaluate(LAYOUT_JS), f"{protocol} in presenter mode at {width}x{height}")
     page.locator("#present-btn").click()  # and it switches presenter mode off
     assert not page.evaluate("document.documentElement.classList.contains('presenter')")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"fit-{protocol}-390x844.png"))
     errors.check()
