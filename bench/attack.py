@@ -48,9 +48,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_daphne(port, workdir, watch_ms=0):
+def start_daphne(port, workdir, watch_ms=0, nice=0):
     """A production-like server: DEBUG off, a real secret, a migrated SQLite file, logs to a file. `watch_ms`:
-    log the stack of every event-loop stall over that many ms (playground/loopwatch.py)."""
+    log the stack of every event-loop stall over that many ms (playground/loopwatch.py); `nice`: its priority
+    (negative, as root: measure the server itself on a machine others load, not the scheduler's sharing)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PLAYGROUND_", "DATABASE_URL",
                                                                       "REDIS_URL"))}
     env.update(DJANGO_SECRET_KEY="attack-bench-" + os.urandom(24).hex(), DJANGO_ALLOWED_HOSTS="127.0.0.1",
@@ -61,7 +62,8 @@ def start_daphne(port, workdir, watch_ms=0):
     log_path = Path(workdir) / "daphne.log"
     log = open(log_path, "w")
     # as the production image starts it (playground/serve.py: no --proxy-headers unless PLAYGROUND_TRUSTED_PROXY)
-    proc = subprocess.Popen([sys.executable, "-m", "playground.serve", "-b", "127.0.0.1", "-p", str(port)],
+    prefix = ["nice", "-n", str(nice)] if nice else []  # (nice execs the server: the pid stays the server's)
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "playground.serve", "-b", "127.0.0.1", "-p", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -478,7 +480,7 @@ async def run(args):
         base, pid, log_path = args.url.rstrip("/"), args.pid, Path(args.log) if args.log else None
     else:
         port = free_port()
-        proc, log_path = start_daphne(port, workdir, args.watch)
+        proc, log_path = start_daphne(port, workdir, args.watch, args.nice)
         base, pid = f"http://127.0.0.1:{port}", proc.pid
     board = Board()
     stop = asyncio.Event()
@@ -579,6 +581,9 @@ def main(argv=None):
     parser.add_argument("--watch", type=int, default=0, metavar="MS",
                         help="log the stack of every server event-loop stall over MS ms, and slow GC passes, and "
                              "sum them up (playground/loopwatch.py; it costs the server a little)")
+    parser.add_argument("--nice", type=int, default=0, metavar="N",
+                        help="start the server under `nice -n N` (negative needs root): on a machine other work "
+                             "loads, what the server itself does rather than the CPU it was left; say so")
     parser.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)  # the probe process (see run)
     args = parser.parse_args(argv)
     if args.probe:
@@ -593,7 +598,7 @@ def main(argv=None):
           f"{counts['silent']} silent deaths, {counts['FAIL']} failed")
     print(f"server log: {r['tracebacks']} tracebacks ({r['log']})")
     print(f"peak RSS {r['peak_rss_mib']} MiB with {r['sessions']} sessions; {r['seconds']} s; "
-          f"load average {r['load_average'][0]}")
+          f"load average {r['load_average'][0]}" + (f"; server under nice -n {args.nice}" if args.nice else ""))
     print(f"event loop (ping every 100 ms): p50 {r['ping_ms']['p50']} ms, longest {r['ping_ms']['max']} ms "
           f"(n={r['ping_ms']['n']}); fresh start->started: p50 {r['started_ms']['p50']} ms, "
           f"longest {r['started_ms']['max']} ms (n={r['started_ms']['n']})")

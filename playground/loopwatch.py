@@ -21,6 +21,8 @@ log = logging.getLogger("playground.loopwatch")
 BEAT_SECONDS = 0.005
 SAMPLE_SECONDS = 0.005
 GC_LOG_SECONDS = 0.010
+HEAP_LOG_SECONDS = 0.2  # a full pass this long: log what the heap holds (at most HEAP_LOGS times)
+HEAP_LOGS = 3
 
 _started = False
 
@@ -47,6 +49,7 @@ class LoopWatch:
         self.beat = time.monotonic()
         self.main_ident = threading.get_ident()
         self.gc_start = None
+        self.heap_logs = 0
 
     def start(self):
         self.loop.call_soon(self._heartbeat)
@@ -68,6 +71,15 @@ class LoopWatch:
             if took > GC_LOG_SECONDS:
                 log.warning("gc generation %d took %.0f ms (%d collected)", info["generation"], took * 1000,
                             info["collected"])
+                if info["generation"] == 2 and took > HEAP_LOG_SECONDS and self.heap_logs < HEAP_LOGS:
+                    self.heap_logs += 1
+                    self.loop.call_soon(self._log_heap)
+
+    def _log_heap(self):
+        """What the full passes walk: the tracked objects by type (an O(heap) look: a few times per run)."""
+        counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
+        log.warning("gc heap: %d tracked objects; %s", sum(counts.values()),
+                    ", ".join(f"{k} {n}" for k, n in counts.most_common(8)))
 
     def _watch(self):
         while True:

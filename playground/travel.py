@@ -233,10 +233,15 @@ class Travel:
 
     # --- requests in the worker threads ----------------------------------------------------------------
     def _budget(self, what, advice, field=None):
+        """A seek's or step back's budget. Its run may hold twice what a live run may (a live run stops a slice
+        past the limit: its own past stays reachable), no more: a landing that could not be played is not worth
+        the memory, nor the full GC passes over its objects that stall every session."""
+        live = getattr(settings, "PLAYGROUND_LIVE_MAX_SCHEDULED", 0)
         return Budget(what, advice=advice, field=field, turns=_workers()[1],
                       max_events=getattr(settings, "PLAYGROUND_TRAVEL_MAX_EVENTS", None),
                       max_seconds=getattr(settings, "PLAYGROUND_TRAVEL_MAX_SECONDS", None),
-                      max_memory=getattr(settings, "PLAYGROUND_TRAVEL_MAX_MB", 0) * 1024 * 1024 or None)
+                      max_memory=getattr(settings, "PLAYGROUND_TRAVEL_MAX_MB", 0) * 1024 * 1024 or None,
+                      max_scheduled=2 * live or None)
 
     def _begin(self, msg, budget, work):
         """Run coroutine `work` as this session's request in progress; its errors are answered to the client
@@ -332,6 +337,7 @@ class Travel:
                               "Save a lighter scenario (fewer nodes, a longer interval), or save it from the "
                               "command line (python -m simulator run).")
         budget.turns = None  # done on the event loop, in slices (see _settle)
+        budget.max_scheduled = None  # a run paused at the live limit can still be saved (memory still bounds it)
         return budget
 
     async def save(self, msg):

@@ -6,7 +6,8 @@ small Raft held every worker thread of a server for minutes. So every re-simulat
 - up front, an estimate (events per simulated ms observed so far x distance) that cannot fit is refused
   (`TooCostly`, before anything changes);
 - while it runs, it advances the engine in slices of bounded work (about SLICE_SECONDS each) and, between
-  slices, charges the budget: engine events, seconds spent simulating, growth of the process's resident memory;
+  slices, charges the budget: engine events, seconds spent simulating, growth of the process's resident memory,
+  events the engine holds scheduled (messages in flight: each one several objects the garbage collector walks);
   and checks the cancellation flag (a newer request from the same client, or the client left). Over budget it
   raises `TooCostly`, cancelled `Cancelled`; the caller leaves everything as it was;
 - `Turns` lets at most N budgeted jobs simulate at once (N worker threads' worth of CPU), first come first
@@ -93,9 +94,10 @@ class Budget:
     None for a limit: no limit. `cancel()` may be called from any thread.
     """
 
-    def __init__(self, what, *, max_events=None, max_seconds=None, max_memory=None, advice="", field=None,
-                 turns=None, clock=time.monotonic, memory=resident_bytes):
+    def __init__(self, what, *, max_events=None, max_seconds=None, max_memory=None, max_scheduled=None, advice="",
+                 field=None, turns=None, clock=time.monotonic, memory=resident_bytes):
         self.what = what
+        self.max_scheduled = max_scheduled
         self.max_events = max_events
         self.max_seconds = max_seconds
         self.max_memory = max_memory
@@ -148,11 +150,16 @@ class Budget:
     def cancel(self):
         self.cancelled.set()
 
-    def charge(self, events):
-        """Count `events` more engine events; raise Cancelled or TooCostly if the job must stop now."""
+    def charge(self, events, scheduled=None):
+        """Count `events` more engine events (`scheduled`: how many the engine now holds scheduled); raise
+        Cancelled or TooCostly if the job must stop now."""
         self.events += events
         if self.cancelled.is_set():
             raise Cancelled(field=self.field)
+        if self.max_scheduled is not None and scheduled is not None and scheduled > self.max_scheduled:
+            raise TooCostly(f"{self.what}: stopped where the run held {scheduled:,} scheduled events (messages in "
+                            f"flight, timers), more than the {self.max_scheduled:,} a re-simulation may "
+                            f"(twice PLAYGROUND_LIVE_MAX_SCHEDULED); nothing changed. {self.advice}", self.field)
         if self._turn_at is None:
             return  # not begun: only events are counted (a caller running in line, e.g. a test)
         now = self.clock()
@@ -207,7 +214,7 @@ def run_slices(sim, until, budget, drain=True):
         spent = clock() - t0
         if steps == asked:  # adapt: a slice should take about SLICE_SECONDS
             chunk = max(1, min(MAX_SLICE_STEPS, int(SLICE_SECONDS * steps / max(spent, 1e-6))))
-        budget.charge(sim.event_count - before)
+        budget.charge(sim.event_count - before, len(sim.env._queue))
         yield sim.drain() if drain else []
         if steps < asked:  # everything before `until` has run: the clock is at `until`
             return

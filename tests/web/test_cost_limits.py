@@ -344,3 +344,18 @@ async def test_a_live_run_holding_too_many_scheduled_events_pauses_with_too_cost
     assert (await client.recv_type("error", timeout=5))["code"] == "too_costly"
     await client.send({"type": "step"})  # stepping on is allowed: one event at a time costs nothing much
     assert len((await client.recv_type("frame", timeout=5))["events"]) == 1
+
+
+async def test_a_seek_whose_run_would_hold_too_many_scheduled_events_stops(client, settings):
+    """A seek may re-simulate to a state holding at most twice what a live run may hold scheduled: beyond it,
+    `too_costly` naming the limit, nothing changed (before, a 10,000-node gossip seek grew by the whole 96 MiB
+    memory budget: a million objects the garbage collector then walked in every full pass)."""
+    settings.PLAYGROUND_LIVE_MAX_SCHEDULED = 3000
+    await client.start({"protocol": "gossip", "seed": 1, "nodes": 200,
+                        "params": {"style": "push_pull", "fanout": 8, "interval": 1}}, paused=True)
+    await client.send({"type": "seek", "t": 1000, "id": "far"})
+    err = await until_error_or(client, "seeked", 30)
+    assert err["type"] == "error" and err["code"] == "too_costly" and err["id"] == "far", err
+    assert "6,000" in err["message"] and "PLAYGROUND_LIVE_MAX_SCHEDULED" in err["message"], err
+    await client.send({"type": "step"})  # still at the start
+    assert (await client.recv_type("frame", timeout=5))["t"] == 0
