@@ -249,6 +249,7 @@ def test_linked_hover_and_select_across_feed_diagram_and_timeline(daphne_server,
 def test_screenshots_of_the_diagram(daphne_server, make_page, size):
     page, errors = make_page(*size)
     open_playground(page, daphne_server, "raft", scenario=scenario_of("raft"), speed=1000)
+    page.wait_for_function("() => window.playground.snapshot.t >= 1500", timeout=30_000)  # received, not jumped over
     seek(page, 1500)
     page.click("#spacetime-toggle")
     page.wait_for_timeout(300)

@@ -36,9 +36,9 @@ export function setupFeedHistory(page, spacetime) {
     } finally {
       module.reset(snapshot); // the panel starts over from the moment shown (docs/frontend.md)
     }
-    const seen = log.length ? log[log.length - 1].t : base.snapshot.t;
-    if (snapshot.t > seen + 1) {
-      page.feed.separator(`⇢ Jumped from ${fmtTime(seen)} to ${fmtTime(snapshot.t)}: what happened in between is not told here (travel back to the start and play to see it)`);
+    const jump = spacetime.jump; // (a seek past what this page received)
+    if (jump) {
+      page.feed.separator(`⇢ Jumped from ${fmtTime(jump.from)} to ${fmtTime(jump.to)}: what happened in between is not told here (travel back to the start and play to see it)`);
     }
     page.feed.separator(msg.reason === "step_back" ? `◀ One event back · ${fmtTime(msg.t)}` : `↶ Travelled to ${fmtTime(msg.t)}`);
     page.feed.el.firstElementChild.dataset.travel = "1";

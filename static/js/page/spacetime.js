@@ -378,9 +378,8 @@ export function setupSpacetime(page, { inspect }) {
     model.trimmed = model.trimmed || trimmed;
     // a jump forward (a seek past what this page saw, a link opened at ?t=): the events in between never came,
     // so say so, and end the messages the log saw leave but not arrive where they were due
-    const seen = log.length ? log[log.length - 1].t : 0;
-    if (snapshot.t > seen + 1) {
-      model.gaps.push({ from: seen, to: snapshot.t });
+    model.gaps = gaps.filter((g) => g.from < snapshot.t).map((g) => ({ from: g.from, to: Math.min(g.to, snapshot.t) }));
+    if (jump && jump.to === snapshot.t) {
       const flying = new Set(snapshot.messages.map((m) => m.id));
       for (const m of [...model.open.values()]) {
         if (!flying.has(m.id)) model.end(m, Math.min(m.due, snapshot.t), "unknown", null);
@@ -395,6 +394,17 @@ export function setupSpacetime(page, { inspect }) {
     dirty = true;
   }
   let trimmed = false;
+  // the log holds every event before `reached` (the last frame's t, or where a seek landed), except in `gaps`:
+  // stretches jumped over (a seek past `reached`); `jump` is the last seek's, if it jumped
+  let reached = 0;
+  let gaps = [];
+  let jump = null;
+  function landed(msg) {
+    gaps = gaps.filter((g) => g.from < msg.t).map((g) => ({ from: g.from, to: Math.min(g.to, msg.t) }));
+    jump = msg.reason !== "step_back" && msg.t > reached ? { from: reached, to: msg.t } : null;
+    if (jump) gaps.push(jump);
+    reached = msg.t;
+  }
   function push(ev) {
     log.push(ev);
     if (log.length > MAX_EVENTS) {
@@ -431,12 +441,15 @@ export function setupSpacetime(page, { inspect }) {
       if (msg.type === "started") {
         log = (msg.events || []).slice();
         trimmed = false;
+        reached = msg.snapshot.t;
+        gaps = [];
+        jump = null;
         awaitingLink = linkT !== null && !msg.viewer && !state.viewer && !filling;
       } else if (msg.type === "seeked") {
         if (msg.reason === "step_back") log.pop();
         else log = log.filter((ev) => ev.t < msg.t); // everything before t has happened, nothing at t
-        const seen = log.length ? log[log.length - 1].t : 0;
-        if (awaitingLink && msg.t === linkT && msg.t > seen + 1) fillWindow(msg.t);
+        landed(msg);
+        if (awaitingLink && msg.t === linkT && jump) fillWindow(msg.t);
         awaitingLink = false;
         if (filling && msg.id === "history") {
           filling.playing = true;
@@ -444,6 +457,8 @@ export function setupSpacetime(page, { inspect }) {
         }
         // (the timeline may have landed the seek, and the reset, before this ran: rebuild once the message is done)
         queueMicrotask(() => rebuild(state.snap));
+      } else if (msg.type === "frame") {
+        reached = Math.max(reached, msg.t);
       } else if (msg.type === "status" && filling && filling.playing && !msg.playing && msg.t >= filling.t) {
         page.send({ type: "speed", speed: filling.speed });
         filling = null;
@@ -824,7 +839,7 @@ export function setupSpacetime(page, { inspect }) {
   const api = { root, model, get log() { return log; }, setMode, render, exportSvg, open, showAll, setSpan, scroll,
                 arrowAt, arrowPoint, drawnIds, hover: hoverLink, get window() { return windowOf(); },
                 get selected() { return selected; }, get hovered() { return hovered.slice(); },
-                get mode() { return mode; }, get filling() { return filling !== null; } };
+                get mode() { return mode; }, get filling() { return filling !== null; }, get jump() { return jump; } };
   page.spacetime = api; // (the happening stepper reads the branch's log)
   return api;
 }
