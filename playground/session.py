@@ -68,6 +68,16 @@ DEFAULT_SPEED = 100.0
 IDLE_FRAME_SECONDS = 0.25  # a frame that only moves the clock goes out at most this often
 HORIZON = DURATION.max  # a live session runs past the scenario's duration, up to this simulated time
 MAX_ID_LENGTH = 64
+HAPPENING_STARTS = ("deliver", "timer", "intervention", "fault")  # what starts a happening (docs/trace.md)
+
+
+def happening_length(events):
+    """How many of `events` (a step's backlog) belong to the happening at its head."""
+    n = 1
+    while n < len(events) and events[n]["type"] not in HAPPENING_STARTS and events[n]["t"] == events[0]["t"]:
+        n += 1
+    return n
+
 
 _build_pool = None  # this process's threads that build large simulations (start), made on first use
 _build_pool_lock = threading.Lock()
@@ -407,7 +417,9 @@ class Session:
         await self.send_status()
 
     async def on_step(self, msg):
-        """Exactly one more event (then the session is paused)."""
+        """Exactly one more event (then the session is paused); with `happening: true`, the rest of the next
+        happening (docs/trace.md): its first event and what came with it, up to the next delivery, timer,
+        intervention or millisecond (what one engine step produced, at most)."""
         if self.playing:
             self.playing = False
             await self.send_status()
@@ -418,8 +430,10 @@ class Session:
             if not self.backlog:
                 raise ClientError("idle", "nothing is scheduled: there is no next event")
         async with self._lock:
-            ev = self.backlog.pop(0)
-            await self._send_frame([ev], ev["t"])
+            n = happening_length(self.backlog) if msg.get("happening") is True else 1
+            events = self.backlog[:n]
+            del self.backlog[:n]
+            await self._send_frame(events, events[-1]["t"])
         self._rebase()
 
     async def on_speed(self, msg):
