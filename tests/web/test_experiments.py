@@ -202,3 +202,15 @@ def test_limits_can_come_from_the_environment(monkeypatch):
         experiments.experiment_spec("raft-figure16", trials=6, rows=FAST_ROWS)
     assert err.value.code == "too_many_trials"
     assert len(experiments.experiment_spec("raft-figure16", trials=5, rows=FAST_ROWS)["sweep"]) == 2
+
+
+def test_a_long_result_comes_in_parts_that_join_into_it(monkeypatch):
+    monkeypatch.setattr(experiments, "RESULT_PART_CHARS", 1000)
+    exp = experiments.experiment_spec("raft-figure16", trials=20, rows=FAST_ROWS)
+    result = experiments.experiment_result_json(run_experiment(exp))
+    parts = experiments.result_messages(result)
+    assert len(parts) > 3 and [p["part"] for p in parts] == list(range(len(parts)))
+    assert all(p["type"] == "result_part" and p["parts"] == len(parts) for p in parts)
+    assert json.loads("".join(p["text"] for p in parts)) == json.loads(json.dumps({"type": "result", **result}))
+    monkeypatch.setattr(experiments, "RESULT_PART_CHARS", 10 ** 6)
+    assert [m["type"] for m in experiments.result_messages(result)] == ["result"]

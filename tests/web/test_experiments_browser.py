@@ -132,3 +132,35 @@ def test_the_twophase_chart_draws_time_uncertain_against_the_coordinators_return
                       "ours: 3pc", "reference: 3pc"]
     page.screenshot(path=str(ARTIFACTS / "experiments-twophase-1280x720.png"), full_page=True)
     errors.check()
+
+
+def test_a_result_that_comes_in_parts_is_joined_by_the_page(daphne_server, make_page):
+    """The server splits a result too long for one WebSocket message into `result_part`s (the consumer tests check
+    the split); here the route splits a short one the same way, and the page shows what it would have shown."""
+    page, errors = make_page(1024, 768)
+    whole = []
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            msg = json.loads(message)
+            if msg["type"] != "result":
+                ws.send(message)
+                return
+            whole.append(msg)
+            text = json.dumps(msg)
+            size = len(text) // 3 + 1
+            chunks = [text[i:i + size] for i in range(0, len(text), size)]
+            for i, chunk in enumerate(chunks):
+                ws.send(json.dumps({"type": "result_part", "part": i, "parts": len(chunks), "text": chunk}))
+
+        server.on_message(from_server)
+        ws.on_message(lambda message: server.send(message))
+
+    page.route_web_socket("**/ws/experiments/**", route)
+    page.goto(daphne_server + "/experiments/raft-figure16/?trials=10&rows=6&run=1")
+    variants = _run_to_the_end(page)
+    assert whole and variants == whole[0]["variants"]
+    assert page.locator("#exp-table tbody tr").count() == 1
+    errors.check()

@@ -99,7 +99,18 @@ function run() {
   setRunning(true);
 }
 
+let resultParts = [];
+
 function handle(msg) {
+  if (msg.type === "result_part") { // a result too long for one message comes in parts of its JSON text
+    resultParts[msg.part] = msg.text;
+    if (msg.part === msg.parts - 1) {
+      const text = resultParts.join("");
+      resultParts = [];
+      handle(JSON.parse(text));
+    }
+    return;
+  }
   if (msg.type === "started") {
     showProgress(msg.rows, msg.total);
     say(`Running ${msg.total.toLocaleString("en")} trials…`);
