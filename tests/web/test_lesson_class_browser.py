@@ -4,7 +4,8 @@ predictions; the teacher sees the tally and reveals; students see the answer, it
 the answer before (not in the page, not in any WebSocket frame). A step's message highlight is drawn on the stage
 and goes away at the next step.
 
-Screenshots: test-artifacts/lesson-class-teacher-1024x768.png, lesson-class-student-390x844.png (and -1280x720).
+Screenshots: test-artifacts/lesson-class-teacher-1024x768.png (the tally), lesson-class-teacher-reveal-1024x768.png,
+lesson-class-student-390x844.png and -1280x720.png (after the reveal).
 """
 
 import re
@@ -108,7 +109,8 @@ def test_a_lesson_taught_to_a_class_of_two(daphne_server, make_page):
         assert panel.locator(".lesson-progress-text").inner_text() == f"Step 2 of {len(steps)}"
         assert first_words(steps[1]["spans"]) in panel.locator(".lesson-body").inner_text()
         assert secrets[0] in panel.locator(".lesson-why").first.inner_text()
-        assert panel.locator(f".lesson-choice.right[data-choice='{asks[0]['answer']}']").count() == 1
+        right = first_words(asks[0]["spans"]["choices"][asks[0]["answer"]])
+        assert right in panel.locator(".lesson-last-reveal .lesson-choice.right").inner_text()
         assert panel.locator(".lesson-verdict").first.inner_text().startswith(verdict)
     at_step(teacher, 1, steps[1]["moment"])
     assert teacher.evaluate("window.playground.state.playing") is False
@@ -122,6 +124,7 @@ def test_a_lesson_taught_to_a_class_of_two(daphne_server, make_page):
         "window.playground.snapshot.messages.filter((m) => m.msg.kind === 'RequestVote').length")
     assert len(highlighted_kinds(teacher)) == in_flight
     next_frames(phone)
+    teacher.screenshot(path=str(ARTIFACTS / "lesson-class-teacher-reveal-1024x768.png"))
     phone.screenshot(path=str(ARTIFACTS / "lesson-class-student-390x844.png"))
     desk.screenshot(path=str(ARTIFACTS / "lesson-class-student-1280x720.png"))
 

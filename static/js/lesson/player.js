@@ -318,7 +318,7 @@ export function setupLesson(page) {
     if (!s) return;
     const last = lesson_.polls[lesson_.revealedAt];
     if (lesson_.revealedAt !== undefined && lesson_.revealedAt < lesson_.k && last) {
-      root.append(renderClassAsk(steps[lesson_.revealedAt], lesson_.revealedAt, true)); // the last reveal stays in view
+      root.append(renderLastReveal(steps[lesson_.revealedAt].ask, last)); // the last reveal stays in view
     }
     const body = h("div", { class: "lesson-body", "data-step": lesson_.k }, spansToNodes(s.spans));
     if (s.highlight) {
@@ -367,15 +367,29 @@ export function setupLesson(page) {
     return box;
   }
 
+  /** The last revealed prediction, short, above the step it led to: the answer, how many picked it, why. */
+  function renderLastReveal(ask, p) {
+    const total = p.counts.reduce((a, b) => a + b, 0);
+    const box = h("div", { class: "lesson-ask class-ask lesson-last-reveal answered", "data-step": lesson_.revealedAt },
+      h("p", { class: "lesson-question" }, "Answer: ", h("span", { class: "lesson-choice right" },
+        spansToNodes(ask.spans.choices[p.answer], "span")), ` (${p.counts[p.answer]} of ${total})`));
+    if (following && p.picked !== undefined) {
+      box.append(h("p", { class: "lesson-verdict " + (p.picked === p.answer ? "right" : "wrong") },
+        p.picked === p.answer ? "✓ Right." : "✗ Not quite."));
+    }
+    box.append(h("div", { class: "lesson-why" }, spansToNodes(p.why_spans)));
+    return box;
+  }
+
   /** A step's prediction in a class: the teacher asks it and reveals it; a student answers once, then sees the
    * answer and why only when the teacher reveals them (the student's lesson has neither before). */
-  function renderClassAsk(s, k, previous = false) {
+  function renderClassAsk(s, k) {
     const ask = s.ask;
     const p = lesson_.polls[k];
     const revealed = !!p && !p.open && p.answer !== undefined;
     const answer = revealed ? p.answer : following ? undefined : ask.answer;
     const box = h("div", { class: "lesson-ask class-ask" + (revealed ? " answered" : ""), "data-step": k },
-      h("p", { class: "lesson-question" }, previous ? "The answer to the question: " : "Predict: ",
+      h("p", { class: "lesson-question" }, "Predict: ",
         spansToNodes(ask.spans.question, "span")));
     const total = p && p.counts ? p.counts.reduce((a, b) => a + b, 0) : 0;
     const list = h("div", { class: "lesson-choices", role: "group" });
