@@ -77,6 +77,12 @@ def test_figure16_runs_from_the_page_and_its_saved_link_reruns_to_the_same_numbe
     assert lines[1].startswith('"150-150 ms",0,1,')  # 150-150 never elects here: downtime empty
     assert lines[1].split(",")[3] == ""
 
+    with page.expect_download() as dl:
+        page.click("#exp-json")
+    saved = json.loads(open(dl.value.path()).read())
+    assert saved["variants"] == first and len(saved["rows"]) == 7 * TRIALS
+    assert saved["experiment"]["trials"] == TRIALS and len(saved["experiment"]["sweep"]) == 7
+
     # save as link, open it elsewhere: it reruns by itself to identical numbers
     page.uncheck("input[name='row'][value='0']")  # a changed form does not change the saved run's link
     page.check("input[name='row'][value='0']")

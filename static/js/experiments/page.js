@@ -58,6 +58,7 @@ function say(text, kind = "") {
 // --- the socket ----------------------------------------------------------------------------------------------
 let ws = null;
 let runWhenOpen = false;
+let retryIn = 500; // ms before reconnecting, doubled after each failed try
 
 function socketOpen() { return ws && ws.readyState === WebSocket.OPEN; }
 
@@ -65,14 +66,17 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${scheme}://${location.host}/ws/experiments/`);
   ws.addEventListener("open", () => {
+    retryIn = 500;
     setConn("open", "connected");
     updateTotal();
     if (runWhenOpen) { runWhenOpen = false; run(); }
   });
   ws.addEventListener("close", () => {
     setConn("closed", "disconnected");
-    if (state.running) say("The connection closed: the run stopped. Reload the page to run again.", "bad");
+    if (state.running) say("The connection closed: the run stopped. Press Run again once reconnected.", "bad");
     setRunning(false);
+    retryIn = Math.min(retryIn * 2, 16_000);
+    setTimeout(connect, retryIn); // the server restarted, or the network dropped: try again, less and less often
   });
   ws.addEventListener("message", (e) => handle(JSON.parse(e.data)));
 }
