@@ -166,5 +166,9 @@ def test_a_lesson_taught_to_a_class_of_two(daphne_server, make_page):
     teacher.keyboard.press("ArrowRight")
     for page in (teacher, desk, phone):
         at_step(page, 4, steps[4]["moment"])
+    teacher.keyboard.press("ArrowLeft")  # Back travels the class's run back in time: the students' too
+    for page in (teacher, desk, phone):
+        at_step(page, 3, steps[3]["moment"])
+    assert desk.evaluate("window.playground.snapshot.nodes.n3.status") == "up"  # before the crash, again
     for errors in (t_errors, students[0][1], students[1][1]):
         errors.check()
