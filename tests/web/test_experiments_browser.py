@@ -170,3 +170,22 @@ def test_a_result_that_comes_in_parts_is_joined_by_the_page(daphne_server, make_
     assert whole and variants == whole[0]["variants"]
     assert page.locator("#exp-table tbody tr").count() == 1
     errors.check()
+
+
+def test_cancel_stops_the_run_and_run_starts_another(daphne_server, make_page):
+    page, errors = make_page(1280, 720)
+    page.goto(daphne_server + "/experiments/raft-figure16/?trials=250&rows=0,1")
+    page.wait_for_selector("#conn[data-state='open']")
+    page.click("#exp-run")
+    page.wait_for_function("window.experiments.running && window.experiments.progress !== null")
+    assert page.is_enabled("#exp-cancel") and not page.is_enabled("#exp-run")
+    page.click("#exp-cancel")
+    page.wait_for_function("!window.experiments.running")
+    assert page.text_content("#exp-message") == "Cancelled."
+    assert page.evaluate("() => window.experiments.result") is None
+    assert page.is_disabled("#exp-csv")
+    page.fill("#exp-trials", "5")
+    page.click("#exp-run")
+    variants = _run_to_the_end(page)
+    assert [v["metrics"]["downtime_ms"]["trials"] for v in variants] == [5, 5]
+    errors.check()
