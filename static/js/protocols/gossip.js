@@ -142,18 +142,23 @@ function measure(snap) {
 }
 
 function chartFor(snap) {
-  const key = `${snap.order.length}|${snap.order[0]}|${run.mode}`;
+  const sc0 = panelCtx.scenario;
+  const key = `${snap.order.length}|${snap.order[0]}|${run.mode}|${sc0 && sc0.params && sc0.params.mode}`;
   if (chart && chart.key === key) return chart;
   if (chart) chart.destroy();
   const swim = run.mode === "swim";
+  const sc = panelCtx.scenario;
+  const entropy = !!(sc && sc.params && sc.params.mode === "anti_entropy"); // everyone spreads, always
+  const series = swim
+    ? [{ label: "suspected", color: C.suspect }, { label: "declared dead", color: C.dead }]
+    : [{ label: "know the rumour", color: C.knows }, { label: "still spreading it", color: C.hot, dash: [6, 4] }];
+  if (entropy) series.pop();
   chart = createChart(chartBox, {
     name: "gossip",
     title: swim ? "Members" : "Share of nodes",
-    series: swim
-      ? [{ label: "suspected", color: C.suspect }, { label: "declared dead", color: C.dead }]
-      : [{ label: "know the rumour", color: C.knows }, { label: "still spreading it", color: C.hot, dash: [6, 4] }],
+    series,
     y: swim ? { max: 4 } : { percent: true },
-    measure,
+    measure: (s) => measure(s).slice(0, series.length),
     now: () => panelCtx.now,
   });
   chart.key = key;

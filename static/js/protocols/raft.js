@@ -43,6 +43,7 @@ function chartFor(snap) {
     title: "Committed entries",
     series: [
       ...snap.order.map((id, i) => ({ label: id, color: PALETTE[i % PALETTE.length] })),
+      { label: "longest log", color: GREY, dash: [2, 4], width: 3 }, // above the commit lines: not committed yet
       { label: "term (right axis)", color: "#334155", scale: "y2", dash: [6, 4], width: 2 },
       { label: "no leader", color: "#f59e0b", band: true },
     ],
@@ -50,6 +51,7 @@ function chartFor(snap) {
     y2: { label: "term" },
     measure: (s) => [
       ...s.order.map((id) => s.nodes[id].commit),
+      Math.max(0, ...s.order.map((id) => s.nodes[id].log.length)),
       Math.max(0, ...s.order.map((id) => s.nodes[id].term)),
       leaderOf(s) ? 0 : 1,
     ],
