@@ -6,6 +6,7 @@
 import { PALETTE } from "../util.js";
 
 const PAPER_AT = { median: 0.5, max: 1 }; // where a published statistic lies on a CDF
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
 export function chartSpec(exp) {
   return exp.chart || { kind: "cdf", metric: exp.metrics[0] };
@@ -109,7 +110,9 @@ export function drawChart(uPlot, el, exp, variants, width, slot = null) {
       y: cdf ? { range: [0, 1.02] } : { range: (u, lo, hi) => [Math.min(0, lo), hi * 1.1 || 1] },
     },
     axes: [
-      { label: spec.x_label || spec.x || spec.metric, values: (u, vals) => vals.map(fmtTick), size: 44 },
+      { label: spec.x_label || spec.x || spec.metric, values: (u, vals) => vals.map(fmtTick), size: 44,
+        // whole-number x (k, N): no 1.2, 1.4 ticks between them
+        incrs: !spec.log_x && xs.every(Number.isInteger) ? WHOLE_STEPS : undefined },
       { label: spec.y_label || (cdf ? "fraction of trials" : `mean ${spec.metric}`), size: 56,
         values: (u, vals) => vals.map((v) => (v === null ? "" : cdf ? `${Math.round(v * 100)}%` : fmtTick(v))) },
     ],
