@@ -5,7 +5,8 @@
 // its picture from them at every reset (docs/frontend.md, "The space-time diagram").
 //
 // Drawn on a canvas (10,000 SVG lines cannot keep 30 fps): only what is in the visible window, found by a binary
-// search over the messages in send order. Hit-testing (hover, click) goes through the arrows drawn last, bucketed
+// search over the messages in send order, as a display list that a worker paints on an OffscreenCanvas
+// (static/js/page/spacetime-draw.js, spacetime-worker.js). Hit-testing (hover, click) goes through the arrows drawn last, bucketed
 // by height. "Download SVG" renders the same window, from the same geometry, as an SVG file with one
 // <g data-msg="<message id>"> per arrow.
 //
@@ -13,6 +14,7 @@
 // drawnIds(), selected, ... }; the root carries data-view="spacetime" (and data-selected, data-hovered).
 
 import { h, fmtTime, GREY } from "../util.js";
+import { drawScene, buffersOf } from "./spacetime-draw.js";
 
 const MAX_EVENTS = 400_000; // the branch's events kept (beyond: the oldest go, the diagram says so)
 const MAX_MESSAGES = 200_000; // message records kept (beyond: the oldest 10% go)
@@ -72,7 +74,7 @@ export class SpacetimeModel {
 
   onSend(ev) {
     const rec = { id: ev.id, from: ev.from, to: ev.to, sent: ev.t, due: ev.deliver_at, end: null, how: null,
-                  reason: null, msg: ev.msg, hb: isHeartbeat(ev.msg), color: null };
+                  reason: null, msg: ev.msg, hb: isHeartbeat(ev.msg), color: null, key: null, keyHow: undefined };
     this.messages.set(ev.id, rec);
     this.list.push(rec);
     this.open.set(ev.id, rec);
@@ -216,6 +218,7 @@ export function setupSpacetime(page, { inspect }) {
   let selected = null;
   let dirty = true;
   let lastDraw = 0;
+  let paintMs = 0; // what a redraw costs (a moving average, ms)
   let last = null; // the geometry drawn last (hit-testing, tests)
   let grid = null; // hit-test buckets of `last`, built when first needed
 
@@ -536,38 +539,31 @@ export function setupSpacetime(page, { inspect }) {
   }
 
   // --- the canvas -------------------------------------------------------------------------------------------
-  function paint(G) {
-    const dpr = window.devicePixelRatio || 1;
+  /** The display list of a frame (static/js/page/spacetime-draw.js): everything in the window, in paint order. */
+  function scene(G) {
     const { width, height, t0, t1, tNow, ids, laneX, y } = G;
-    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
-      canvas.width = Math.round(width * dpr);
-      canvas.height = Math.round(height * dpr);
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+    const out = [];
+    const F = (a) => new Float32Array(a);
     const clip = (from, to) => [Math.max(t0, from), Math.min(t1, to)];
-    ctx.fillStyle = "rgba(251, 146, 60, 0.12)"; // partitions and cuts
-    for (const b of model.bands) {
-      const [from, to] = clip(b.from, b.to === null ? tNow : b.to);
-      if (to > from) ctx.fillRect(0, y(from), width, Math.max(1, y(to) - y(from)));
-    }
-    ctx.fillStyle = "rgba(148, 163, 184, 0.15)"; // jumped over
-    for (const gp of model.gaps) {
-      const [from, to] = clip(gp.from, gp.to);
-      if (to > from) ctx.fillRect(0, y(from), width, Math.max(1, y(to) - y(from)));
-    }
-    ctx.strokeStyle = "#cbd5e1";
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    for (const id of ids) { ctx.moveTo(laneX[id], TOP - 4); ctx.lineTo(laneX[id], height); }
-    ctx.stroke();
-    for (const sp of model.spans) {
-      if (!(sp.node in laneX)) continue;
-      const [from, to] = clip(sp.from, sp.to === null ? tNow : sp.to);
-      if (to < from) continue;
-      ctx.fillStyle = sp.what === "crashed" ? "rgba(100, 116, 139, 0.35)" : "rgba(245, 158, 11, 0.35)";
-      ctx.fillRect(laneX[sp.node] - 7, y(from), 14, Math.max(2, y(to) - y(from)));
+    const band = (list, end) => {
+      const rects = [];
+      for (const b of list) {
+        const [from, to] = clip(b.from, end(b));
+        if (to > from) rects.push(0, y(from), width, Math.max(1, y(to) - y(from)));
+      }
+      return F(rects);
+    };
+    out.push({ op: "fill", color: "rgba(251, 146, 60, 0.12)", rects: band(model.bands, (b) => (b.to === null ? tNow : b.to)) });
+    out.push({ op: "fill", color: "rgba(148, 163, 184, 0.15)", rects: band(model.gaps, (g) => g.to) });
+    out.push({ op: "stroke", color: "#cbd5e1", width: 2, lines: F(ids.flatMap((id) => [laneX[id], TOP - 4, laneX[id], height])) });
+    for (const what of ["crashed", "paused"]) {
+      const rects = [];
+      for (const sp of model.spans) {
+        if (sp.what !== what || !(sp.node in laneX)) continue;
+        const [from, to] = clip(sp.from, sp.to === null ? tNow : sp.to);
+        if (to >= from) rects.push(laneX[sp.node] - 7, y(from), 14, Math.max(2, y(to) - y(from)));
+      }
+      out.push({ op: "fill", color: what === "crashed" ? "rgba(100, 116, 139, 0.35)" : "rgba(245, 158, 11, 0.35)", rects: F(rects) });
     }
     // arrows: one path per colour and style (thousands of lines cost a few strokes)
     const A = G.arrows;
@@ -575,86 +571,109 @@ export function setupSpacetime(page, { inspect }) {
     const groups = new Map();
     for (let i = 0; i < A.n; i++) {
       const m = A.rec[i];
-      const key = m.how === null ? `${m.color}|flying` : m.how === "unknown" ? `${m.color}|unknown` : m.color;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
+      if (m.keyHow !== m.how) { // (cached: a string per arrow per frame costs)
+        m.keyHow = m.how;
+        m.key = m.how === null ? `${m.color}|flying` : m.how === "unknown" ? `${m.color}|unknown` : m.color;
+      }
+      let g = groups.get(m.key);
+      if (!g) groups.set(m.key, (g = []));
       g.push(i);
     }
-    ctx.lineWidth = dense ? 1 : 1.6;
     for (const [key, idx] of groups) {
       const [color, style] = key.split("|");
-      ctx.strokeStyle = color;
-      ctx.setLineDash(style === "flying" ? [4, 3] : style === "unknown" ? [1, 3] : []);
-      ctx.globalAlpha = style === "unknown" ? 0.6 : 1;
-      ctx.beginPath();
-      for (const i of idx) { ctx.moveTo(A.x1[i], A.y1[i]); ctx.lineTo(A.x2[i], A.y2[i]); }
-      ctx.stroke();
-      if (!style) { // delivered: a dot at the head
-        ctx.fillStyle = color;
-        ctx.beginPath();
-        const r = dense ? 1.5 : 2.5;
-        for (const i of idx) if (A.rec[i].how === "deliver") ctx.rect(A.x2[i] - r, A.y2[i] - r, 2 * r, 2 * r);
-        ctx.fill();
+      const lines = new Float32Array(idx.length * 4);
+      idx.forEach((i, k) => { lines[4 * k] = A.x1[i]; lines[4 * k + 1] = A.y1[i]; lines[4 * k + 2] = A.x2[i]; lines[4 * k + 3] = A.y2[i]; });
+      out.push({ op: "stroke", color, width: dense ? 1 : 1.6, lines, alpha: style === "unknown" ? 0.6 : 1,
+                 dash: style === "flying" ? [4, 3] : style === "unknown" ? [1, 3] : [] });
+      if (!style && !dense) { // delivered: a dot at the head (when dense, thousands of dots only add noise)
+        const rects = [];
+        for (const i of idx) if (A.rec[i].how === "deliver") rects.push(A.x2[i] - 2.5, A.y2[i] - 2.5, 5, 5);
+        out.push({ op: "fill", color, rects: F(rects) });
       }
     }
-    ctx.setLineDash([]);
-    ctx.globalAlpha = 1;
-    ctx.strokeStyle = DROP; // drops: a cross where the message fell
-    ctx.lineWidth = 2;
-    ctx.beginPath();
+    const drops = []; // a cross where a message fell
     for (let i = 0; i < A.n; i++) {
       if (A.rec[i].how !== "drop") continue;
       const x = A.x2[i];
       const yy = A.y2[i];
-      ctx.moveTo(x - 4, yy - 4); ctx.lineTo(x + 4, yy + 4); ctx.moveTo(x + 4, yy - 4); ctx.lineTo(x - 4, yy + 4);
+      drops.push(x - 4, yy - 4, x + 4, yy + 4, x + 4, yy - 4, x - 4, yy + 4);
     }
-    ctx.stroke();
+    out.push({ op: "stroke", color: DROP, width: 2, lines: F(drops) });
     // marks: timers (rings) and role or decision changes (squares)
-    ctx.lineWidth = 1.5;
-    ctx.strokeStyle = "#475569";
-    ctx.fillStyle = "#fff";
-    ctx.beginPath();
+    const timers = [];
     const changes = [];
     for (const mk of model.marks) {
       if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
-      if (mk.kind === "timer") { ctx.moveTo(laneX[mk.node] + 3.5, y(mk.t)); ctx.arc(laneX[mk.node], y(mk.t), 3.5, 0, 2 * Math.PI); }
-      else changes.push(mk);
+      if (mk.kind === "timer") timers.push(mk);
+      else changes.push(laneX[mk.node] - 5, y(mk.t) - 5, 10, 10);
     }
-    ctx.fill();
-    ctx.stroke();
-    ctx.fillStyle = "#7c3aed";
-    for (const mk of changes) ctx.fillRect(laneX[mk.node] - 5, y(mk.t) - 5, 10, 10);
+    if (timers.length <= 1000) {
+      out.push({ op: "rings", fill: "#fff", color: "#475569", width: 1.5, r: 3.5,
+                 points: F(timers.flatMap((mk) => [laneX[mk.node], y(mk.t)])) });
+    } else { // dense: a small grey tick per lane and 2 px of height at most
+      const seen = new Set();
+      const rects = [];
+      for (const mk of timers) {
+        const row = Math.round(y(mk.t) / 2);
+        const key = row * 64 + ids.indexOf(mk.node);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        rects.push(laneX[mk.node] - 3, row * 2 - 1, 6, 2);
+      }
+      out.push({ op: "fill", color: "#475569", rects: F(rects) });
+    }
+    out.push({ op: "fill", color: "#7c3aed", rects: F(changes) });
     // the highlighted and the selected arrows, on top
     const on = new Set(hovered);
     for (let i = 0; i < A.n; i++) {
       const m = A.rec[i];
       if (m.id !== selected && !on.has(m.id)) continue;
-      ctx.lineWidth = 4;
-      ctx.strokeStyle = m.id === selected ? INK : m.color;
-      ctx.beginPath();
-      ctx.moveTo(A.x1[i], A.y1[i]);
-      ctx.lineTo(A.x2[i], A.y2[i]);
-      ctx.stroke();
+      out.push({ op: "stroke", color: m.id === selected ? INK : m.color, width: 4, lines: F([A.x1[i], A.y1[i], A.x2[i], A.y2[i]]) });
     }
     // now, the time scale and the lane names
-    if (tNow >= t0 && tNow <= t1) {
-      ctx.strokeStyle = INK;
-      ctx.lineWidth = 1;
-      ctx.setLineDash([2, 3]);
-      ctx.beginPath(); ctx.moveTo(0, y(tNow)); ctx.lineTo(width, y(tNow)); ctx.stroke();
-      ctx.setLineDash([]);
-    }
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillStyle = "#64748b";
-    ctx.textAlign = "left";
+    if (tNow >= t0 && tNow <= t1) out.push({ op: "stroke", color: INK, width: 1, dash: [2, 3], lines: F([0, y(tNow), width, y(tNow)]) });
     const step = niceStep(Math.max(1, t1 - t0) / 6);
-    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ctx.fillText(fmtTime(t), 2, y(t) - 2);
-    ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
-    ctx.fillRect(0, 0, width, TOP - 8);
-    ctx.font = "700 13px system-ui, sans-serif";
-    ctx.fillStyle = INK;
-    ctx.textAlign = "center";
-    for (const id of ids) ctx.fillText(id, laneX[id], 16);
+    const ticks = [];
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ticks.push([fmtTime(t), 2, y(t) - 2]);
+    out.push({ op: "text", font: "11px system-ui, sans-serif", color: "#64748b", align: "left", items: ticks });
+    out.push({ op: "fill", color: "rgba(255, 255, 255, 0.9)", rects: F([0, 0, width, TOP - 8]) });
+    out.push({ op: "text", font: "700 13px system-ui, sans-serif", color: INK, align: "center",
+               items: ids.map((id) => [id, laneX[id], 16]) });
+    return out;
+  }
+
+  // painted by a worker on an OffscreenCanvas where there is one (the page's main thread stays free), else here
+  let worker = null;
+  let ctx = null;
+  let painted = 0; // scenes painted (for the bench: the diagram's own redraw rate)
+  try {
+    if (canvas.transferControlToOffscreen && window.Worker) {
+      worker = new Worker(new URL("./spacetime-worker.js", import.meta.url), { type: "module" });
+      const offscreen = canvas.transferControlToOffscreen();
+      worker.postMessage({ canvas: offscreen }, [offscreen]);
+      worker.onmessage = (e) => { paintMs = 0.8 * paintMs + 0.2 * e.data.painted; painted += 1; };
+    }
+  } catch (err) {
+    console.warn("the diagram paints on the page's main thread", err);
+    worker = null;
+  }
+
+  function paint(G) {
+    const dpr = window.devicePixelRatio || 1;
+    const list = scene(G);
+    if (worker) {
+      worker.postMessage({ scene: list, width: G.width, height: G.height, dpr }, buffersOf(list));
+      return;
+    }
+    if (canvas.width !== Math.round(G.width * dpr) || canvas.height !== Math.round(G.height * dpr)) {
+      canvas.width = Math.round(G.width * dpr);
+      canvas.height = Math.round(G.height * dpr);
+    }
+    if (!ctx) ctx = canvas.getContext("2d");
+    const t = performance.now();
+    drawScene(ctx, list, G.width, G.height, dpr);
+    paintMs = 0.8 * paintMs + 0.2 * (performance.now() - t);
+    painted += 1;
   }
 
   // --- hit-testing ------------------------------------------------------------------------------------------
@@ -737,7 +756,9 @@ export function setupSpacetime(page, { inspect }) {
     if (mode === "topology" || !state.snap) return;
     const t = performance.now();
     if (!force && !dirty && !(state.playing && follow)) return;
-    if (!force && state.playing && t - lastDraw < 50) return; // at most 20 redraws a second while playing
+    // while playing: at most 20 redraws a second, fewer when a redraw is dear (a dense window), so that the rest
+    // of the page keeps its frame rate
+    if (!force && state.playing && t - lastDraw < Math.max(50, 5 * paintMs)) return;
     lastDraw = t;
     dirty = false;
     const width = body.clientWidth || 600;
@@ -839,7 +860,8 @@ export function setupSpacetime(page, { inspect }) {
   const api = { root, model, get log() { return log; }, setMode, render, exportSvg, open, showAll, setSpan, scroll,
                 arrowAt, arrowPoint, drawnIds, hover: hoverLink, get window() { return windowOf(); },
                 get selected() { return selected; }, get hovered() { return hovered.slice(); },
-                get mode() { return mode; }, get filling() { return filling !== null; }, get jump() { return jump; } };
+                get mode() { return mode; }, get filling() { return filling !== null; }, get jump() { return jump; },
+                get painted() { return painted; } };
   page.spacetime = api; // (the happening stepper reads the branch's log)
   return api;
 }
