@@ -43,7 +43,7 @@ from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.timetravel.cost import run_slices
 
-from .lessons import lesson_get, play_until
+from .lessons import lesson_get, lessons_of, play_until
 
 
 class ClassError(PlaygroundError):
@@ -180,8 +180,11 @@ class Classroom:
     def _class_message(self):
         origin = self.session.page_origin or ""
         path = reverse("class", args=[self.code])
+        protocol = self.session.sim.scenario["protocol"]
         return {"type": "class", "code": self.code, "room": self.session.room, "token": self.token,
-                "url": origin + path, "path": path, "qr": path + "/qr.svg", "viewers": len(self.consumer.viewers)}
+                "url": origin + path, "path": path, "qr": path + "/qr.svg", "viewers": len(self.consumer.viewers),
+                "lesson": self.lesson["slug"] if self.lesson else None,
+                "lessons": lessons_of(protocol)}
 
     # teacher's messages
     async def teach(self, msg):
@@ -379,7 +382,9 @@ async def _end_unless_reclaimed(layer, room, code):
 
 
 async def reclaim(consumer, msg):
-    """`reclaim` on a fresh connection: the teacher's browser takes its class back (same room, same code)."""
+    """`reclaim` on a fresh connection: the teacher's browser takes its class back (same room, same code).
+    With `lesson` (the teacher picked one in class and opened its page): the class goes on with a fresh run of
+    the lesson's scenario, and students are sent to the lesson's page (`class_lesson`)."""
     room, token = msg.get("room"), msg.get("token")
     if not isinstance(room, str) or not isinstance(token, str) or len(token) > 100:
         raise ClassError("bad_reclaim", "reclaim: needs the `room` and the `token` of your class", "token")
@@ -397,6 +402,12 @@ async def reclaim(consumer, msg):
         await asyncio.sleep(0.1)
     if parked is None:
         raise ClassError("bad_reclaim", "the class's run is not waiting (it ended, or is still connected)", "room")
+    lesson = _class_lesson(msg.get("lesson"), entry["protocol"])
+    moved = lesson is not None and (parked.get("lesson") or {}).get("slug") != lesson["slug"]
+    if moved:  # the teacher picked a lesson: the class goes on with the lesson's run, from its start
+        parked = {"scenario": lesson["scenario"], "t": 0, "speed": parked["speed"], "events": 0, "poll": None,
+                  "lesson": {"slug": lesson["slug"], "step": 0}}
+        entry = {**entry, "lesson": lesson["slug"]}
     session = consumer.session
     sim = await rebuild(parked, session)  # over the cost limits: too_costly, and the run stays parked
     await cache.adelete(_parked_key(room))
@@ -415,6 +426,9 @@ async def reclaim(consumer, msg):
     await cache.aset(_class_key(code), entry, CLASS_SECONDS)
     await cache.aset(_room_key(room), code, CLASS_SECONDS)
     await classroom._to_owner(classroom._class_message())
+    if moved:  # students follow to the lesson's page
+        url = f"{reverse('lesson', args=[lesson['slug']])}?watch={room}&class={code}"
+        await classroom._to_students({"type": "class_lesson", "lesson": lesson["slug"], "url": url})
     if classroom.lesson is not None:
         await classroom._to_owner(classroom._lesson_step_message())
     if classroom.poll is not None and classroom.poll["open"]:

@@ -50,6 +50,11 @@ def _index():
                  summary_spans=parse_text(e["summary"], "summary", TEXT_LIMITS["summary"])) for e in lesson_index()]
 
 
+def lessons_of(protocol):
+    """[{slug, title}] of the protocol's lessons (a teacher in class picks one)."""
+    return [{"slug": e["slug"], "title": e["title"]} for e in _index() if e["protocol"] == protocol]
+
+
 # --- pages ------------------------------------------------------------------------------------------------
 @require_GET
 def learn_index(request):

@@ -275,3 +275,26 @@ async def test_a_fork_over_the_cost_limits_is_refused_and_the_student_stays_in_t
     await a.send({"type": "fork"})
     forked = await a.recv_type("started", timeout=5)
     assert not forked.get("viewer") and forked["room"] != cls["room"]
+
+
+async def test_a_teacher_picks_a_lesson_in_class_and_the_students_are_sent_to_it(http, make_client):
+    teacher, cls, (a,) = await teaching(make_client, students=1)
+    assert cls["lesson"] is None and "raft-leader-election" in [e["slug"] for e in cls["lessons"]]
+    await teacher.close()  # the page goes to the lesson's page ...
+    await a.recv_type("class_paused", timeout=3)
+    back = await make_client()  # ... which reclaims the class with the lesson
+    await back.send({"type": "reclaim", "room": cls["room"], "token": cls["token"], "lesson": "paxos-duel"})
+    assert (await back.recv_type("error"))["code"] == "unknown_lesson"  # another protocol's: the class still waits
+    await back.send({"type": "reclaim", "room": cls["room"], "token": cls["token"], "lesson": "raft-leader-election"})
+    started = await back.recv_type("started", timeout=5)
+    from playground.lessons import lesson_get
+
+    assert started["snapshot"]["t"] == 0
+    assert started["scenario"]["seed"] == lesson_get("raft-leader-election")["scenario"]["seed"] != 3
+    again = await back.recv_type("class")
+    assert again["code"] == cls["code"] and again["lesson"] == "raft-leader-election"
+    assert (await back.recv_type("lesson_step"))["step"] == 0
+    moved = await a.recv_type("class_lesson", timeout=3)
+    assert moved["url"] == f"/learn/raft-leader-election/?watch={cls['room']}&class={cls['code']}"
+    r = await asyncio.to_thread(http.get, f"/c/{cls['code']}")  # students joining now land on the lesson
+    assert r["Location"].startswith("/learn/raft-leader-election/")

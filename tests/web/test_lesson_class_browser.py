@@ -26,8 +26,8 @@ def first_words(spans):
 
 
 def at_step(page, k, moment):
-    page.wait_for_function(f"""() => {{ const l = window.playground.lesson;
-        return l.k === {k} && l.reached && window.playground.snapshot.t === {moment}; }}""", timeout=30_000)
+    page.wait_for_function(f"""() => {{ const l = window.playground && window.playground.lesson;
+        return l && l.k === {k} && l.reached && window.playground.snapshot.t === {moment}; }}""", timeout=30_000)
 
 
 def highlighted_kinds(page):
@@ -171,4 +171,38 @@ def test_a_lesson_taught_to_a_class_of_two(daphne_server, make_page):
         at_step(page, 3, steps[3]["moment"])
     assert desk.evaluate("window.playground.snapshot.nodes.n3.status") == "up"  # before the crash, again
     for errors in (t_errors, students[0][1], students[1][1]):
+        errors.check()
+
+
+def test_a_teacher_picks_a_lesson_while_teaching(daphne_server, make_page):
+    """Teaching the ordinary playground, the teacher picks a lesson in the class bar: their page opens the lesson
+    with the same class (same code), and the student's page follows to the lesson, at its first step."""
+    from .conftest import open_playground
+
+    steps = lesson_get(SLUG)["steps"]
+    teacher, t_errors = make_page(1024, 768)
+    open_playground(teacher, daphne_server, "raft", speed=200)
+    teacher.locator("#teach-btn").click()
+    teacher.wait_for_function("document.querySelector('.class-code b') !== null")
+    code = teacher.locator(".class-code b").inner_text().replace(" ", "")
+    student, s_errors = make_page(390, 844, is_mobile=True, has_touch=True)
+    student.goto(f"{daphne_server}/c/{code}")
+    student.wait_for_url("**/play/raft/?watch=*")
+    student.wait_for_function("window.playground && window.playground.snapshot !== null", timeout=30_000)
+    teacher.wait_for_function("document.querySelector('.class-count')?.textContent === '1 student'")
+
+    teacher.screenshot(path=str(ARTIFACTS / "lesson-class-picker-1024x768.png"))
+    teacher.locator("#class-lesson").select_option(SLUG)
+    teacher.wait_for_url(f"**/learn/{SLUG}/")
+    at_step(teacher, 0, steps[0]["moment"])
+    assert teacher.locator(".class-code b").inner_text().replace(" ", "") == code  # the same class
+    assert teacher.evaluate("window.playground.state.viewer") is False
+    student.wait_for_url(f"**/learn/{SLUG}/?watch=*", timeout=30_000)
+    student.wait_for_function("window.playground && window.playground.lesson", timeout=30_000)
+    at_step(student, 0, steps[0]["moment"])
+    assert student.evaluate("window.playground.snapshot.t") == 0
+    teacher.wait_for_function("document.querySelector('.class-count')?.textContent === '1 student'")
+    teacher.keyboard.press("ArrowRight")  # the lesson goes on: the student follows
+    at_step(student, 1, steps[1]["moment"])
+    for errors in (t_errors, s_errors):
         errors.check()

@@ -58,6 +58,7 @@ export function setupClassroom(page) {
       h("span", { class: "class-count", "aria-live": "polite" }, `${students} student${students === 1 ? "" : "s"}`),
       h("button", { class: "btn", type: "button", onclick: showCode }, "Show code"),
     );
+    if (!page.config.lesson && klass.lessons && klass.lessons.length) bar.append(lessonPicker());
     if (poll && poll.step !== undefined && page.config.lesson) { // a lesson's question: the lesson panel shows it
       if (!poll.revealed) {
         const answered = poll.counts.reduce((a, b) => a + b, 0);
@@ -112,6 +113,20 @@ export function setupClassroom(page) {
       h("b", {}, ` ${p.counts[i]}`))));
   }
 
+  /** Teach a lesson to this class: the page opens the lesson, reclaims the class with it (a fresh run of the
+   * lesson's scenario, the same code), and the students are sent to the lesson's page (`class_lesson`). */
+  function lessonPicker() {
+    const select = h("select", { id: "class-lesson", "aria-label": "Teach a lesson to this class" },
+      h("option", { value: "" }, "Teach a lesson…"),
+      ...klass.lessons.map((l) => h("option", { value: l.slug }, l.title)));
+    select.addEventListener("change", () => {
+      if (!select.value) return;
+      store({ ...stored(), lesson: select.value });
+      location.href = `/learn/${encodeURIComponent(select.value)}/`;
+    });
+    return select;
+  }
+
   function showCode() {
     dialog.replaceChildren(
       h("h2", { id: "class-dialog-title" }, "Join the class"),
@@ -160,7 +175,8 @@ export function setupClassroom(page) {
     if (saved && saved.protocol === describe.name && !state.viewer && !state.snap) {
       reclaiming = saved;
       page.classReclaiming = true; // (the lesson player waits for the class's step instead of starting over)
-      page.send({ type: "reclaim", room: saved.room, token: saved.token });
+      const lesson = page.config.lesson && saved.lesson === page.config.lesson.slug ? saved.lesson : null;
+      page.send({ type: "reclaim", room: saved.room, token: saved.token, ...(lesson ? { lesson } : {}) });
     } else {
       startRun();
     }
@@ -196,6 +212,9 @@ export function setupClassroom(page) {
         poll = { ...msg, revealed: true };
         render();
         break;
+      case "class_lesson": // the teacher picked a lesson: follow it on its page
+        if (code && !forked) location.href = msg.url;
+        break;
       case "class_paused":
         page.toast(msg.message, "warn");
         break;
@@ -229,7 +248,8 @@ export function setupClassroom(page) {
     return false;
   }
 
-  page.addExtra({ observe, handles: ["class", "viewers", "tally", "ask", "answered", "reveal", "class_paused"],
+  page.addExtra({ observe, handles: ["class", "viewers", "tally", "ask", "answered", "reveal", "class_paused",
+    "class_lesson"],
     startOptions: () => ({}) });
   render();
   return { get klass() { return klass; } };
