@@ -13,6 +13,7 @@ import logging
 import re
 
 from channels.exceptions import ChannelFull, StopConsumer
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from simulator.errors import PlaygroundError
@@ -111,7 +112,14 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         try:
-            await super().dispatch(message)
+            # Not super().dispatch: Channels closes stale database connections before every message, through
+            # asgiref's one thread for thread-sensitive work: every ack and ping of every client queued behind the
+            # others' for that thread (a fresh `start` waited 100-200 ms under bench/attack.py's load). Our one
+            # database call (save) goes through database_sync_to_async, which closes them around itself.
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"no handler for message type {message['type']}")
+            await handler(message)
         except StopConsumer:
             raise
         except Exception as err:

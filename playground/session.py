@@ -60,8 +60,9 @@ TICK_BUDGET_SECONDS = 0.6 * TICK  # ...and all playing sessions of this process 
 MIN_SLICE_SECONDS = 0.0005
 # Events one frame may carry: a heavier run (2,000 gossip nodes at fanout 32 make ~60,000 events per simulated ms)
 # goes slower instead, since serialising a frame holds the event loop (~3 us an event; 0.5-1.2 s stalls seen with
-# unbounded frames in bench/attack.py) and the page could not show more anyway.
-FRAME_EVENTS = 2000
+# unbounded frames in bench/attack.py) and the page could not show more anyway: 1,000 is 20,000 events a second,
+# 80-160 KB a frame, a few ms to serialise.
+FRAME_EVENTS = 1000
 SPEED_MIN = 1.0  # simulated ms per wall second: 1/1000 of real time
 SPEED_MAX = 10_000.0  # 10x real time (the page's slider stops at real time, 1000)
 DEFAULT_SPEED = 100.0

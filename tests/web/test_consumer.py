@@ -284,8 +284,18 @@ async def test_disconnect_cancels_the_run_loop(make_client):
 
 
 async def _drain_queue(client):
+    """The messages queued for the client, a long one's `chunk`s joined back into it."""
     queue = client.comm.output_queue
-    return [json.loads(queue.get_nowait()["text"]) for _ in range(queue.qsize())]
+    out, parts = [], []
+    for _ in range(queue.qsize()):
+        msg = json.loads(queue.get_nowait()["text"])
+        if msg["type"] == "chunk":
+            parts.append(msg["data"])
+            if msg["n"] < msg["of"] - 1:
+                continue
+            msg, parts = json.loads("".join(parts)), []
+        out.append(msg)
+    return out
 
 
 async def test_a_client_that_never_reads_leaves_memory_bounded(client, monkeypatch):
