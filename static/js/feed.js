@@ -64,13 +64,15 @@ export class Feed {
              msg: item.dataset.msg === undefined ? null : Number(item.dataset.msg) };
   }
 
-  /** The lines about a message (`link`: {msg, end, to}): its own (sent, delivered, dropped), else what its
-   * receiver told when it handled it. Newest first, as shown. */
+  /** The lines about a message (`link`: {msg, t, node, end, to}): its own (sent, delivered, dropped), else what
+   * its receiver told when it handled it, else what its sender told when it sent it. Newest first, as shown. */
   linesFor(link) {
     if (!link || link.msg === null || link.msg === undefined) return [];
     const own = [...this.el.querySelectorAll(`li[data-msg="${link.msg}"]`)];
-    if (own.length || link.end === null || link.end === undefined) return own;
-    return [...this.el.querySelectorAll(`li[data-t="${link.end}"][data-node="${link.to}"]`)];
+    if (own.length) return own;
+    const handled = link.end === null || link.end === undefined ? []
+      : [...this.el.querySelectorAll(`li[data-t="${link.end}"][data-node="${link.to}"]`)];
+    return handled.length ? handled : [...this.el.querySelectorAll(`li[data-t="${link.t}"][data-node="${link.node}"]`)];
   }
 
   /** Give exactly `items` the class `cls` (a highlight). */

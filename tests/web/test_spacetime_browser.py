@@ -218,21 +218,26 @@ def test_linked_hover_and_select_across_feed_diagram_and_timeline(daphne_server,
     assert sorted(page.evaluate("() => window.playground.spacetime.hovered")) == caused(line["node"], line["t"])
     marker = page.locator(".timeline .tl-link:not(.sel)")
     assert marker.is_visible() and marker.get_attribute("data-t") == str(line["t"])
-    # an arrow: the oldest message delivered to a node whose feed line tells it (so the feed must scroll to it)
+    # an arrow: the oldest message whose receiver told of its delivery (else whose sender told of its send) in
+    # the feed, so that the feed must scroll down to it; one drawn apart from its neighbours (a pointer finds it)
     told = {(x["node"], x["t"]) for x in lines}
-    # (one drawn apart from its neighbours, so a pointer finds it)
-    for target in (ev for ev in log if ev["type"] == "deliver" and (ev["to"], ev["t"]) in told):
+    sent = {ev["id"]: ev for ev in log if ev["type"] == "send"}
+    candidates = [(ev, (ev["to"], ev["t"])) for ev in log if ev["type"] == "deliver" and (ev["to"], ev["t"]) in told]
+    candidates += [(ev, (ev["from"], ev["t"])) for ev in log if ev["type"] == "send" and (ev["from"], ev["t"]) in told
+                   and not any(c[0]["id"] == ev["id"] for c in candidates)]
+    assert candidates
+    for target, (node, t) in candidates:
         point = page.evaluate("(id) => window.playground.spacetime.arrowPoint(id)", target["id"])
         if point:
             break
-    feed_line = page.locator(f'#feed li[data-t="{target["t"]}"][data-node="{target["to"]}"]').last
+    feed_line = page.locator(f'#feed li[data-t="{t}"][data-node="{node}"]').last
     page.evaluate("() => { const f = document.querySelector('#feed'); f.scrollTop = 0; }")
     assert page.evaluate("""(id) => { const r = document.getElementById(id).getBoundingClientRect();
         return r.top > document.getElementById('feed').getBoundingClientRect().bottom; }""", feed_line.get_attribute("id"))
     page.mouse.move(point["x"], point["y"])
     page.wait_for_function("(id) => window.playground.spacetime.hovered.join() === String(id)", arg=target["id"])
     page.wait_for_function(f"""() => [...document.querySelectorAll('#feed li.linked')].some((e) =>
-        e.dataset.t === '{target["t"]}' && e.dataset.node === '{target["to"]}')""")
+        e.dataset.t === '{t}' && e.dataset.node === '{node}')""")
     page.mouse.click(point["x"], point["y"])
     page.wait_for_selector(f'.inspector[data-msg="{target["id"]}"]:not([hidden])')
     assert "linked-sel" in (feed_line.get_attribute("class") or "")
@@ -240,8 +245,7 @@ def test_linked_hover_and_select_across_feed_diagram_and_timeline(daphne_server,
         const r = el.getBoundingClientRect(), v = feed.getBoundingClientRect();
         return feed.scrollTop > 0 && r.bottom > v.top && r.top < v.bottom; }""", arg=feed_line.get_attribute("id"),
                            timeout=5000)  # scrolled to it (it was far below the feed's box)
-    assert page.locator(".timeline .tl-link.sel").get_attribute("data-t") == str(
-        next(ev["t"] for ev in log if ev["type"] == "send" and ev["id"] == target["id"]))
+    assert page.locator(".timeline .tl-link.sel").get_attribute("data-t") == str(sent[target["id"]]["t"])
     errors.check()
 
 
