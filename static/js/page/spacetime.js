@@ -21,6 +21,7 @@ const MAX_MESSAGES = 200_000; // message records kept (beyond: the oldest 10% go
 const MAX_LANES = 12; // above this many nodes: lanes for the selected node and the first ones only
 const LANE_MIN = 28; // px between lanes at least
 const TOP = 34; // px above the first moment (the lane names)
+const GUTTER = 46; // px left of the lanes: the time scale's labels
 const SPANS = [250, 500, 1000, 2000, 5000, 10000, 30000, 60000]; // zoom levels: ms visible
 const MODES = ["topology", "split", "diagram"];
 const MODE_LABEL = { topology: "Space-time diagram", split: "Diagram only", diagram: "Topology too" };
@@ -503,8 +504,8 @@ export function setupSpacetime(page, { inspect }) {
   function layout(width, height, t0, t1, out = arrows) {
     const ids = lanes();
     const laneX = {};
-    const gap = Math.max(LANE_MIN, (width - 40) / Math.max(1, ids.length)); // (LANE_MIN: lanes never closer)
-    ids.forEach((id, i) => { laneX[id] = 20 + gap * (i + 0.5); });
+    const gap = Math.max(LANE_MIN, (width - GUTTER - 10) / Math.max(1, ids.length)); // (LANE_MIN: never closer)
+    ids.forEach((id, i) => { laneX[id] = GUTTER + gap * (i + 0.5); });
     const span = Math.max(1, t1 - t0);
     const scale = (height - TOP - 10) / span;
     const y = (t) => TOP + (t - t0) * scale;
