@@ -17,7 +17,7 @@ A node never touches the Simulation, the network or SimPy. It gets a context
 
 Its own random stream is the node's (`node.rng`); Node's helpers (send, broadcast, set_timer, cancel_timer,
 timer_deadline, now) are thin wrappers over the context. Only simulator/engine.py and simulator/network.py
-touch SimPy's private fields (`_queue`, `_eid`, `_now`).
+touch SimPy's private fields (`_queue`, `_eid`, `_now`), and this context reads `_now` for `now`.
 """
 
 
@@ -84,8 +84,9 @@ class NodeContext:
         self.schedule = sim.schedule
         self.send = None  # bound to the network's send once it exists (no node sends before its on_start)
 
-    # the simulated time, integer ms (a C-level getter: no Python frame of its own on the hot path)
-    now = property(attrgetter("_env.now"))
+    # the simulated time, integer ms. A C-level getter of SimPy's `_now` (its `now` is a Python property: a
+    # frame per read, and a Raft follower reads it on every AppendEntries)
+    now = property(attrgetter("_env._now"))
 
     def crash_at(self, node, point):
         """`node` crashes itself at the named `point` (a fault armed by an intervention): a `fault` event, then

@@ -182,8 +182,8 @@ class Network:
         ev = rec.ev
         mid = ev["id"]
         in_flight = self.in_flight
-        if in_flight.get(mid) is not rec:
-            return  # already dropped (its link was cut while it flew), or delayed (a later record carries it)
+        if mid not in in_flight:
+            return  # already dropped (its link was cut while it flew)
         dst = ev["to"]
         sim = self.sim
         node = sim.nodes[dst]
@@ -237,10 +237,12 @@ class Network:
 
     def delay_message(self, rec, ms):
         """An intervention makes one message in flight arrive `ms` later: a new record (its send event with the
-        new deliver_at) takes its place; the old wake-up finds itself replaced and does nothing. Return the new
-        arrival time. (On a FIFO link, later messages may then overtake it.)"""
+        new deliver_at) takes its place; the old wake-up runs nothing (no callbacks left: _arrive need not check
+        which record it is). Return the new arrival time. (On a FIFO link, later messages may then overtake it.)
+        A held message is never delayed (refused by the intervention's check): its wake-up has run already."""
         ev = dict(rec.ev)
         ev["deliver_at"] = at = ev["deliver_at"] + ms
+        rec.callbacks = ()
         moved = InFlight(self.sim.env, at, self._arrive_callbacks, ev, rec.lost)
         self.in_flight[ev["id"]] = moved  # (same key: its place in send order is kept)
         return at
