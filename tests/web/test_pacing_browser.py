@@ -93,3 +93,26 @@ def test_next_is_on_screen_and_in_the_help(daphne_server, make_page):
     keys = page.locator("#help dl.keys").inner_text()
     assert re.search(r"\bN\b\s+step to the next thing the feed tells", keys), keys
     errors.check()
+
+
+def test_kafkas_session_timeout_is_counted_down_and_next_skips_it(daphne_server, make_page):
+    """The issue's example: a consumer crashes, and the coordinator waits for its session timeout (4.5 s, 45 s of
+    wall time at 1/10 of real time) before the rebalance; the wait is counted down, and Next (N) skips to it."""
+    page, errors = make_page(1280, 720)
+    scenario = {"protocol": "kafka", "seed": 1, "interventions": [{"at": 1500, "action": "crash", "node": "c2"}]}
+    open_playground(page, daphne_server, "kafka", scenario=scenario, speed=100)
+    wait = page.locator("#feed-wait")
+    page.wait_for_function("document.querySelector('#feed-wait').textContent.includes('session timeout')",
+                           timeout=40_000)
+    first = wait.inner_text()
+    assert re.search(r"the coordinator waits for c2's session timeout .*: at most [34]\.\d s", first), first
+    page.screenshot(path=str(ARTIFACTS / "pacing-kafka-countdown-1280x720.png"))
+    page.wait_for_timeout(1200)
+    seconds = lambda text: float(re.search(r": at most (\d+\.\d) s", text).group(1))  # noqa: E731
+    assert seconds(wait.inner_text()) < seconds(first)
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("n")  # skip ahead to the next narrated thing: the coordinator drops c2
+    page.wait_for_function("window.playground.snapshot.nodes.broker.state !== 'Stable'", timeout=60_000)
+    assert page.evaluate("window.playground.snapshot.t") < 6000 + 1500
+    assert "session" in page.inner_text("#feed li[data-t]")  # the line it stopped at tells why
+    errors.check()

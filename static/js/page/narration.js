@@ -48,6 +48,25 @@ export function nextLongWait(snap, t, speed) {
   return best && best.at - best.setAt >= LONG_WAIT_S * speed ? best : null;
 }
 
+/** Kafka's long wait after a consumer crashes: its coordinator (a node showing `config.session_ms` and its
+ * `members`) drops it only once its session times out, 4.5 s without a heartbeat, and its timers are not in the
+ * snapshot. `crashedAt`: node -> when it crashed. {who, what, at} (at: the latest it can end), or null. */
+export function sessionWait(snap, t, crashedAt) {
+  let best = null;
+  for (const id of snap.order) {
+    const c = snap.nodes[id];
+    if (!c || c.status === "crashed" || !c.config || !c.config.session_ms || !Array.isArray(c.members)) continue;
+    for (const m of c.members) {
+      const slot = m[1];
+      const at = crashedAt[slot] === undefined ? null : crashedAt[slot] + c.config.session_ms;
+      if (at !== null && at > t && (!best || at < best.at)) {
+        best = { who: "the coordinator", what: `${slot}'s session timeout (no heartbeat for ${c.config.session_ms / 1000} s)`, at, upTo: true };
+      }
+    }
+  }
+  return best;
+}
+
 /** The feed, with the page's part of the story; returns the Feed (page.feed). */
 export function setupNarration(page, el) {
   const { state } = page;
@@ -70,13 +89,27 @@ export function setupNarration(page, el) {
     summary.textContent = more ? `${best.text} (and ${more} more event${more === 1 ? "" : "s"})` : best.text;
     unsaid = [];
   }, SUMMARY_MS);
+  let crashedAt = {}; // node -> when it crashed, on the branch shown (for sessionWait)
+  function noteCrash(ev) {
+    if (ev.type !== "intervention" || !ev.node) return;
+    if (ev.action === "crash") crashedAt[ev.node] = ev.t;
+    else if (ev.action === "restart") delete crashedAt[ev.node];
+  }
   setInterval(() => {
-    const w = state.snap && !state.viewer ? nextLongWait(state.snap, state.shownT || state.snap.t, state.speed) : null;
+    const snap = state.snap;
+    const t = snap ? Math.max(state.shownT || 0, snap.t) : 0;
+    let w = snap ? sessionWait(snap, t, crashedAt) : null;
+    if (!w && snap) {
+      const timer = nextLongWait(snap, t, state.speed);
+      if (timer) {
+        const mod = page.view.module;
+        w = { who: timer.node, at: timer.at,
+              what: mod && mod.timerLabel ? mod.timerLabel(timer.name) : `its ${timer.name.replace(/[_:]/g, " ")} timer` };
+      }
+    }
     wait.hidden = !w;
     if (!w) return;
-    const what = (page.view.module && page.view.module.timerLabel) ? page.view.module.timerLabel(w.name)
-      : `its ${w.name.replace(/[_:]/g, " ")} timer`;
-    wait.textContent = `◔ ${w.node} waits for ${what}: ${((w.at - (state.shownT || state.snap.t)) / 1000).toFixed(1)} s`
+    wait.textContent = `◔ ${w.who} waits for ${w.what}: ${w.upTo ? "at most " : ""}${((w.at - t) / 1000).toFixed(1)} s`
       + " · ▶▶| (N) skips ahead";
   }, 200);
 
@@ -86,6 +119,7 @@ export function setupNarration(page, el) {
   }
 
   function narrate(ev, before) {
+    noteCrash(ev);
     const said = line(ev, before);
     if (ev.type === "violation") {
       const id = add(ev.t, said, "violation", ev);
@@ -117,7 +151,9 @@ export function setupNarration(page, el) {
     feed.el.replaceChildren();
     if (header) feed.separator(header);
     const snap = JSON.parse(JSON.stringify(base));
+    crashedAt = {};
     for (const ev of events) {
+      noteCrash(ev);
       const said = line(ev, snap);
       if (said) feed.add(ev.t, said, ev.type === "violation" ? "violation" : ev.type === "intervention" ? "intervention"
         : ev.type === "rejected" ? "error" : "info", ev);
@@ -127,6 +163,7 @@ export function setupNarration(page, el) {
 
   page.on("event", narrate);
   page.on("started", (msg) => {
+    crashedAt = {};
     const sc = msg.scenario;
     const muts = sc.mutations && sc.mutations.length ? ` · mutations: ${sc.mutations.join(", ")}` : "";
     feed.header = `${state.viewer ? "Watching" : "Started"} ${sc.title || page.describe.title} · ${msg.snapshot.order.length} nodes · seed ${sc.seed}${muts}`;
