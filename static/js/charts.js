@@ -74,11 +74,20 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
       h("i", { style: s.band ? { background: themeColor(s.color) } : { borderColor: themeColor(s.color) } }),
       s.label)));
   const host = h("div", { class: "chart-plot", title: "click: travel to that moment", style: { height: `${height}px` } });
-  const root = h("div", { class: "chart", dataset: { chart: name }, role: "img",
-                          "aria-label": `${title || name} over simulated time` }, legend, host);
+  const root = h("div", { class: "chart", dataset: { chart: name }, role: "img" }, legend, host);
   container.append(root);
 
   const fmt = (axis) => (axis.percent ? percent : count);
+  const fmtOf = (s) => fmt(s.scale === "y2" ? y2 : y);
+
+  /** What a screen reader hears: the chart's subject and the values now (from the snapshot: the same after a seek
+   * as on a page opened at that moment). */
+  function describe(values) {
+    const now = series.map((s, k) => (s.band ? (values[k] ? s.label : null) : `${s.label} ${fmtOf(s)(values[k])}`))
+      .filter(Boolean);
+    const text = `${title || name} over simulated time, now: ${now.join(", ")}`;
+    if (root.getAttribute("aria-label") !== text) root.setAttribute("aria-label", text);
+  }
   const range = (axis) => (u, min, max) => {
     if (axis.percent) return [0, 1];
     return [0, niceMax(Math.max(axis.max || 0, max || 0, 1))];
@@ -206,7 +215,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     while (i > 0 && xs[i] > t) i -= 1;
     const vals = series.filter((s) => !s.band).map((s) => {
       const v = cols[series.indexOf(s)][i];
-      return `${s.label} ${v === null || v === undefined ? "—" : (s.scale === "y2" ? fmt(y2) : fmt(y))(v)}`;
+      return `${s.label} ${v === null || v === undefined ? "—" : fmtOf(s)(v)}`;
     });
     host.title = `${fmtTime(xs[i])}: ${vals.join(" · ")}\nclick: travel to that moment`;
   });
@@ -216,7 +225,9 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     if (!held || document.hidden || !root.isConnected) return;
     const last = xs.length ? xs[xs.length - 1] : -Infinity;
     if (held.t > last) {
-      chart.record(held.t, measure(held));
+      const values = measure(held);
+      chart.record(held.t, values);
+      describe(values);
       chart.draw();
     }
   }, TICK_MS);
@@ -266,14 +277,18 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     reset(snap) {
       held = snap;
       chart.trim(snap.t);
-      chart.record(snap.t, measure(snap));
+      const values = measure(snap);
+      chart.record(snap.t, values);
+      describe(values);
       chart.draw();
     },
 
     /** The lifecycle's update: the current value, then a redraw (at most every REDRAW_MS). */
     update(snap) {
       held = snap;
-      chart.record(snap.t, measure(snap));
+      const values = measure(snap);
+      chart.record(snap.t, values);
+      describe(values);
       chart.draw();
     },
 

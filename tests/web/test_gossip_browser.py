@@ -64,8 +64,8 @@ def test_a_thousand_nodes_catch_the_rumour(daphne_server, make_page):
     page.screenshot(path=ARTIFACTS / "gossip-1000-spreading-1280x720.png")
     page.wait_for_function("""() => { const s = window.playground.snapshot;
         return s.order.every((id) => s.nodes[id].store.r1); }""", timeout=60_000)
-    page.wait_for_function("document.querySelector('#panel canvas').getAttribute('aria-label').endsWith('now 100%')",
-                           timeout=30_000)
+    page.wait_for_function("document.querySelector('#panel [data-chart]').getAttribute('aria-label')"
+                           ".includes('know the rumour 100%')", timeout=30_000)
     got = fills(page)
     assert len(got) == 1000 and set(got.values()) <= {HOT, KNOWS}
     assert page.locator('.node[data-node="n1"] .node-label').text_content() == ""  # no labels at this size
