@@ -428,7 +428,8 @@ export function setupSpacetime(page, { inspect }) {
 
   // a link opened at ?t= (far ahead): the diagram's window before t is played in (docs/frontend.md)
   const saved = page.config.saved || null;
-  const linkT = saved && saved.t !== null && saved.t !== undefined ? saved.t : null;
+  const linkT = saved && saved.t !== null && saved.t !== undefined && !page.config.lesson && !page.config.embed
+    ? saved.t : null; // (a lesson or an embed drives its own run: static/js/lesson/player.js)
   let awaitingLink = false; // the first seek of a ?t= link has not landed yet
   let filling = null; // {t, speed, playing}: playing the window before the link's moment
   function fillWindow(t) {
