@@ -22,6 +22,10 @@ def test_home_lists_every_mutation_with_its_example(daphne_server, make_page):
             link = section.locator(f'[data-protocol="{proto.name}"] [data-mutation="{name}"] a')
             assert link.count() == 1, f"{proto.name}/{name} has no example link"
             assert link.get_attribute("data-example") == proto.mutation_examples[name]
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider than the screen
+    page.wait_for_timeout(200)
+    assert page.evaluate("[...document.querySelectorAll('#broken *')].every((e) => e.getBoundingClientRect().right <= 390)")
+    section.screenshot(path=str(ARTIFACTS / "home-broken-390x844.png"))
     errors.check()
 
 
