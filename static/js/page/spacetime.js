@@ -585,7 +585,8 @@ export function setupSpacetime(page, { inspect }) {
       const [color, style] = key.split("|");
       const lines = new Float32Array(idx.length * 4);
       idx.forEach((i, k) => { lines[4 * k] = A.x1[i]; lines[4 * k + 1] = A.y1[i]; lines[4 * k + 2] = A.x2[i]; lines[4 * k + 3] = A.y2[i]; });
-      out.push({ op: "stroke", color, width: dense ? 1 : 1.6, lines, alpha: style === "unknown" ? 0.6 : 1,
+      // (dense: translucent, so that where traffic is thicker shows)
+      out.push({ op: "stroke", color, width: dense ? 1 : 1.6, lines, alpha: (style === "unknown" ? 0.6 : 1) * (dense ? 0.35 : 1),
                  dash: style === "flying" ? [4, 3] : style === "unknown" ? [1, 3] : [] });
       if (!style && !dense) { // delivered: a dot at the head (when dense, thousands of dots only add noise)
         const rects = [];
@@ -622,7 +623,7 @@ export function setupSpacetime(page, { inspect }) {
         seen.add(key);
         rects.push(laneX[mk.node] - 3, row * 2 - 1, 6, 2);
       }
-      out.push({ op: "fill", color: "#475569", rects: F(rects) });
+      out.push({ op: "fill", color: "#94a3b8", rects: F(rects) });
     }
     out.push({ op: "fill", color: "#7c3aed", rects: F(changes) });
     // the highlighted and the selected arrows, on top
