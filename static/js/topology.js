@@ -75,6 +75,8 @@ export class Topology {
     });
     for (const isl of this.islandEls) this.gZones.append(isl.g);
     this.gZones.append(this.crashZone);
+    this.gGroups = s("g", { class: "partition-groups" }); // a partition in force, outside partition mode
+    this.gZones.prepend(this.gGroups);
 
     new ResizeObserver(() => this.resize()).observe(svg);
     this.resize();
@@ -323,6 +325,7 @@ export class Topology {
       isl.g.classList.toggle("target", !!(this.drag && this.drag.moved && this.drag.island === isl.name));
     }
     this.crashZone.classList.toggle("target", !!(this.drag && this.drag.moved && this.drag.overCrash));
+    this.renderGroups(pos);
     this.renderLinks(pos);
     if (snap.order.length > CANVAS_MESSAGES_NODES) {
       if (this.msgEls.size) {
@@ -339,6 +342,27 @@ export class Topology {
     }
     this.renderNodes(t, pos);
     this.renderFx(pos);
+  }
+
+  /** A partition in force (outside partition mode): a dashed ring around each group's nodes that are up. */
+  renderGroups(pos) {
+    const groups = !this.islandsMode && this.snap.net.partition && this.snap.net.partition.length >= 2
+      ? this.snap.net.partition : [];
+    const r = this.nodeRadius;
+    const rings = [];
+    groups.forEach((g) => {
+      const up = g.filter((id) => pos[id] && this.snap.nodes[id] && this.snap.nodes[id].status !== "crashed");
+      if (!up.length) return;
+      const cx = up.reduce((a, id) => a + pos[id][0], 0) / up.length;
+      const cy = up.reduce((a, id) => a + pos[id][1], 0) / up.length;
+      const reach = Math.max(...up.map((id) => Math.hypot(pos[id][0] - cx, pos[id][1] - cy))) + r + 6;
+      rings.push(s("circle", { class: "partition-group", cx: cx.toFixed(1), cy: cy.toFixed(1), r: reach.toFixed(1) }));
+    });
+    const key = rings.map((c) => `${c.getAttribute("cx")},${c.getAttribute("cy")},${c.getAttribute("r")}`).join(";");
+    if (key !== this.groupsKey) {
+      this.groupsKey = key;
+      this.gGroups.replaceChildren(...rings);
+    }
   }
 
   renderLinks(pos) {
@@ -792,8 +816,8 @@ export class Topology {
  * read as islands at a glance; the nodes keep their places within their group. `ids`: the nodes at home. */
 export function spreadPartition(groups, ids, pos, side, cx, cy) {
   if (!groups || groups.length < 2) return;
-  const SHRINK = 0.66;
-  const PUSH = 0.17 * side;
+  const SHRINK = 0.56;
+  const PUSH = 0.22 * side;
   const at = new Set(ids);
   groups.forEach((g, i) => {
     const members = g.filter((id) => at.has(id));
