@@ -367,12 +367,21 @@ class TimeMachine:
         last one if `observe`; within `budget` (slices of bounded work, checked between them). Returns the time
         of the last event drained on the way (None if none was)."""
         last_t = None
+        start_t, start_events = sim.now, sim.event_count
+        estimated = budget is None
         while sim.now < t:
             for events in run_slices(sim, min(t, sim.now + SCAN_CHUNK_MS), budget):
                 if events:
                     last_t = events[-1]["t"]
             if observe:
                 self.observe(sim, stretch=FILL_STRETCH)
+            done_events, done_ms = sim.event_count - start_events, sim.now - start_t
+            if not estimated and (done_events >= RATE_SAMPLE_EVENTS or done_ms >= RATE_SAMPLE_MS) and sim.now < t:
+                # A run with no rate yet (a fresh start) could not be refused up front: now that this scan has
+                # shown one, a seek that cannot fit stops here, not after its whole budget of engine work (six
+                # such seeks to 24 h held both worker turns for a minute, and the event loop's GIL with them).
+                estimated = True
+                budget.admit(budget.events + int(done_events / max(1, done_ms) * (t - sim.now)))
         return last_t
 
     # --- what travelling costs -------------------------------------------------------------------------

@@ -71,8 +71,8 @@ def test_a_seek_stopped_over_budget_puts_the_machine_back_and_leaves_the_simulat
     with pytest.raises(TooCostly) as err:
         tm.seek(sim, 600_000, adopt=True, budget=budget)
     budget.end()
-    assert "stopped after" in err.value.message
-    assert 30_000 < budget.events < 40_000  # stopped within a slice of the limit
+    assert "engine events" in err.value.message  # stopped on its estimate once the scan showed a rate, or over
+    assert budget.events < 40_000  # within a slice of the limit
     assert machine_state(tm) == before  # no checkpoint kept past the frontier, the frontier where it was
     assert sim.snapshot() == snapshot
     sim.advance(40_000)  # and the run goes on with its scripted crash
@@ -160,3 +160,16 @@ def test_waiting_for_a_turn_can_be_cancelled():
     again = Budget("again", turns=turns)
     again.begin()  # the cancelled waiter left the queue
     again.end()
+
+
+def test_a_seek_with_no_rate_up_front_stops_once_its_scan_shows_it_cannot_fit():
+    """A fresh run has no rate to refuse a far seek up front; the seek's own first simulated second gives one,
+    and a seek to 24 h of Raft (tens of millions of events) stops there, not after its 3,000,000 events."""
+    sim, tm = played(500)
+    budget = Budget("seek", max_events=3_000_000)
+    budget.begin()
+    with pytest.raises(TooCostly) as err:
+        tm.seek(sim, 24 * 3600 * 1000, budget=budget)
+    budget.end()
+    assert "about" in err.value.message and "3,000,000" in err.value.message
+    assert budget.events < 25_000

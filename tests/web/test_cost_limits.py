@@ -66,6 +66,13 @@ async def start_heavy(client, scenario=HEAVY_GOSSIP):
     return await until_error_or(client, "started", 30)
 
 
+@pytest.fixture
+def long_seeks(settings):
+    """Seeks to 24 h of Raft that run (until cancelled or for their 30 s) instead of stopping once their first
+    simulated second shows they cannot fit the default 3,000,000 events: what these tests need is a long seek."""
+    settings.PLAYGROUND_TRAVEL_MAX_EVENTS = 10**9
+
+
 async def wait_for_jobs(n, timeout=5.0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -148,7 +155,7 @@ async def test_a_seek_over_budget_leaves_the_session_as_it_was(client, settings)
     assert crash["t"] == 2500
 
 
-async def test_a_disconnect_stops_a_long_seek_within_100_ms(make_client):
+async def test_a_disconnect_stops_a_long_seek_within_100_ms(make_client, long_seeks):
     """The client leaves during a long seek: its worker thread lets go at the next slice (the thread is free
     again, the disconnect is not held up)."""
     client = await make_client()
@@ -166,7 +173,7 @@ async def test_a_disconnect_stops_a_long_seek_within_100_ms(make_client):
     print(f"worker free {took * 1000:.1f} ms after the disconnect")
 
 
-async def test_a_newer_request_cancels_the_seek_in_progress(client):
+async def test_a_newer_request_cancels_the_seek_in_progress(client, long_seeks):
     """A second seek while the first is still re-simulating cancels the first (`cancelled`, with its id) and
     is answered at once."""
     await client.start(RAFT_DAY, paused=True)
@@ -184,7 +191,7 @@ async def test_a_newer_request_cancels_the_seek_in_progress(client):
     print(f"first seek cancelled {cancelled * 1000:.1f} ms after the second arrived")
 
 
-async def test_long_seeks_of_six_clients_do_not_hold_up_another_clients_seek(make_client):
+async def test_long_seeks_of_six_clients_do_not_hold_up_another_clients_seek(make_client, long_seeks):
     """Six clients each seek to 24 h (issue 9: they filled the default thread pool for minutes); a seventh's
     seek and step back are still answered promptly: two re-simulate at a time, taking turns."""
     hogs = [await make_client() for _ in range(6)]
@@ -312,7 +319,7 @@ async def test_other_messages_during_a_seek_wait_for_it_instead_of_cancelling_it
     assert statuses[0]["t"] == statuses[1]["t"] == 60_000  # handled where the seek landed
 
 
-async def test_a_newer_seek_still_cancels_a_seek_that_messages_wait_for(client):
+async def test_a_newer_seek_still_cancels_a_seek_that_messages_wait_for(client, long_seeks):
     """A `speed` waits for the seek in progress, without holding up the client's next message: a newer seek
     then cancels that seek at once (not after its 30 s budget); the `speed` is answered before the newer seek
     (messages are handled in the order sent)."""
