@@ -46,13 +46,13 @@ export class Feed {
   show(id) {
     const item = document.getElementById(id);
     if (!item) return false;
-    this.reveal(item);
+    this.reveal(item, "center");
     return true;
   }
 
   /** Scroll a line into view and flash it. */
-  reveal(item) {
-    item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  reveal(item, block = "nearest") {
+    item.scrollIntoView({ block, behavior: "smooth" });
     item.classList.remove("flash");
     void item.offsetWidth; // restart the animation
     item.classList.add("flash");
