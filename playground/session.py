@@ -400,7 +400,7 @@ class Session:
         timers): each is ~200 bytes and three objects the cyclic GC walks, and a 2,000-node push-pull gossip run
         at fanout 32 reaches a million within 20 simulated ms (190 MB, full GC passes of seconds that stall every
         session of the process). Beyond it: `too_costly`, naming the limit and what to change."""
-        limit = getattr(settings, "PLAYGROUND_LIVE_MAX_SCHEDULED", 50_000)
+        limit = getattr(settings, "PLAYGROUND_LIVE_MAX_SCHEDULED", 20_000)
         scheduled = len(self.sim.env._queue)
         if scheduled > limit:
             raise ClientError("too_costly", f"this run holds {scheduled:,} scheduled events (messages in flight, "

@@ -26,7 +26,7 @@ Daphne processes can share.
     PLAYGROUND_TRAVEL_MAX_EVENTS=3000000, PLAYGROUND_TRAVEL_MAX_SECONDS=30, PLAYGROUND_TRAVEL_MAX_MB=96,
     PLAYGROUND_TRAVEL_WORKERS=2    what one seek, step back, save or export may cost, and how many re-simulate
                                    at once (docs/websocket.md, "Cost limits")
-    PLAYGROUND_LIVE_MAX_SCHEDULED=50000   messages in flight and timers a live run may hold (then paused, too_costly)
+    PLAYGROUND_LIVE_MAX_SCHEDULED=20000   messages in flight and timers a live run may hold (then paused, too_costly)
     PLAYGROUND_BUILD_OFF_LOOP_NODES=50, PLAYGROUND_BUILD_WORKERS=2
                                    a `start` with more nodes is built off the event loop, so many at once
     PLAYGROUND_HUNT_BUDGET=100, PLAYGROUND_HUNT_MAX_BUDGET=2000, PLAYGROUND_HUNT_MAX_SECONDS=60,
@@ -202,8 +202,10 @@ PLAYGROUND_TRAVEL_WORKERS = env_number("PLAYGROUND_TRAVEL_WORKERS", 2)
 PLAYGROUND_BUILD_OFF_LOOP_NODES = env_number("PLAYGROUND_BUILD_OFF_LOOP_NODES", 50, low=0)
 PLAYGROUND_BUILD_WORKERS = env_number("PLAYGROUND_BUILD_WORKERS", 2, low=1)
 # Scheduled engine events (messages in flight, timers) a live run may hold before it is paused with `too_costly`
-# (playground/session.py check_scheduled): ~200 bytes and three GC-tracked objects each.
-PLAYGROUND_LIVE_MAX_SCHEDULED = env_number("PLAYGROUND_LIVE_MAX_SCHEDULED", 50_000, low=1000)
+# (playground/session.py check_scheduled): ~200 bytes and three GC-tracked objects each. A 1,000-node gossip run (the
+# most the page shows) holds 1,100-2,100; two 2,000-node push-pull runs at 50,000 each made full GC passes of
+# 0.3-0.8 s in bench/attack.py.
+PLAYGROUND_LIVE_MAX_SCHEDULED = env_number("PLAYGROUND_LIVE_MAX_SCHEDULED", 20_000, low=1000)
 # Benchmarks only (bench/attack.py --watch): log the stack of any event-loop stall longer than this many ms, and
 # slow cyclic GC passes (playground/loopwatch.py). 0: off.
 PLAYGROUND_LOOP_WATCH_MS = env_number("PLAYGROUND_LOOP_WATCH_MS", 0, low=0)
