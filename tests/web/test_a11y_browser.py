@@ -33,9 +33,14 @@ def test_tab_reaches_nodes_and_links_and_their_focus_is_plain_to_see(daphne_serv
     open_playground(page, daphne_server, "raft", speed=100)
     page.locator("body").click(position={"x": 5, "y": 300})
     page.keyboard.press("Space")  # paused: the stage stands still while we look
+    page.wait_for_function("!window.playground.state.playing")
     link = tab_until(page, "#topology .link")
     assert link["stroke"] == "rgb(245, 158, 11)" and link["width"] >= 6, link  # amber, thick
     page.screenshot(path=str(ARTIFACTS / "a11y-focus-link-1280x720.png"))
+    page.keyboard.press("Enter")  # the keyboard cuts it, as a click does
+    a, b = link["id"].split("|")
+    page.wait_for_function(f"window.playground.snapshot.net.cuts.some(([x, y]) => (x === '{a}' && y === '{b}') "
+                           f"|| (x === '{b}' && y === '{a}'))", timeout=10_000)
     node = tab_until(page, "#topology .node")
     assert node["stroke"] == "rgb(245, 158, 11)" and node["width"] >= 6, node
     page.screenshot(path=str(ARTIFACTS / "a11y-focus-node-1280x720.png"))
@@ -114,5 +119,6 @@ def test_the_help_lists_every_key(daphne_server, make_page):
     wanted = page_keys()
     assert {"space", "→", "←", "N", "S", "F", "D", "P", "R"} <= wanted  # the scan finds the handlers
     assert wanted - listed == set(), f"keys missing from the help: {wanted - listed}"
+    assert {"Tab", "Enter"} <= {k.strip() for k in page.locator("#help dl.keys kbd").all_inner_texts()}
     page.screenshot(path=str(ARTIFACTS / "a11y-help-1024x768.png"))
     errors.check()
