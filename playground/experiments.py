@@ -26,7 +26,7 @@ from django.conf import settings
 from simulator.errors import PlaygroundError
 from simulator.experiments import csv_lines, normalize_experiment, run_experiment, spread_over
 
-from .hunting import _dask_client as shared_dask_client
+from .compute import dask_client
 
 log = logging.getLogger("playground.experiments")
 
@@ -183,7 +183,7 @@ class ExperimentRun:
                 put(("progress", {"done": done, "total": total, "per_row": list(done_per_row)}))
 
             try:
-                client = shared_dask_client()
+                client = dask_client()
                 map_batches = spread_over(workers=1) if client is None else spread_over(client=client)
                 result = run_experiment(exp, map_batches=map_batches, on_rows=on_rows)
                 put(("result", experiment_result_json(result)))

@@ -15,23 +15,20 @@ is cancelled by `hunt_cancel` and when the client leaves.
 """
 
 import asyncio
-import atexit
 import logging
-import multiprocessing
 import threading
 import time
 
 from django.conf import settings
 
-from simulator.compute import scheduler_address
 from simulator.errors import PlaygroundError
+
+from .compute import dask_client
 
 log = logging.getLogger("playground.hunting")
 
 _running = [0]  # hunts in progress in this process
 _running_lock = threading.Lock()
-_client = {"cm": None, "client": None}  # the process-wide Dask client (compute.open_client), made on first use
-_client_lock = threading.Lock()
 
 
 class HuntRefused(PlaygroundError):
@@ -43,38 +40,6 @@ class HuntRefused(PlaygroundError):
 
 def _setting(name, default):
     return getattr(settings, name, default)
-
-
-def _dask_client():
-    """The Dask client hunts share: on $DASK_SCHEDULER_ADDRESS, or a LocalCluster started on the first hunt, kept
-    for the next ones (starting one costs about a second), closed when the process exits. None: run in the
-    hunt's own thread."""
-    workers = _setting("PLAYGROUND_HUNT_WORKERS", 0)
-    if workers == 1 and not scheduler_address():
-        return None
-    if multiprocessing.current_process().daemon and not scheduler_address():
-        # a daemonic process may not start worker processes (the browser tests' forked Daphne): run in the thread
-        log.info("hunt: this process is daemonic, so no local Dask cluster; trials run in the hunt's thread")
-        return None
-    with _client_lock:
-        if _client["client"] is None:
-            from simulator.compute import open_client
-
-            cm = open_client(workers or None)
-            _client["client"] = cm.__enter__()
-            _client["cm"] = cm
-            atexit.register(_close_client)
-        return _client["client"]
-
-
-def _close_client():
-    with _client_lock:
-        cm, _client["cm"], _client["client"] = _client["cm"], None, None
-    if cm is not None:
-        try:
-            cm.__exit__(None, None, None)
-        except Exception:  # shutting down anyway
-            log.debug("closing the hunt cluster failed", exc_info=True)
 
 
 def running_hunts():
@@ -134,7 +99,7 @@ class Hunting:
             from simulator.hunt import iter_hunt
 
             try:
-                client = _dask_client()
+                client = dask_client()
                 events = iter_hunt(scenario, budget=budget, seed=seed, workers=1 if client is None else None,
                                    client=client)
                 try:
