@@ -3,10 +3,19 @@
 // chart samples the snapshot before each narrated event (so the feed's retelling after a seek or a fork rebuilds
 // the branch's history) and at each update, forgets what lies after the moment a reset lands on (never an
 // abandoned future), follows its container's width, and redraws at most ten times a second. Clicking it travels
-// the timeline to that moment.
+// the timeline to that moment. It links its stylesheets itself (static/vendor/uplot/uPlot.min.css,
+// static/css/charts.css), so every page that shows a view module gets them.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { h, fmtTime } from "./util.js";
+
+// The chart's stylesheets come with it (uPlot's own, and ours), on every page that draws one: linked once.
+for (const href of ["../vendor/uplot/uPlot.min.css", "../css/charts.css"]) {
+  const url = new URL(href, import.meta.url).href;
+  if (![...document.querySelectorAll('link[rel="stylesheet"]')].some((l) => l.href === url)) {
+    document.head.append(h("link", { rel: "stylesheet", href: url }));
+  }
+}
 
 const MAX_POINTS = 1200; // beyond this, every other point is dropped (the first kept)
 const SAMPLES = 600; // narrate samples at most about this many moments over the chart's span
