@@ -176,7 +176,8 @@ def browser(speeds=(200, 1000), window_ms=3000):
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 try:
                     page.goto(f"{base}/play/gossip/?preset=gossip-1000&speed={speed}")
-                    page.wait_for_function("window.playground && window.playground.snapshot !== null"
+                    # (predicates as functions: the page's CSP forbids evaluating strings)
+                    page.wait_for_function("() => window.playground && window.playground.snapshot !== null"
                                            " && window.playground.snapshot.order.length === 1000"
                                            " && window.playground.snapshot.t > 0")
                     cdp = page.context.new_cdp_session(page)
@@ -187,12 +188,12 @@ def browser(speeds=(200, 1000), window_ms=3000):
                     informed = page.evaluate("""() => { const s = window.playground.snapshot;
                         return s.order.filter((id) => s.nodes[id].store.r1).length; }""")
                     # then after the spread, while exchanges keep flowing
-                    page.wait_for_function("(() => { const s = window.playground.snapshot;"
-                                           " return s.order.every((id) => s.nodes[id].store.r1) && s.t > 3000; })()",
+                    page.wait_for_function("() => { const s = window.playground.snapshot;"
+                                           " return s.order.every((id) => s.nodes[id].store.r1) && s.t > 3000; }",
                                            timeout=120_000)
                     after = measure(page, cdp, window_ms)
                     page.keyboard.press("Space")  # pause: what drawing alone costs
-                    page.wait_for_function("!window.playground.state.playing")
+                    page.wait_for_function("() => !window.playground.state.playing")
                     page.wait_for_timeout(300)
                     paused = measure(page, cdp, window_ms)
                     shot = ROOT / "test-artifacts" / f"gossip-1000-bench-speed{speed}.png"
