@@ -17,7 +17,7 @@ import { h, fmtTime, GREY } from "../util.js";
 import { drawScene, buffersOf } from "./spacetime-draw.js";
 
 const MAX_EVENTS = 400_000; // the branch's events kept (beyond: the oldest go, the diagram says so)
-const MAX_MESSAGES = 200_000; // message records kept (beyond: the oldest 10% go)
+const MAX_MESSAGES = 200_000; // message records (and marks) kept (beyond: the oldest 10% go)
 const MAX_LANES = 12; // above this many nodes: lanes for the selected node and the first ones only
 const LANE_MIN = 28; // px between lanes at least
 const TOP = 34; // px above the first moment (the lane names)
@@ -122,6 +122,31 @@ export class SpacetimeModel {
     for (const rec of this.open.values()) if (rec.sent < from) fn(rec); // held for long (a paused receiver)
   }
 
+  mark(m) {
+    this.marks.push(m);
+    if (this.marks.length > MAX_MESSAGES) { // bounded as the messages are
+      this.marks = this.marks.slice(Math.floor(MAX_MESSAGES / 10));
+      this.trimmed = true;
+    }
+  }
+
+  /** Index of the first mark at `t` or later (marks come in time order). */
+  firstMark(t) {
+    let lo = 0;
+    let hi = this.marks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.marks[mid].t < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Call fn(mark) for every mark in [t0, t1]. */
+  marksIn(t0, t1, fn) {
+    for (let i = this.firstMark(t0); i < this.marks.length && this.marks[i].t <= t1; i++) fn(this.marks[i]);
+  }
+
   onStatus(node, status, t) {
     const was = this.status[node] || "up";
     if (was === status) return;
@@ -143,14 +168,14 @@ export class SpacetimeModel {
         break;
       }
       case "timer":
-        this.marks.push({ t: ev.t, node: ev.node, kind: "timer", text: `${ev.timer} timer fired` });
+        this.mark({ t: ev.t, node: ev.node, kind: "timer", text: `${ev.timer} timer fired` });
         break;
       case "state": {
         const ch = ev.changes || {};
         if (ch.status) this.onStatus(ev.node, ch.status, ev.t);
         const keys = MARK_FIELDS.filter((k) => k in ch && k !== "status");
         if (keys.length) {
-          this.marks.push({ t: ev.t, node: ev.node, kind: "change",
+          this.mark({ t: ev.t, node: ev.node, kind: "change",
                             text: keys.map((k) => `${k}: ${short(ch[k])}`).join(", ") });
         }
         break;
@@ -605,22 +630,24 @@ export function setupSpacetime(page, { inspect }) {
     // marks: timers (rings) and role or decision changes (squares)
     const timers = [];
     const changes = [];
-    for (const mk of model.marks) {
-      if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
+    model.marksIn(t0, t1, (mk) => {
+      if (!(mk.node in laneX)) return;
       if (mk.kind === "timer") timers.push(mk);
       else changes.push(laneX[mk.node] - 5, y(mk.t) - 5, 10, 10);
-    }
+    });
     if (timers.length <= 1000) {
       out.push({ op: "rings", fill: "#fff", color: "#475569", width: 1.5, r: 3.5,
                  points: F(timers.flatMap((mk) => [laneX[mk.node], y(mk.t)])) });
     } else { // dense: a small grey tick per lane and 2 px of height at most
-      const seen = new Set();
+      const rows = Math.ceil(height / 2) + 2;
+      const lane = Object.fromEntries(ids.map((id, i) => [id, i]));
+      const seen = new Uint8Array(rows * ids.length);
       const rects = [];
       for (const mk of timers) {
-        const row = Math.round(y(mk.t) / 2);
-        const key = row * 64 + ids.indexOf(mk.node);
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const row = Math.max(0, Math.min(rows - 1, Math.round(y(mk.t) / 2)));
+        const key = row * ids.length + lane[mk.node];
+        if (seen[key]) continue;
+        seen[key] = 1;
         rects.push(laneX[mk.node] - 3, row * 2 - 1, 6, 2);
       }
       out.push({ op: "fill", color: "#94a3b8", rects: F(rects) });
@@ -820,8 +847,9 @@ export function setupSpacetime(page, { inspect }) {
         m.how === "deliver" ? `<circle cx="${x2}" cy="${y2}" r="3" fill="${esc(m.color)}"/>` : ""}${
         m.how === "drop" ? `<text class="st-cross" x="${x2}" y="${r1(y2 + 4)}">✕</text>` : ""}<title>${esc(describe(m))}</title></g>`);
     }
-    for (const mk of model.marks) {
-      if (mk.t < t0 || mk.t > t1 || !(mk.node in laneX)) continue;
+    for (const mk of model.marks.slice(model.firstMark(t0))) {
+      if (mk.t > t1) break;
+      if (!(mk.node in laneX)) continue;
       const title = `<title>${esc(`${fmtTime(mk.t)} · ${mk.node}: ${mk.text}`)}</title>`;
       out.push(mk.kind === "timer"
         ? `<circle class="st-mark timer" cx="${r1(laneX[mk.node])}" cy="${r1(y(mk.t))}" r="3.5">${title}</circle>`
