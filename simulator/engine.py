@@ -17,6 +17,7 @@ because no other event changes a node.
 import copy
 import gc
 import random
+import sys
 from collections.abc import Mapping
 from heapq import heappop, heappush
 
@@ -109,7 +110,7 @@ _new = object.__new__
 
 
 class Simulation:
-    _violations_at = None  # (see __init__; the class default also serves a checkpoint pickled before it existed)
+    _state_at = None  # (see __init__; the class default also serves a checkpoint pickled before it existed)
 
     def __init__(self, scenario):
         self.scenario = normalize_scenario(scenario)
@@ -125,7 +126,7 @@ class Simulation:
         self._drained = 0  # events drained so far
         self.violations = []
         self._stepped_at = -1  # time of the last SimPy event processed (see steps_at_now)
-        self._violations_at = None  # while flush() checks a state placed before later events: where violations go
+        self._state_at = None  # while flush() checks a state placed before its handler's sends: its index in pending
         self._wake_callbacks = (self._on_wake,)
         net_rng = random.Random(self.rng.getrandbits(64))
         ids = self.protocol.scenario_node_ids(sc["nodes"], sc["params"])
@@ -231,7 +232,7 @@ class Simulation:
         env = self.env
         queue = env._queue  # SimPy's heap of (time, priority, id, event)
         scripted = self.scripted
-        budget = INF if max_steps is None else max_steps
+        budget = sys.maxsize if max_steps is None else max_steps  # (an int: int < int is cheaper than int < inf)
         n = 0
         while n < budget:
             t_iv = scripted[-1]["at"] if scripted else INF
@@ -315,12 +316,13 @@ class Simulation:
         if node is not None:
             ev["node"] = node
         self.violations.append(ev)
-        at = self._violations_at
+        at = self._state_at
         if at is None:
             self.emit(ev)
-        else:  # found on a state event flush() placed before its handler's sends: it goes there too
+        else:  # found on a state event flush() placed before its handler's sends: it goes right after it
+            at += 1
             self.pending.insert(at, ev)
-            self._violations_at = at + 1
+            self._state_at = at  # (the next one goes after this one)
 
     def dispatch(self, node, handler, *args):
         """Run one node handler, then publish what it changed as one `state` event, placed before the
@@ -338,7 +340,7 @@ class Simulation:
         """
         changes = {}
         dirty = node._dirty
-        plain = node.__class__.view_value is _VIEW_VALUE
+        plain = type(node).view_value is _VIEW_VALUE  # (type(): specialised by CPython, .__class__ is not)
         for f in dirty:  # (a loop, not a comprehension: no extra frame on this hot path)
             # "timers" is the engine's own field (what Node.view_value returns for it; no protocol overrides
             # it) and the most common change (a follower's election timer, re-armed on every AppendEntries):
@@ -369,18 +371,17 @@ class Simulation:
                 ev["splice"] = splice
             splices.clear()
         dirty.clear()
-        pending = self.pending
         if mark is None:
-            pending.append(ev)  # = self.emit(ev)
+            self.pending.append(ev)  # = self.emit(ev)
             self.protocol.on_state(node, ev)
             return
         # The state goes in before the handler's sends: one C-level insert of a few pointers (slicing the
         # sends off and back cost two lists per message). A violation the checker finds goes right after it
         # (see violation).
-        pending.insert(mark, ev)
-        self._violations_at = mark + 1
+        self.pending.insert(mark, ev)
+        self._state_at = mark
         self.protocol.on_state(node, ev)
-        self._violations_at = None
+        self._state_at = None
 
     # --- timers -----------------------------------------------------------------------
     # A node's armed timer is a _Timer in node._timers[name]: when it fires and the SimPy event (`wake`)

@@ -32,7 +32,7 @@ class InFlight(simpy.Event):
         self.env = env
         self.callbacks = callbacks
         self._value = None
-        self._ok = True
+        self._ok = True  # (a slot, not a class attribute: the engine's loop reads it fast so)
         self.ev = ev
         self.lost = lost
         self.held = False

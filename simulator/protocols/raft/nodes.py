@@ -15,6 +15,11 @@ class RaftNode(Node):
     VIEW = ("role", "term", "voted_for", "leader", "log", "commit", "votes")
     VISIBLE_TIMERS = ("election",)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.HANDLERS != RaftNode.HANDLERS:  # on_message dispatches through RaftNode's table (_HANDLERS)
+            raise TypeError(f"{cls.__name__}: a Raft server handles the messages RaftNode does, with its methods")
+
     def init_persistent(self):
         self.term = 0
         self.voted_for = None
@@ -163,7 +168,7 @@ class RaftNode(Node):
         if kind != "RequestVote" and m["term"] > self.term and not (
                 kind == "RequestVoteReply" and m["pre"] and m["granted"]):
             self.adopt_term(m["term"])
-        self.HANDLERS[kind](self, src, m)
+        _HANDLERS[kind](self, src, m)  # = self.HANDLERS[kind]: a module global is read faster than a class attribute
 
     def log_ok(self, m):
         if self.mutations.vote_without_log_check:
@@ -373,6 +378,9 @@ class RaftNode(Node):
     def client_request(self, value):
         self.append(value)
         self.replicate()
+
+
+_HANDLERS = RaftNode.HANDLERS  # message kind -> handler (Node.HANDLERS, built from @receives)
 
 
 class DurableRaftNode(StableStorage, RaftNode):
