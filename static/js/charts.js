@@ -61,7 +61,8 @@ function pageSeek(t) {
  *   series    [{ label, color, scale: "y"|"y2", dash: [..], band: true }]: a `band` series is not a line: the
  *             time where its value is truthy is shaded behind the lines (no leader, rebalancing, blocked)
  *   measure   snapshot -> one value per series (cheap: it runs up to SAMPLES times per retelling)
- *   y, y2     { label, percent: true, max: number } for the left and (optional) right axis
+ *   y, y2     { percent: true } (0..100 %) or { max: n } (the top at least n) for the left and the right
+ *             axis (the right one only if given)
  *   now       () -> the simulated time drawn right now (the vertical line), e.g. () => ctx.now
  *   onSeek    t -> travel there (default: the page's timeline)
  */

@@ -152,7 +152,6 @@ function chartFor(snap) {
       { label: "partitions nobody consumes (right axis)", color: C.error, scale: "y2", dash: [6, 4] },
       { label: "rebalancing", color: "#f59e0b", band: true },
     ],
-    y: {},
     y2: {},
     measure,
     now: () => ctx.now,

@@ -69,7 +69,6 @@ function chartFor(snap) {
   const key = `${snap.order.join(",")}|${multiMode}`;
   if (chart && chart.key === key) return chart;
   if (chart) chart.destroy();
-  const ids = { p: [], a: [], l: [] };
   chart = createChart(panel, {
     name: "paxos",
     title: "Ballot round",
@@ -78,16 +77,11 @@ function chartFor(snap) {
       { label: multiMode ? "slots chosen (right axis)" : "chosen (right axis)", color: "#15803d", scale: "y2",
         dash: [6, 4], width: 2.5 },
     ],
-    y: {},
     y2: {},
-    measure: (s) => {
-      ids.p = proposers;
-      ids.l = s.order.filter((id) => id[0] === "l");
-      return [
-        ...proposers.map((id) => (s.nodes[id].ballot ? s.nodes[id].ballot[0] : 0)),
-        learnedCount(chosenOf(s, ids)),
-      ];
-    },
+    measure: (s) => [
+      ...proposers.map((id) => (s.nodes[id].ballot ? s.nodes[id].ballot[0] : 0)),
+      learnedCount(chosenOf(s, { p: proposers, a: [], l: s.order.filter((id) => id[0] === "l") })),
+    ],
     now: () => ctx.now,
   });
   chart.key = key;

@@ -47,8 +47,7 @@ function chartFor(snap) {
       { label: "term (right axis)", color: "#334155", scale: "y2", dash: [6, 4], width: 2 },
       { label: "no leader", color: "#f59e0b", band: true },
     ],
-    y: { label: "committed entries" },
-    y2: { label: "term" },
+    y2: {},
     measure: (s) => [
       ...s.order.map((id) => s.nodes[id].commit),
       Math.max(0, ...s.order.map((id) => s.nodes[id].log.length)),

@@ -103,7 +103,6 @@ function chartFor(snap) {
       { label: "participants blocked (right axis)", color: C.blocked, scale: "y2", dash: [6, 4] },
       { label: "someone blocked", color: "#fdba74", band: true },
     ],
-    y: {},
     y2: {},
     measure: outcomes,
     now: () => ctx.now,
