@@ -76,6 +76,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   let width = 0;
   let drawnAt = 0;
   let timer = null;
+  let draws = 0; // redraws so far (tests check the rate)
   let held = null; // the page's snapshot (updated in place by the page as frames arrive), from reset and update
 
   const legend = h("div", { class: "chart-legend" },
@@ -193,6 +194,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     if (width < 80) return; // hidden or not laid out yet: the ResizeObserver draws when it has a size
     if (!plot) plot = new uPlot(options(width), uplotData(), host);
     else plot.setData(uplotData());
+    draws += 1;
   }
 
   const resize = new ResizeObserver((entries) => {
@@ -313,6 +315,9 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     points() {
       return xs.map((t, i) => [t, ...cols.map((c) => c[i])]);
     },
+
+    /** How many times the chart was drawn so far. */
+    draws: () => draws,
 
     destroy() {
       clearInterval(ticker);

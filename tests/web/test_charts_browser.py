@@ -1,5 +1,5 @@
 """Every protocol's chart over time (static/js/charts.js on uPlot; docs/frontend.md, "Charts"): it exists in the
-panel, gains points while the run plays, after a seek back ends exactly at the moment travelled to (the branch's
+panel, gains points while the run plays (redrawn at most about ten times a second), after a seek back ends exactly at the moment travelled to (the branch's
 past rebuilt, nothing from the abandoned future), after a fork keeps going on the new branch only, and a click
 on it travels the timeline there. Screenshots of each protocol at 1280x720, 1024x768 and a phone go to
 test-artifacts/ to be looked at."""
@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 PLAY_TO = {"raft": 3000, "paxos": 2000, "twophase": 3000, "gossip": 3000, "kafka": 12000}
 
 POINTS = "() => document.querySelector('#panel [data-chart]').chart.points()"
+DRAWS = "() => document.querySelector('#panel [data-chart]').chart.draws()"
 
 
 def points(page):
@@ -47,6 +48,10 @@ def test_chart_grows_while_playing_and_follows_seek_and_fork(daphne_server, make
     assert page.evaluate("() => window.playground.state.playing")
     page.wait_for_function("window.playground.snapshot.t > 500", timeout=20_000)
     before = len(points(page))
+    draws = page.evaluate(DRAWS)
+    page.wait_for_timeout(2000)
+    drawn = page.evaluate(DRAWS) - draws
+    assert 2 <= drawn <= 25, f"{drawn} redraws in 2 s while playing: it follows the run, at most ~10 times a second"
     page.wait_for_function(f"window.playground.snapshot.t > {PLAY_TO[protocol]}", timeout=30_000)
     page.wait_for_timeout(300)
     assert len(points(page)) > before, "the chart gains points while the run plays"
