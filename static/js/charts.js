@@ -101,7 +101,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   }
   const range = (axis) => (u, min, max) => {
     if (axis.percent) return [0, 1];
-    return [0, niceMax(Math.max(axis.max || 0, max || 0, 1))];
+    return [0, niceMax(Math.max(axis.max || 0, (max || 0) * 1.1, 1))]; // headroom: no line on the frame
   };
 
   function options(w) {
