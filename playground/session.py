@@ -33,6 +33,7 @@ from django.conf import settings
 from simulator import Simulation
 from simulator.errors import PlaygroundError
 from simulator.scenario import DURATION
+from simulator.trace import starts_happening
 
 from .classroom import CLASS_HANDLERS
 from .hunting import HUNT_HANDLERS, Hunting
@@ -69,13 +70,12 @@ DEFAULT_SPEED = 100.0
 IDLE_FRAME_SECONDS = 0.25  # a frame that only moves the clock goes out at most this often
 HORIZON = DURATION.max  # a live session runs past the scenario's duration, up to this simulated time
 MAX_ID_LENGTH = 64
-HAPPENING_STARTS = ("deliver", "timer", "intervention", "fault")  # what starts a happening (docs/trace.md)
 
 
 def happening_length(events):
-    """How many of `events` (a step's backlog) belong to the happening at its head."""
+    """How many of `events` (a step's backlog) belong to the happening at its head (simulator/trace.py)."""
     n = 1
-    while n < len(events) and events[n]["type"] not in HAPPENING_STARTS and events[n]["t"] == events[0]["t"]:
+    while n < len(events) and not starts_happening(events[n], events[n - 1]):
         n += 1
     return n
 

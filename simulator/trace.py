@@ -39,3 +39,27 @@ def trace_hash(events):
     h = TraceHash()
     h.update(events)
     return h.hexdigest()
+
+
+# A *happening* is one node handling one delivery, timer, intervention or crash point firing (2PC's `fault`),
+# with everything it caused (docs/trace.md). Scheduled client work has no event of its own, so a new millisecond
+# starts a new happening too. This is the one definition: the session's "Happening ▶" step, the causal-order
+# test and the page's "◀ Happening" (static/js/page/happening.js, held to this by tests/web/test_happening_js.py).
+HAPPENING_STARTS = ("deliver", "timer", "intervention", "fault")
+
+
+def starts_happening(event, previous):
+    """Whether `event` begins a new happening, `previous` being the event just before it (None: none)."""
+    return previous is None or event["type"] in HAPPENING_STARTS or event["t"] != previous["t"]
+
+
+def split_happenings(events):
+    """`events` cut into happenings (lists of events, in order)."""
+    out = []
+    previous = None
+    for ev in events:
+        if starts_happening(ev, previous):
+            out.append([])
+        out[-1].append(ev)
+        previous = ev
+    return out

@@ -4,26 +4,11 @@
 import pytest
 
 from simulator import Simulation
+from simulator.trace import split_happenings
 
 from simhelpers import example_files, load
 
 EXAMPLES = example_files()
-# A crash point firing (2PC's `fault`) is a happening of its own: what the handler sent went out before it.
-STARTS = ("deliver", "timer", "intervention", "fault")
-
-
-def happenings(events):
-    """Split a trace into happenings: each starts at a deliver, timer or intervention event. Scheduled client
-    work (a workload's request) has no event of its own: a new millisecond starts a new group too."""
-    out, cur = [], []
-    for ev in events:
-        if cur and (ev["type"] in STARTS or ev["t"] != cur[0]["t"]):
-            out.append(cur)
-            cur = []
-        cur.append(ev)
-    if cur:
-        out.append(cur)
-    return out
 
 
 def handler_node(first):
@@ -35,7 +20,7 @@ def handler_node(first):
 def check_trace(events):
     """Assert causal order in one trace; return how many happenings both changed state and sent."""
     checked = 0
-    for group in happenings(events):
+    for group in split_happenings(events):  # (simulator/trace.py: what starts a happening)
         node = handler_node(group[0])
         if node is None:
             continue

@@ -1,7 +1,7 @@
 // Stepping by happening, and "Next story".
 //
 // A *happening* is one node handling one delivery, timer or intervention, with everything it caused
-// (docs/trace.md). "Happening ▶" (key .) asks the server for the rest of the next one (`step` with
+// (docs/trace.md; what starts one: ./happening.js, the twin of simulator/trace.py). "Happening ▶" (key .) asks the server for the rest of the next one (`step` with
 // `happening: true`); "◀ Happening" (key ,) goes back to just before the last one shown: a seek to its moment
 // (everything before it has happened), then single `step`s through what came before it in that millisecond.
 // The feed and the diagram follow: the seek retells the branch, the steps narrate as they come.
@@ -11,16 +11,9 @@
 // MAX_STEPS of them per click, and any other control stops it.
 
 import { h } from "../util.js";
+import { lastHappeningStart } from "./happening.js";
 
 const MAX_STEPS = 3000;
-const STARTS = new Set(["deliver", "timer", "intervention", "fault"]); // (playground/session.py HAPPENING_STARTS)
-
-/** Index in `log` of the first event of the last happening (a start, or the first event of its millisecond). */
-export function lastHappeningStart(log) {
-  let k = log.length - 1;
-  while (k > 0 && !STARTS.has(log[k].type) && log[k - 1].t === log[k].t) k -= 1;
-  return k;
-}
 
 export function setupStoryStep(page) {
   const { state } = page;
