@@ -703,16 +703,27 @@ class ModernConsumer(Consumer):
             if self.hb_sent is not None and self.now - self.hb_sent < self.params.request_timeout:
                 self.hb_again = True  # one heartbeat in flight at a time
                 return
+            if self.hb_sent is not None:  # the last one timed out: the client resends all fields (full request)
+                self.full_hb = True
             self.hb_sent = self.now
             self.hb_again = False
         msg = {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id, "instance_id": self.instance_id,
                "epoch": self.generation if epoch is None else epoch, "topics": self.topics(),
-               "owned": list(self.owned), "rebalance_timeout": self.params.max_poll_interval}
-        if self.params.multi_broker:  # after a failure the client sends a full request: the answer has the assignment
-            msg["full"], self.full_hb = self.full_hb, False
+               "owned": self.claimed(), "rebalance_timeout": self.params.max_poll_interval}
+        if self.full_hb:  # after a failure the client sends a full request: the answer has the assignment
+            msg["full"], self.full_hb = True, False
         self.send(self.coordinator, msg)
         if epoch is None:
             self.set_timer("heartbeat", self.params.consumer_heartbeat_interval)
+
+    def claimed(self):
+        """The partitions reported as owned: those consumed, plus those of the assignment the application thread
+        has not taken yet (it is stalled, or committing before a revocation). It will take them without asking
+        again, so the coordinator must not hand them to another member on the strength of a report leaving them
+        out (the coordinator frees what a member does not report; see docs/protocols/kafka.md)."""
+        if self.target is None:
+            return list(self.owned)
+        return tp_sorted(self.owned + [t for t in self.target if t not in self.owned])
 
     def on_heartbeat_timer(self):
         if self.phase in ("unjoined", "idle", "leaving", "fenced"):
