@@ -42,6 +42,7 @@ setupControls(page);
 setupSettings(page);
 setupRenderLoop(page, { clock: $("#clock"), toolbar: $("#proto-toolbar") });
 const timeline = setupTimeline(page);
+page.timeline = timeline; // views seek through it (ctx.seek, static/js/page/views.js)
 let inspector = null; // the space-time diagram and the message inspector (static/js/page/spacetime.js, inspector.js)
 const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id) });
 inspector = setupInspector(page, (id) => spacetime.model.messages.get(id) || null);

@@ -56,6 +56,8 @@ export async function setupView(page, panel) {
       return state.selected;
     },
     select: (id) => page.select(id),
+    /** Travel to moment t (ms) of this branch, as the timeline does (a chart's click): nothing for a viewer. */
+    seek: (t) => page.timeline && page.timeline.seek(Math.max(0, Math.round(t))),
   };
 
   const host = {

@@ -160,6 +160,7 @@ function chartFor(snap) {
     y: swim ? { max: 4 } : { percent: true },
     measure: (s) => measure(s).slice(0, series.length),
     now: () => panelCtx.now,
+    seek: panelCtx.seek,
   });
   chart.key = key;
   return chart;

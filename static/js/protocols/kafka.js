@@ -155,6 +155,7 @@ function chartFor(snap) {
     y2: {},
     measure,
     now: () => ctx.now,
+    seek: ctx.seek,
   });
   chart.key = key;
   return chart;

@@ -83,6 +83,7 @@ function chartFor(snap) {
       learnedCount(chosenOf(s, { p: proposers, a: [], l: s.order.filter((id) => id[0] === "l") })),
     ],
     now: () => ctx.now,
+    seek: ctx.seek,
   });
   chart.key = key;
   return chart;

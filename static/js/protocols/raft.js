@@ -55,6 +55,7 @@ function chartFor(snap) {
       leaderOf(s) ? 0 : 1,
     ],
     now: () => ctx.now,
+    seek: ctx.seek,
   });
   chart.key = key;
   return chart;

@@ -106,6 +106,7 @@ function chartFor(snap) {
     y2: {},
     measure: outcomes,
     now: () => ctx.now,
+    seek: ctx.seek,
   });
   chart.key = key;
   return chart;
