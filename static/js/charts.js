@@ -2,8 +2,10 @@
 // (docs/frontend.md, "Charts"). A view module describes its series and how to measure them from a snapshot; the
 // chart samples the snapshot before each narrated event (so the feed's retelling after a seek or a fork rebuilds
 // the branch's history) and at each update, forgets what lies after the moment a reset lands on (never an
-// abandoned future), follows its container's width, and redraws at most ten times a second. Clicking it travels
-// the timeline to that moment. It links its stylesheets itself (static/vendor/uplot/uPlot.min.css,
+// abandoned future), follows its container's size, and redraws at most ten times a second. Clicking it travels
+// the timeline to that moment (the view context's seek). A toggle in its legend folds it to one line: the panel
+// must leave the feed room on a projector, so it starts folded on a short screen (below 800 px) unless the user
+// chose otherwise (remembered). It links its stylesheets itself (static/vendor/uplot/uPlot.min.css,
 // static/css/charts.css), so every page that shows a view module gets them.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
@@ -22,6 +24,23 @@ const SAMPLES = 600; // narrate samples at most about this many moments over the
 const REDRAW_MS = 100;
 const TICK_MS = 250; // a quiet run sends frames without events: the page calls no update, the chart still follows
 const FONT_PX = 14; // axis labels: readable from the back of a classroom
+const OPEN_KEY = "playground.chartOpen"; // localStorage: "1" or "0" once the user toggled a chart
+const TALL = matchMedia("(min-height: 800px)"); // room for the chart and the feed both
+
+/** Whether charts show: the user's last choice, else open on a tall screen only. */
+function openByChoice() {
+  let chosen = null;
+  try {
+    chosen = localStorage.getItem(OPEN_KEY);
+  } catch { /* storage blocked: follow the screen */ }
+  return chosen === null ? TALL.matches : chosen === "1";
+}
+
+function rememberOpen(open) {
+  try {
+    localStorage.setItem(OPEN_KEY, open ? "1" : "0");
+  } catch { /* storage blocked: the choice lasts this page */ }
+}
 
 /** A colour from the page's theme: "var(--good)" becomes its value (charts draw on a canvas, not in CSS). */
 export function themeColor(value, fallback = "#0f172a") {
@@ -48,12 +67,6 @@ function niceMax(v) {
   return 10 * p;
 }
 
-/** The default seek: the page's timeline (static/js/timeline.js, exposed on window.playground). */
-function pageSeek(t) {
-  const tl = window.playground && window.playground.timeline;
-  if (tl) tl.seek(Math.max(0, Math.round(t)));
-}
-
 /**
  * A chart of measures over simulated time, in `container`.
  *
@@ -64,29 +77,46 @@ function pageSeek(t) {
  *   y, y2     { percent: true } (0..100 %) or { max: n } (the top at least n) for the left and the right
  *             axis (the right one only if given)
  *   now       () -> the simulated time drawn right now (the vertical line), e.g. () => ctx.now
- *   onSeek    t -> travel there (default: the page's timeline)
+ *   seek      t -> travel there: the view context's ctx.seek (static/js/page/views.js); none: a click does nothing
  */
-export function createChart(container, { name, series, measure, y = {}, y2 = null, height = 120, now = null,
-                                         onSeek = pageSeek, title = null }) {
+export function createChart(container, { name, series, measure, y = {}, y2 = null, now = null,
+                                         seek = null, title = null }) {
   const lines = series.filter((s) => !s.band);
   const bands = series.filter((s) => s.band);
   let xs = [];
   let cols = series.map(() => []);
   let plot = null;
   let width = 0;
+  let plotHeight = 0;
   let drawnAt = 0;
   let timer = null;
   let draws = 0; // redraws so far (tests check the rate)
   let held = null; // the page's snapshot (updated in place by the page as frames arrive), from reset and update
 
-  const legend = h("div", { class: "chart-legend" },
-    title ? h("span", { class: "chart-title" }, title) : null,
+  const toggle = h("button", { type: "button", class: "chart-toggle", "aria-expanded": "false",
+                               title: "Show or hide the chart" }, h("span", { class: "chart-fold", "aria-hidden": "true" }),
+  h("span", { class: "chart-title" }, title || name));
+  const legend = h("div", { class: "chart-legend" }, toggle,
     series.map((s) => h("span", { class: `chart-key${s.band ? " band" : s.dash ? " dashed" : ""}` },
       h("i", { style: s.band ? { background: themeColor(s.color) } : { borderColor: themeColor(s.color) } }),
       s.label)));
-  const host = h("div", { class: "chart-plot", title: "click: travel to that moment", style: { height: `${height}px` } });
-  const root = h("div", { class: "chart", dataset: { chart: name }, role: "img" }, legend, host);
+  const host = h("div", { class: "chart-plot", title: "click: travel to that moment" });
+  const root = h("div", { class: "chart", dataset: { chart: name }, role: "figure" }, legend, host);
   container.append(root);
+
+  /** Fold or unfold (folded, the plot has no size: nothing is drawn until it opens). */
+  function show(open) {
+    root.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+  show(openByChoice());
+  toggle.addEventListener("click", () => {
+    const open = !root.classList.contains("open");
+    rememberOpen(open);
+    show(open);
+  });
+  const followScreen = () => show(openByChoice()); // until the user chooses, the screen's height decides
+  TALL.addEventListener("change", followScreen);
 
   const fmt = (axis) => (axis.percent ? percent : count);
   const fmtOf = (s) => fmt(s.scale === "y2" ? y2 : y);
@@ -104,7 +134,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     return [0, niceMax(Math.max(axis.max || 0, (max || 0) * 1.1, 1))]; // headroom: no line on the frame
   };
 
-  function options(w) {
+  function options(w, hgt) {
     const ink = themeColor("var(--ink)");
     const muted = themeColor("var(--muted)");
     const grid = themeColor("var(--line)", "#cbd5e1");
@@ -126,7 +156,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     };
     if (y2) scales.y2 = { range: range(y2) };
     return {
-      width: w, height, pxAlign: 0,
+      width: w, height: hgt, pxAlign: 0,
       cursor: { show: false }, select: { show: false }, legend: { show: false },
       scales, axes,
       series: [{}, ...lines.map((s) => ({
@@ -191,17 +221,19 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   function drawNow() {
     timer = null;
     drawnAt = performance.now();
-    if (width < 80) return; // hidden or not laid out yet: the ResizeObserver draws when it has a size
-    if (!plot) plot = new uPlot(options(width), uplotData(), host);
+    if (width < 80 || plotHeight < 40) return; // folded or not laid out yet: the ResizeObserver draws when it has a size
+    if (!plot) plot = new uPlot(options(width, plotHeight), uplotData(), host);
     else plot.setData(uplotData());
     draws += 1;
   }
 
   const resize = new ResizeObserver((entries) => {
     const w = Math.floor(entries[0].contentRect.width);
-    if (w === width) return;
+    const hgt = Math.floor(entries[0].contentRect.height) || 0;
+    if (w === width && hgt === plotHeight) return;
     width = w;
-    if (plot && w >= 80) plot.setSize({ width: w, height });
+    plotHeight = hgt;
+    if (plot && w >= 80 && hgt >= 40) plot.setSize({ width: w, height: hgt });
     drawNow();
   });
   resize.observe(host);
@@ -217,8 +249,8 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
 
   host.addEventListener("click", (ev) => {
     const t = timeAt(ev);
-    if (t === null || !xs.length) return;
-    onSeek(Math.min(Math.max(t, xs[0]), xs[xs.length - 1]));
+    if (!seek || t === null || !xs.length) return;
+    seek(Math.min(Math.max(t, xs[0]), xs[xs.length - 1]));
   });
   host.addEventListener("mousemove", (ev) => {
     const t = timeAt(ev);
@@ -321,6 +353,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
 
     destroy() {
       clearInterval(ticker);
+      TALL.removeEventListener("change", followScreen);
       resize.disconnect();
       if (timer) clearTimeout(timer);
       if (plot) plot.destroy();

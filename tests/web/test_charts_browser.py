@@ -1,8 +1,9 @@
 """Every protocol's chart over time (static/js/charts.js on uPlot; docs/frontend.md, "Charts"): it exists in the
-panel, gains points while the run plays (redrawn at most about ten times a second), after a seek back ends exactly at the moment travelled to (the branch's
-past rebuilt, nothing from the abandoned future), after a fork keeps going on the new branch only, and a click
-on it travels the timeline there. Screenshots of each protocol at 1280x720, 1024x768 and a phone go to
-test-artifacts/ to be looked at."""
+panel (folded below 800 px of height: the tests open it with its toggle, as a user does), gains points while the
+run plays (redrawn at most about ten times a second), after a seek back ends exactly at the moment travelled to
+(the branch's past rebuilt, nothing from the abandoned future), after a fork keeps going on the new branch only,
+and a click on it travels the timeline there (the view context's seek). Screenshots of each protocol at
+1280x720, 1024x768 and a phone go to test-artifacts/ to be looked at."""
 
 import pytest
 
@@ -38,7 +39,16 @@ def open_page(make_page, base, protocol, width=1280, height=720):
     page, errors = make_page(width, height)
     page.set_default_timeout(30_000)  # a loaded machine (2 cores, several test runs) starts pages slowly
     open_playground(page, base, protocol, speed=1000)
+    open_chart(page)
     return page, errors
+
+
+def open_chart(page):
+    """Below 800 px of height the chart starts folded (the feed needs the room): open it as a user does."""
+    page.wait_for_selector("#panel [data-chart] .chart-toggle")
+    if not page.evaluate("document.querySelector('#panel [data-chart]').classList.contains('open')"):
+        page.locator("#panel [data-chart] .chart-toggle").click()
+    page.wait_for_selector("#panel [data-chart].open canvas")
 
 
 @pytest.mark.parametrize("protocol", sorted(PLAY_TO))
