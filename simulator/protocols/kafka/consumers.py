@@ -684,7 +684,7 @@ class ModernConsumer(Consumer):
         self.reconciling = False
         self.hb_sent = None  # when the heartbeat in flight was sent (one at a time), or None
         self.hb_again = False  # send another as soon as the one in flight is answered (an acknowledgement)
-        self.full_hb = False  # brokers >= 2: the next heartbeat is a full one (after the coordinator was lost)
+        self.full_hb = False  # the next heartbeat is a full one (after one timed out, or the coordinator was lost)
 
     def start(self):
         super().start()
