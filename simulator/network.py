@@ -20,11 +20,12 @@ _new = object.__new__  # (InFlight instances are made without calling __init__: 
 class InFlight(simpy.Event):
     """A message on the wire: the SimPy event that fires when it arrives, and its record.
 
-    `ev` is its `send` event (id, from, to, t = sent at, deliver_at, msg, dup_of), never changed;
+    `ev` is its `send` event (id, from, to, t = sent at, deliver_at, msg, dup_of), never changed; `id`, `src`,
+    `dst` and `msg` are copies of its fields (slots: read on every arrival without a dict lookup each);
     `lost` is decided at send time and shown at arrival; `held` is set while it waits at a paused node.
     """
 
-    __slots__ = ("env", "callbacks", "_value", "_ok", "ev", "lost", "held")  # no per-message __dict__
+    __slots__ = ("env", "callbacks", "_value", "_ok", "ev", "id", "src", "dst", "msg", "lost", "held")
 
     def __init__(self, env, at, callbacks, ev, lost):
         # What simpy.Timeout does, minus the checks: a triggered event, due at `at` (env.schedule, inlined).
@@ -34,15 +35,13 @@ class InFlight(simpy.Event):
         self._value = None
         self._ok = True  # (a slot, not a class attribute: the engine's loop reads it fast so)
         self.ev = ev
+        self.id = ev["id"]
+        self.src = ev["from"]
+        self.dst = ev["to"]
+        self.msg = ev["msg"]
         self.lost = lost
         self.held = False
         heappush(env._queue, (at, NORMAL, next(env._eid), self))
-
-    # read-only views of the send event, for readers of the record
-    id = property(lambda self: self.ev["id"])
-    src = property(lambda self: self.ev["from"])
-    dst = property(lambda self: self.ev["to"])
-    msg = property(lambda self: self.ev["msg"])
 
 
 class Network:
@@ -52,6 +51,9 @@ class Network:
         self.default = {"latency": list(latency), "loss": loss}
         self.duplicate = duplicate
         self.overrides = {}  # (src, dst) -> {"latency": [lo, hi], "loss": p}
+        # What send draws from, per link: (lo, hi - lo + 1, loss); the default link's, and the overridden ones'
+        self.draws = {}  # (src, dst) -> (lo, span, loss), kept alike with `overrides` by set_link
+        self.default_draw = (latency[0], latency[1] - latency[0] + 1, loss)
         self.cuts = {}  # (src, dst) -> True; a dict, never a set, so order is insertion order
         # A partition is islands, not N^2 cuts (1,000 gossip nodes split in two would be 500,000 of them):
         # node id -> island number, and the directed pairs across islands a `heal` reopened since.
@@ -79,6 +81,8 @@ class Network:
             if loss is not None:
                 cur["loss"] = loss
             self.overrides[pair] = cur
+            lo, hi = cur["latency"]
+            self.draws[pair] = (lo, hi - lo + 1, cur["loss"])
 
     def is_cut(self, src, dst):
         """Whether a message from src to dst is dropped: a cut, or islands apart with no bridge since."""
@@ -143,11 +147,11 @@ class Network:
         now = env._now
         mid = self.next_id
         self.next_id = mid + 1
-        overrides = self.overrides
-        link = overrides.get((src, dst), self.default) if overrides else self.default
-        lo, hi = link["latency"]
-        # uniform in [lo, hi] from one random() call (random.randint's distribution here, a fifth of its cost)
-        at = now + (lo if lo == hi else lo + int(self.rng.random() * (hi - lo + 1)))
+        draws = self.draws
+        lo, span, loss = draws.get((src, dst), self.default_draw) if draws else self.default_draw
+        # uniform in [lo, hi] (span = hi - lo + 1) from one random() call (random.randint's distribution here, a
+        # fifth of its cost)
+        at = now + lo if span == 1 else now + lo + int(self.rng.random() * span)
         if self.fifo:  # in order per link: wait for the previous message on it (same draws, no reordering)
             last = self.fifo_last.get((src, dst), 0)
             if at < last:
@@ -160,7 +164,6 @@ class Network:
         if self.severing and self.is_cut(src, dst):
             sim.emit({"t": now, "type": "drop", "id": mid, "from": src, "to": dst, "reason": "cut"})
             return
-        loss = link["loss"]
         # The message in flight is itself the SimPy event that delivers it (no Timeout, no closure):
         # InFlight(env, at, self._arrive_callbacks, ev, lost), inlined (no __init__ frame): keep the two alike.
         rec = _new(InFlight)
@@ -169,6 +172,10 @@ class Network:
         rec._value = None
         rec._ok = True
         rec.ev = ev
+        rec.id = mid
+        rec.src = src
+        rec.dst = dst
+        rec.msg = msg
         rec.lost = loss > 0 and self.rng.random() < loss
         if dup_of is not None and self.fifo and not rec.lost:
             rec.lost = "duplicate"  # a TCP-like link: the receiver discards a copy it already has
@@ -179,46 +186,44 @@ class Network:
             self.send(src, dst, msg, dup_of=mid)
 
     def _arrive(self, rec):
-        ev = rec.ev
-        mid = ev["id"]
+        mid = rec.id
         in_flight = self.in_flight
         if mid not in in_flight:
             return  # already dropped (its link was cut while it flew)
-        dst = ev["to"]
+        dst = rec.dst
         sim = self.sim
         node = sim.nodes[dst]
-        if node.status == "up" and not rec.lost and not (self.severing and self.is_cut(ev["from"], dst)):
+        if node.status == "up" and not rec.lost and not (self.severing and self.is_cut(rec.src, dst)):
             # The common case, `self.deliver(rec)` inlined (one call less per message): keep the two alike.
             del in_flight[mid]
-            src = ev["from"]
+            src = rec.src
             pending = sim.pending
             pending.append({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})  # emit
             mark = len(pending)
-            node.on_message(src, ev["msg"])
+            node.on_message(src, rec.msg)
             if node._dirty or node._splices:
                 sim.flush(node, mark)  # its state before its sends (causal order)
             return
         if rec.lost:
             self._drop(rec, "loss" if rec.lost is True else rec.lost)
-        elif self.severing and self.is_cut(ev["from"], dst):
+        elif self.severing and self.is_cut(rec.src, dst):
             self._drop(rec, "cut")
         elif node.status == "crashed":
             self._drop(rec, "crashed")
         else:  # paused: it waits at the node until resume (or a crash drops it)
             rec.held = True
             node._held.append(("msg", rec))
-            self.sim.emit({"t": self.sim.env._now, "type": "hold", "id": ev["id"], "to": dst})
+            self.sim.emit({"t": self.sim.env._now, "type": "hold", "id": mid, "to": dst})
 
     def deliver(self, rec):
         """Hand a message to its (up) node: also inlined in _arrive."""
-        ev = rec.ev
-        mid, src, dst = ev["id"], ev["from"], ev["to"]
+        mid, src, dst = rec.id, rec.src, rec.dst
         del self.in_flight[mid]
         sim = self.sim
         sim.emit({"t": sim.env._now, "type": "deliver", "id": mid, "from": src, "to": dst})
         node = sim.nodes[dst]
         mark = len(sim.pending)
-        node.on_message(src, ev["msg"])  # = sim.dispatch(node, "on_message", src, msg), inlined
+        node.on_message(src, rec.msg)  # = sim.dispatch(node, "on_message", src, msg), inlined
         if node._dirty or node._splices:
             sim.flush(node, mark)
 
