@@ -24,6 +24,12 @@ class RaftChecker(Checker):
         # unlike a tuple): "parent term 'value" for str values, "parent term !repr(value)" otherwise ('1' vs 1)
         self.prefix_chain = {}
         self.first_prefix = {}  # index << 32 | term -> prefix id first seen (log matching)
+        # The last prefix id computed at each index (0-based), with its entry (the very object) and parent: a
+        # follower copying its leader's entry (shared, never changed in place) on the same prefix reuses it
+        # without building the key (most entries: the leader computes once, each follower finds it here)
+        self.last_entry = []
+        self.last_parent = array("q")
+        self.last_pid = array("q")
         # The committed log, as first committed anywhere (state machine safety, leader completeness):
         self.committed_log = []  # entry i is committed_log[i - 1] ([term, value], shared with the node's log)
         self.committed_pids = array("q")  # prefix id of the committed log up to each index
@@ -96,8 +102,15 @@ class RaftChecker(Checker):
             return
         chain = self.prefix_chain
         parent = ids[-1] if ids else 0
+        last_entry, last_parent, last_pid = self.last_entry, self.last_parent, self.last_pid
         for i in range(start, end):
-            term, value = log[i]
+            entry = log[i]
+            if i < len(last_entry) and last_entry[i] is entry and last_parent[i] == parent:
+                pid = last_pid[i]  # the same (parent, term, value) as last time at this index: the same id
+                ids.append(pid)
+                parent = pid
+                continue
+            term, value = entry
             # the prefix_chain key (see setup_checker)
             key = f"{parent} {term} '{value}" if value.__class__ is str else f"{parent} {term} !{value!r}"
             pid = chain.get(key)
@@ -111,6 +124,12 @@ class RaftChecker(Checker):
                                           f"{node.id}'s entry {i + 1} (term {term}) has a different log before it "
                                           "than another server's entry with the same index and term", node.id,
                                           key=("lm", node.id, term))
+            if i < len(last_entry):
+                last_entry[i], last_parent[i], last_pid[i] = entry, parent, pid
+            else:  # (i == len: indices are computed in order from 0)
+                last_entry.append(entry)
+                last_parent.append(parent)
+                last_pid.append(pid)
             ids.append(pid)
             parent = pid
 
