@@ -335,7 +335,8 @@ class RaftNode(Node):
         most = self.params.max_entries_per_append
         next_index, sent_upto = self.next_index, self.sent_upto
         send = self.ctx.send
-        for p in self.peers:
+        # = self.peers, in order: become_leader builds next_index from them (only a leader replicates)
+        for p in next_index:
             prev = next_index[p] - 1
             entries = log[prev:prev + most]
             sent_upto[p] = prev + len(entries)
