@@ -5,6 +5,10 @@ that they do not drift with the hunt's schedule generator.
   those partitions as owned (ModernConsumer.claimed): the coordinator frees whatever a member does not report, so
   reporting only what was consumed let it hand t0p1 to c2 while c1 was about to take it on waking (hunt
   reliability run, schedule 4,695: exclusive_ownership broken at 13,161 ms).
+- An answer to a heartbeat that timed out is discarded (Kafka's client failed that request and closed the
+  connection). c3's two heartbeats waited at a paused coordinator; the first was answered with t0p5, the second
+  (sent before that answer, owning nothing) freed t0p5 for c2, and c3 took t0p5 from the first answer while c2
+  held it (hunt after the fix above, schedule 8,015).
 """
 
 from simulator import Simulation
@@ -18,6 +22,36 @@ STALLED_MEMBER_LOSES_ITS_NEW_EPOCH = {
                       {"at": 130, "action": "stall", "node": "c1", "duration": 12000},
                       {"at": 133, "action": "stall", "node": "c3", "duration": 12000},
                       {"at": 1501, "action": "heal_all"}],
+}
+
+# The hunt's trial 8,014 (seed 1) from bench's kafka-consumer start, as it ran.
+PAUSED_COORDINATOR_ANSWERS_TWO_HEARTBEATS = {
+    "protocol": "kafka", "params": {"group_protocol": "consumer", "assignor": "uniform"}, "seed": 1,
+    "duration": 20000,
+    "interventions": [
+        {"at": 160, "action": "pause", "node": "broker"},
+        {"at": 172, "action": "crash", "node": "c2"},
+        {"at": 174, "action": "crash", "node": "leader"},
+        {"action": "stall", "node": "c3", "duration": 5000, "at": 237},
+        {"at": 639, "action": "crash", "node": "c1"},
+        {"at": 639, "action": "crash", "node": "c2"},
+        {"at": 639, "action": "crash", "node": "c4"},
+        {"at": 640, "action": "partition", "groups": [["c2"]]},
+        {"at": 654, "action": "set_link", "a": "broker", "b": "c1", "latency": [130, 493]},
+        {"at": 663, "action": "crash", "node": "leader"},
+        {"at": 839, "action": "restart", "node": "c1"},
+        {"at": 839, "action": "restart", "node": "c2"},
+        {"at": 839, "action": "restart", "node": "c4"},
+        {"at": 1174, "action": "restart", "node": "c3"},
+        {"at": 2140, "action": "heal_all"},
+        {"at": 5493, "action": "resume", "node": "broker"},
+        {"at": 5505, "action": "restart", "node": "c2"},
+        {"at": 5558, "action": "crash", "node": "coordinator"},
+        {"action": "stall", "node": "c4", "duration": 5000, "at": 6575},
+        {"action": "add_partitions", "topic": "t0", "count": 1, "at": 10037},
+        {"at": 10891, "action": "restart", "node": "c1"},
+        {"at": 12506, "action": "cut", "a": "c1", "b": "broker", "oneway": False},
+    ],
 }
 
 
@@ -59,3 +93,17 @@ def test_a_heartbeat_after_one_that_timed_out_is_a_full_request():
     for ev in full:  # the heartbeat before it got no answer within the request timeout (3,000 ms scaled)
         before = max(h["t"] for h in hbs if h["t"] < ev["t"])
         assert ev["t"] - before >= sim.nodes["c1"].params.request_timeout
+
+
+def test_an_answer_to_a_heartbeat_that_timed_out_is_discarded():
+    sim = Simulation(PAUSED_COORDINATOR_ANSWERS_TWO_HEARTBEATS)
+    events = sim.run()
+    assert sim.violations == []
+    # c3 sent two heartbeats to the paused coordinator; both were answered when it resumed, in order.
+    asked = [ev["msg"]["req"] for ev in sends(events, "ConsumerGroupHeartbeat", frm="c3") if ev["t"] < 5493]
+    answered = [ev["msg"]["req"] for ev in sends(events, "ConsumerGroupHeartbeatResponse", to="c3")
+                if ev["t"] == 5493]
+    assert len(answered) == 2 and answered == asked[-2:]
+    stale = next(ev for ev in sends(events, "ConsumerGroupHeartbeatResponse", to="c3") if ev["t"] == 5493)
+    assert "t0p5" in stale["msg"]["assignment"]  # the older answer grants t0p5 ...
+    assert not any(e[1] == "own" and e[2] == "t0p5" for e in sim.nodes["c3"].log)  # ... and c3 never takes it

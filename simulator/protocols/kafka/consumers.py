@@ -683,6 +683,7 @@ class ModernConsumer(Consumer):
         self.target = None  # the latest assignment from the coordinator
         self.reconciling = False
         self.hb_sent = None  # when the heartbeat in flight was sent (one at a time), or None
+        self.hb_req = None  # its request number: an answer to an older one (timed out) is discarded
         self.hb_again = False  # send another as soon as the one in flight is answered (an acknowledgement)
         self.full_hb = False  # the next heartbeat is a full one (after one timed out, or the coordinator was lost)
 
@@ -707,8 +708,11 @@ class ModernConsumer(Consumer):
                 self.full_hb = True
             self.hb_sent = self.now
             self.hb_again = False
-        msg = {"kind": "ConsumerGroupHeartbeat", "member_id": self.member_id, "instance_id": self.instance_id,
-               "epoch": self.generation if epoch is None else epoch, "topics": self.topics(),
+            self.seq += 1
+            self.hb_req = self.seq
+        msg = {"kind": "ConsumerGroupHeartbeat", "req": self.seq, "member_id": self.member_id,
+               "instance_id": self.instance_id, "epoch": self.generation if epoch is None else epoch,
+               "topics": self.topics(),
                "owned": self.claimed(), "rebalance_timeout": self.params.max_poll_interval}
         if self.full_hb:  # after a failure the client sends a full request: the answer has the assignment
             msg["full"], self.full_hb = True, False
@@ -772,6 +776,11 @@ class ModernConsumer(Consumer):
     @receives("ConsumerGroupHeartbeatResponse")
     def on_heartbeat_response(self, src, m):
         if m["sent_epoch"] < 0:
+            return
+        if m["req"] != self.hb_req:
+            # Kafka's client failed that request at its timeout (and closed the connection): an answer to it
+            # never arrives. Acting on one could take partitions the coordinator has since freed on the strength
+            # of the newer heartbeat's owned list.
             return
         self.hb_sent = None
         if self.phase in ("unjoined", "leaving", "fenced") or m["member_id"] != self.member_id:

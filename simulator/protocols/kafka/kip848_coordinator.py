@@ -76,8 +76,8 @@ class ConsumerCoordinator(Broker):
             self.publish()
 
     def reply(self, src, m, error, mem=None, assignment=None):
-        msg = {"kind": "ConsumerGroupHeartbeatResponse", "error": error, "member_id": m["member_id"],
-               "sent_epoch": m["epoch"], "epoch": mem["epoch"] if mem else -1,
+        msg = {"kind": "ConsumerGroupHeartbeatResponse", "req": m.get("req"), "error": error,
+               "member_id": m["member_id"], "sent_epoch": m["epoch"], "epoch": mem["epoch"] if mem else -1,
                "heartbeat_interval": self.params.consumer_heartbeat_interval}
         if assignment is not None:
             msg["assignment"] = assignment

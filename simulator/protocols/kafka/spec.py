@@ -25,7 +25,7 @@ def _ms(doc, default, lo, hi):
 class Kafka(KafkaWorkload, KafkaChecker, Controller, Protocol):
     name = "kafka"
     title = "Kafka consumer-group rebalancing"
-    version = "3"  # bump when a change alters traces: old share links then say their replay may differ
+    version = "4"  # bump when a change alters traces: old share links then say their replay may differ
     summary = ("Who consumes which partition: JoinGroup/SyncGroup barriers, eager vs cooperative rebalancing, "
                "static membership, KIP-848, and the duplicates a rebalance leaves behind.")
     nodes = Param(4, "consumer slots c1..cN (the group coordinator `broker`, or b1..bN with params.brokers, "
