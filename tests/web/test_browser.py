@@ -241,7 +241,7 @@ def test_with_many_nodes_the_node_menu_cuts_links_and_isolates_one_node_after_an
         menu_of(nid)
         menu.get_by_role("button", name="Isolate (cut all its links)").click()
         # the partition in force is drawn spread apart: the next node is clicked where it ends up
-        page.wait_for_function(f"(window.playground.snapshot.net.partition || []).length === {groups}")
+        page.wait_for_function(f"() => (window.playground.snapshot.net.partition || []).length === {groups}")
         page.wait_for_timeout(600)
     groups = snap(page)["net"]["partition"]
     assert ["n1"] in groups and ["n2"] in groups and snap(page)["net"]["cuts"] == [["n3", "n7"], ["n7", "n3"]]
