@@ -83,13 +83,15 @@ class _Wake(simpy.Event):
 
 
 class _Timer:
-    """A node's armed timer: when it fires (`fires`) and the SimPy event that will wake it (`wake`)."""
+    """A node's armed timer: when it fires (`fires`), the SimPy event that will wake it (`wake`), and whether the
+    view shows it (`visible`: its name is in the node's VISIBLE_TIMERS, read once when the timer is armed anew)."""
 
-    __slots__ = ("fires", "wake")
+    __slots__ = ("fires", "wake", "visible")
 
-    def __init__(self, fires, wake):
+    def __init__(self, fires, wake, visible):
         self.fires = fires
         self.wake = wake
+        self.visible = visible
 
 
 class _Call(simpy.Event):
@@ -399,7 +401,9 @@ class Simulation:
         timers = node._timers
         token = timers.get(name)
         if token is None:
-            timers[name] = _Timer(fires, _Wake(env, real, self._wake_callbacks, node, name))
+            visible = node.VISIBLE_TIMERS  # (a class attribute, read slowly: once per token, not per re-arm)
+            visible = visible is None or name in visible
+            timers[name] = _Timer(fires, _Wake(env, real, self._wake_callbacks, node, name), visible)
         else:
             token.fires = fires
             wake = token.wake
@@ -407,8 +411,8 @@ class Simulation:
             # woken already): then, or if it is due too late, schedule a new one.
             if wake.callbacks is None or wake.at > fires:
                 token.wake = _Wake(env, real, self._wake_callbacks, node, name)
-        visible = node.VISIBLE_TIMERS
-        if visible is None or name in visible:
+            visible = token.visible
+        if visible:
             node._deadlines[name] = [now, fires]
             node._dirty["timers"] = True
         return fires

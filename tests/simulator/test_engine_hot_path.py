@@ -161,3 +161,15 @@ def test_reused_prefix_ids_are_the_ones_the_keys_give(monkeypatch):
     assert len(runs[0]) >= 5
     assert runs[0] == runs[1]
     assert any(ev["type"] == "violation" for events, _, _ in runs[0] for ev in events)
+
+
+def test_only_visible_timers_reach_the_view_when_armed_anew_or_re_armed():
+    """set_timer reads VISIBLE_TIMERS once per token: Raft's heartbeat and quorum timers (armed and re-armed all
+    run long) never show in `timers`, its election timer always does."""
+    sim = Simulation({"protocol": "raft", "seed": 4, "nodes": 3, "duration": 3000, "params": {"check_quorum": True}})
+    shown = set()
+    for ev in sim.run():
+        if ev["type"] == "state" and "timers" in ev["changes"]:
+            shown.update(ev["changes"]["timers"])
+    armed = {name for node in sim.nodes.values() for name in node._timers}
+    assert shown == {"election"} and {"heartbeat", "quorum"} <= armed
