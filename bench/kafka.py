@@ -171,9 +171,7 @@ def fuzz(runs, brokers=1):
             if node.drift != 1.0:
                 sim.intervene({"action": "set_drift", "node": nid, "factor": 1.0})
         sim.intervene({"action": "heal_all"})
-        sim.network.overrides.clear()  # links back to the defaults, no loss or duplication: let it settle
-        sim.network.default["loss"] = 0
-        sim.network.duplicate = 0
+        sim.network.reset_links()  # links back to the defaults, no loss or duplication: let it settle
         sim.run()
         unsettled = any(sim.nodes[c].active for c in ids[len(bs):]) and not sim.protocol.settled()
         if sim.violations or unsettled:

@@ -84,6 +84,16 @@ class Network:
             lo, hi = cur["latency"]
             self.draws[pair] = (lo, hi - lo + 1, cur["loss"])
 
+    def reset_links(self, loss=0.0, duplicate=0.0):
+        """Every link back to the default latency with this loss and duplication (benchmarks let a run settle;
+        `send` draws from `draws`/`default_draw`, so those change with it)."""
+        self.overrides.clear()
+        self.draws.clear()
+        self.default["loss"] = loss
+        lo, hi = self.default["latency"]
+        self.default_draw = (lo, hi - lo + 1, loss)
+        self.duplicate = duplicate
+
     def is_cut(self, src, dst):
         """Whether a message from src to dst is dropped: a cut, or islands apart with no bridge since."""
         if (src, dst) in self.cuts:

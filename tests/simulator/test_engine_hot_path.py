@@ -125,6 +125,18 @@ def test_link_draws_follow_the_link_settings():
     assert seen == {(10, 20), (50, 50), (70, 90)}
 
 
+def test_reset_links_ends_loss_everywhere_for_what_is_sent_next():
+    """Benchmarks let a lossy run settle with reset_links: every send after it arrives, at the default latency."""
+    sim = Simulation({"protocol": "raft", "seed": 4, "nodes": 3, "duration": 6000,
+                      "network": {"latency": [10, 20], "loss": 0.5,
+                                  "links": [{"a": "n1", "b": "n2", "latency": [50, 60], "loss": 1.0}]}})
+    sim.advance(3000)
+    sim.network.reset_links()
+    sent = [ev for ev in sim.run() if ev["type"] == "send" and ev["t"] >= 3000]
+    assert sent and not any(ev.get("lost") for ev in sent)
+    assert all(10 <= ev["deliver_at"] - ev["t"] <= 20 for ev in sent)
+
+
 def without_reuse(monkeypatch):
     """Make the Raft checker compute every prefix id from its key (no reuse of the last id at an index)."""
     real = RaftChecker._log_matching
