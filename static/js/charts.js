@@ -234,8 +234,16 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     width = w;
     plotHeight = hgt;
     if (plot && w >= 80 && hgt >= 40) plot.setSize({ width: w, height: hgt });
-    drawNow();
+    // through the same rate limit as the data: a panel whose scrollbar comes and goes resizes every frame
+    scheduleDraw();
   });
+
+  function scheduleDraw() {
+    if (timer) return;
+    const wait = REDRAW_MS - (performance.now() - drawnAt);
+    if (wait <= 0) drawNow();
+    else timer = setTimeout(drawNow, wait);
+  }
   resize.observe(host);
 
   /** Where on the time axis a pointer event is (CSS zoom of the panel included: ratios, not pixels). */
@@ -337,10 +345,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     },
 
     draw() {
-      if (timer) return;
-      const wait = REDRAW_MS - (performance.now() - drawnAt);
-      if (wait <= 0) drawNow();
-      else timer = setTimeout(drawNow, wait);
+      scheduleDraw();
     },
 
     /** The points kept: [[t, v1, v2, ...], ...] (tests read it through the element's `chart` property). */
