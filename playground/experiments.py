@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -26,14 +25,13 @@ from django.conf import settings
 from simulator.errors import PlaygroundError
 from simulator.experiments import csv_lines, normalize_experiment, run_experiment, spread_over
 
-from .compute import dask_client
+from .compute import BackgroundRun, Slots, dask_client
 
 log = logging.getLogger("playground.experiments")
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "experiments"
 
-_running = [0]  # experiment runs in progress in this process
-_running_lock = threading.Lock()
+_slots = Slots()  # experiment runs in progress in this process
 
 
 class ExperimentRefused(PlaygroundError):
@@ -140,18 +138,13 @@ def result_messages(result):
     return [{"type": "result_part", "part": i, "parts": len(chunks), "text": chunk} for i, chunk in enumerate(chunks)]
 
 
-class ExperimentRun:
+class ExperimentRun(BackgroundRun):
     """The experiment run of one connection. `send(dict)` is an async callable that delivers to the client."""
 
     def __init__(self, send, name="experiment"):
+        super().__init__()
         self.send = send
         self.name = name
-        self.task = None
-        self.cancelled = None
-
-    @property
-    def busy(self):
-        return self.task is not None and not self.task.done()
 
     async def start(self, msg):
         if self.busy:
@@ -160,19 +153,11 @@ class ExperimentRun:
         # checking builds every row's simulation once (normalize_experiment): 0.3 s for 1,000 gossip nodes
         exp = await asyncio.to_thread(experiment_spec, msg.get("experiment"), trials=msg.get("trials"),
                                       seed=msg.get("seed"), rows=msg.get("rows"))
-        with _running_lock:
-            if _running[0] >= _setting("PLAYGROUND_EXPERIMENT_CONCURRENT", 2):
-                raise ExperimentRefused("too_busy", "the server is running as many experiments as it can: try "
-                                        "again in a minute")
-            _running[0] += 1
-        cancelled = self.cancelled = threading.Event()
-        loop = asyncio.get_running_loop()
-        queue = asyncio.Queue()
+        if not _slots.take(_setting("PLAYGROUND_EXPERIMENT_CONCURRENT", 2)):
+            raise ExperimentRefused("too_busy", "the server is running as many experiments as it can: try "
+                                    "again in a minute")
 
-        def put(item):
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-
-        def work():
+        def work(cancelled, put):
             done_per_row = [0] * len(exp["sweep"])
 
             def on_rows(rows, done, total):
@@ -194,19 +179,12 @@ class ExperimentRun:
             except Exception as err:  # a bug: logged, the client told
                 log.error("%s: experiment failed", self.name, exc_info=err)
                 put(("failed", err))
-            finally:  # counted until the thread really ends
-                with _running_lock:
-                    _running[0] -= 1
 
-        try:
-            threading.Thread(target=work, name=f"experiment-{self.name}", daemon=True).start()
-        except BaseException:
-            with _running_lock:
-                _running[0] -= 1
-            raise
+        queue, cancelled = self.launch(_slots, work, f"experiment-{self.name}")
         await self.send({"type": "started", "total": len(exp["sweep"]) * exp["trials"],
                          "rows": [v["label"] for v in exp["sweep"]], "experiment": exp})
-        self.task = loop.create_task(self._relay(queue, cancelled), name=f"experiment-{self.name}")
+        self.task = asyncio.get_running_loop().create_task(self._relay(queue, cancelled),
+                                                           name=f"experiment-{self.name}")
 
     async def _relay(self, queue, cancelled):
         max_seconds = _setting("PLAYGROUND_EXPERIMENT_MAX_SECONDS", 300)
@@ -239,24 +217,10 @@ class ExperimentRun:
         finally:
             cancelled.set()  # the thread stops after the batch of trials in progress
 
-    async def cancel(self, notify=True):
-        task = self.task
-        if task is None or task.done():
-            return False
-        self.cancelled.set()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        if notify:
-            await self.send({"type": "cancelled"})
-        return True
-
-    async def close(self):
-        await self.cancel(notify=False)
+    async def notify_cancelled(self):
+        await self.send({"type": "cancelled"})
 
 
 def running_experiments():
     """How many experiment runs this process has going (for tests)."""
-    return _running[0]
+    return _slots.count

@@ -16,19 +16,17 @@ is cancelled by `hunt_cancel` and when the client leaves.
 
 import asyncio
 import logging
-import threading
 import time
 
 from django.conf import settings
 
 from simulator.errors import PlaygroundError
 
-from .compute import dask_client
+from .compute import BackgroundRun, Slots, dask_client
 
 log = logging.getLogger("playground.hunting")
 
-_running = [0]  # hunts in progress in this process
-_running_lock = threading.Lock()
+_slots = Slots()  # hunts in progress in this process
 
 
 class HuntRefused(PlaygroundError):
@@ -44,7 +42,7 @@ def _setting(name, default):
 
 def running_hunts():
     """How many hunts this process is running now (for tests)."""
-    return _running[0]
+    return _slots.count
 
 
 def _whole(msg, key, lo, hi, default):
@@ -54,17 +52,12 @@ def _whole(msg, key, lo, hi, default):
     return value
 
 
-class Hunting:
+class Hunting(BackgroundRun):
     """The hunt of one session (`session.hunting`)."""
 
     def __init__(self, session):
+        super().__init__()
         self.session = session
-        self.task = None
-        self.cancelled = None  # threading.Event of the hunt in progress
-
-    @property
-    def busy(self):
-        return self.task is not None and not self.task.done()
 
     async def start(self, msg):
         s = self.session
@@ -73,11 +66,9 @@ class Hunting:
         max_budget = _setting("PLAYGROUND_HUNT_MAX_BUDGET", 2000)
         budget = _whole(msg, "budget", 1, max_budget, min(max_budget, _setting("PLAYGROUND_HUNT_BUDGET", 100)))
         seed = _whole(msg, "seed", 0, 2 ** 31 - 1, 1)
-        with _running_lock:
-            if _running[0] >= _setting("PLAYGROUND_HUNT_CONCURRENT", 2):
-                raise HuntRefused("too_busy", "the server is running as many hunts as it can: try again in a "
-                                  "few seconds")
-            _running[0] += 1
+        if not _slots.take(_setting("PLAYGROUND_HUNT_CONCURRENT", 2)):
+            raise HuntRefused("too_busy", "the server is running as many hunts as it can: try again in a "
+                              "few seconds")
         try:
             await s.travel.idle()
             scenario = s.recorded_scenario()
@@ -85,17 +76,10 @@ class Hunting:
             for key in ("title", "description", "layout"):
                 scenario.pop(key, None)
         except BaseException:
-            with _running_lock:
-                _running[0] -= 1
+            _slots.give_back()
             raise
-        cancelled = self.cancelled = threading.Event()
-        loop = asyncio.get_running_loop()
-        queue = asyncio.Queue()
 
-        def put(item):
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-
-        def work():
+        def work(cancelled, put):
             from simulator.hunt import iter_hunt
 
             try:
@@ -115,17 +99,10 @@ class Hunting:
             except Exception as err:  # a bug: logged, the client told, the session goes on
                 log.error("session %s: hunt failed", s.room, exc_info=err)
                 put(("failed", err))
-            finally:  # counted until the thread really ends (a cancelled hunt ends after its step in progress)
-                with _running_lock:
-                    _running[0] -= 1
 
-        try:
-            threading.Thread(target=work, name=f"hunt-{s.room}", daemon=True).start()
-        except BaseException:
-            with _running_lock:
-                _running[0] -= 1
-            raise
-        self.task = loop.create_task(self._relay(queue, cancelled, msg.get("id")), name=f"hunt-{s.room}")
+        queue, cancelled = self.launch(_slots, work, f"hunt-{s.room}")
+        self.task = asyncio.get_running_loop().create_task(self._relay(queue, cancelled, msg.get("id")),
+                                                           name=f"hunt-{s.room}")
 
     async def _relay(self, queue, cancelled, req_id):
         """Send the hunt's events to the client as they come, within the time limit."""
@@ -168,24 +145,11 @@ class Hunting:
             out["id"] = req_id
         await self.session.emit(dumps(out), broadcast=False)
 
-    async def cancel(self, notify=True):
-        task = self.task
-        if task is None or task.done():
-            return False
-        self.cancelled.set()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        if notify and not self.session.closed:
+    async def notify_cancelled(self):
+        if not self.session.closed:
             from .session import dumps
 
             await self.session.emit(dumps({"type": "hunt_cancelled"}), broadcast=False)
-        return True
-
-    async def close(self):
-        await self.cancel(notify=False)
 
 
 async def _hunt(session, msg):
