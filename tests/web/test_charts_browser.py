@@ -27,8 +27,17 @@ def times(page):
 
 
 def paused_at(page):
+    """Pause is optimistic on the page: frames the server sent before it heard the pause still arrive, so wait
+    until the snapshot's moment has stopped moving (CI once read 3300 while a frame to 3401 was in flight)."""
     page.wait_for_function("() => !window.playground.state.playing")
-    return page.evaluate("window.playground.snapshot.t")
+    t = page.evaluate("window.playground.snapshot.t")
+    for _ in range(20):
+        page.wait_for_timeout(400)
+        now = page.evaluate("window.playground.snapshot.t")
+        if now == t:
+            return t
+        t = now
+    raise AssertionError(f"the run still moves 8 s after a pause (t = {t})")
 
 
 def toggle_play(page):
