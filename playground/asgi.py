@@ -32,5 +32,6 @@ application = ProtocolTypeRouter({
 
 # Everything loaded so far (Django, Channels, the simulator: some 100,000 objects) lives as long as the process.
 # Freezing it keeps the cyclic GC's full collections from scanning it again and again: they stalled every live
-# session at once for 100-200 ms (bench/ws.py p99), and take a few ms after this.
+# session at once for 100-200 ms (bench/ws.py p99), and take a few ms after this. Later full passes are paced by
+# playground/upkeep.py (started with the first WebSocket).
 gc.freeze()

@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from simulator.errors import PlaygroundError
 
-from . import classroom, loopwatch
+from . import classroom, loopwatch, upkeep
 from .session import WRITE_BUFFER_BYTES, WRITE_BUFFER_POLL, ClientError, Session, Viewer, dumps, parse_message
 
 log = logging.getLogger("playground.ws")
@@ -59,6 +59,7 @@ class WriteBufferProbe:
 
     async def __call__(self, scope, receive, send):
         loopwatch.start_if_asked()  # benchmarks only
+        upkeep.start()  # the GIL's switch interval, paced full GC passes
         return await self.application({**scope, PROTOCOL_SCOPE_KEY: daphne_protocol(send)}, receive, send)
 
 
@@ -200,6 +201,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
                         await layer.group_send(room_group(self.session.room), {"type": "room.closed"})
                 if self.viewer is not None:
                     await self._leave_room()
+            self.session.release()
 
     async def _reader_keeps_up(self):
         """Wait while our transport holds more than WRITE_BUFFER_BYTES the client has not read: its requests

@@ -206,6 +206,10 @@ PLAYGROUND_BUILD_WORKERS = env_number("PLAYGROUND_BUILD_WORKERS", 2, low=1)
 # most the page shows) holds 1,100-2,100; two 2,000-node push-pull runs at 50,000 each made full GC passes of
 # 0.3-0.8 s in bench/attack.py.
 PLAYGROUND_LIVE_MAX_SCHEDULED = env_number("PLAYGROUND_LIVE_MAX_SCHEDULED", 20_000, low=1000)
+# The event loop's upkeep (playground/upkeep.py): a 0.5 ms GIL switch interval, and full cyclic GC passes paced
+# by the loop instead of whenever a thread allocates (they stalled every session for 100-540 ms). Tests turn it
+# off in the pytest process (its loops are short-lived); the servers they start have it on.
+PLAYGROUND_GC_PACING = env_bool("PLAYGROUND_GC_PACING", True)
 # Benchmarks only (bench/attack.py --watch): log the stack of any event-loop stall longer than this many ms, and
 # slow cyclic GC passes (playground/loopwatch.py). 0: off.
 PLAYGROUND_LOOP_WATCH_MS = env_number("PLAYGROUND_LOOP_WATCH_MS", 0, low=0)

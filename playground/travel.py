@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import threading
+import traceback
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,11 +70,35 @@ def _workers():
         return _pool
 
 
+_disposer = None  # one thread freeing the runs sessions are done with
+
+
+def dispose_later(sim):
+    """Free a run nothing uses any more, in a thread of its own and in pieces (Simulation.dispose): else it waits,
+    as cyclic garbage, for a full GC pass that holds every session of the process while it walks it."""
+    global _disposer
+    if sim is None:
+        return
+    with _pool_lock:
+        if _disposer is None:
+            _disposer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playground-dispose")
+        _disposer.submit(_exhaust, sim.dispose())
+
+
+def _exhaust(pieces):
+    try:
+        for _ in pieces:
+            pass
+    except Exception:  # a bug: the run is left to the GC, nothing else is affected
+        log.exception("disposing of a run failed")
+
+
 def _forget_workers():
     """In a forked child (a test's live server, a pre-forking server): none of the parent's threads exist
     there, so its pool would take jobs and never run them. The child makes its own on first use."""
-    global _pool, _pool_lock
+    global _pool, _pool_lock, _disposer
     _pool = None
+    _disposer = None
     _pool_lock = threading.Lock()
     _running[0] = 0
 
@@ -94,6 +119,11 @@ def _work(budget, fn, *args):
         budget.begin()
         try:
             return fn(*args)
+        except BaseException as err:
+            # its traceback's frames hold the re-simulation it abandoned (a 2,000-node gossip run: 500,000 objects),
+            # and the future holding it is in a reference cycle: without this only a full GC pass frees them
+            traceback.clear_frames(err.__traceback__)
+            raise
         finally:
             budget.end()
     finally:
@@ -142,6 +172,7 @@ class Travel:
         self.history = None  # TimeMachine of the current run
         self._busy = False  # a worker thread is using the simulation (a request's job, a checkpoint copy)
         self._done = asyncio.Event()  # set when it is done
+        self._dropping = set()  # tasks waiting to free a run a worker thread still uses (drop)
         self._request = None  # (task, budget) of the request in progress (seek, step back, save, export)
 
     # --- hooks -------------------------------------------------------------------------------------
@@ -203,6 +234,23 @@ class Travel:
             await asyncio.wait([task])
         while self._busy:
             await self._done.wait()
+
+    def drop(self, sim):
+        """This session is done with `sim`: free it (dispose_later) once no worker thread uses it."""
+        if sim is None:
+            return
+        if not self._busy:
+            dispose_later(sim)
+            return
+
+        async def when_idle():
+            while self._busy:
+                await self._done.wait()
+            dispose_later(sim)
+
+        task = asyncio.get_running_loop().create_task(when_idle())
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
 
     async def close(self):
         """The client left: cancel the request in progress and wait until its worker thread let go (the next
@@ -431,6 +479,8 @@ class Travel:
     async def _install(self, landing, reason, msg):
         s = self.session
         async with s._lock:
+            if s.sim is not landing.sim:
+                self.drop(s.sim)  # the run it left, kept by the seek as a checkpoint (packed): the objects can go
             s.sim = landing.sim
             s.backlog = list(landing.backlog)
             s.playing = False

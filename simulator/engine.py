@@ -14,8 +14,10 @@ Events are plain dicts appended to `self.pending` and taken with `drain()`;
 because no other event changes a node.
 """
 
+import collections
 import copy
 import gc
+import itertools
 import random
 import sys
 from collections.abc import Mapping
@@ -109,6 +111,27 @@ def _run_call(event):
 
 _CALL_CALLBACKS = (_run_call,)  # shared by every _Call (SimPy only iterates it)
 _new = object.__new__
+
+
+DISPOSE_PIECE = 20_000  # items freed at a time by Simulation.dispose (about 4 ms of deallocation at most)
+
+
+def _empty(container, piece):
+    """Empty a big list, deque or dict `piece` items at a time (a generator: yields between pieces)."""
+    if isinstance(container, list):
+        while container:
+            del container[-piece:]
+            yield
+    elif isinstance(container, dict):
+        while container:
+            for key in list(itertools.islice(container, piece)):
+                del container[key]
+            yield
+    elif isinstance(container, collections.deque):
+        while container:
+            for _ in range(min(piece, len(container))):
+                container.pop()
+            yield
 
 
 class Simulation:
@@ -557,6 +580,24 @@ class Simulation:
             "messages": self.network.messages(),
             "net": self.network.state(),
         }
+
+    def dispose(self, piece=DISPOSE_PIECE):
+        """Free this run now, in pieces: a generator (exhaust it); the simulation is unusable afterwards.
+
+        A run's parts reference one another (the simulation, its nodes and their context, the network, SimPy's
+        queue of events that point back at the environment), so once dropped it waits for a full pass of the
+        cyclic GC, which walks every object of the process in one go, holding the GIL: a 2,000-node push-pull
+        gossip run 8 ms in is 1.6 million objects and a 570 ms pass. Here its big containers are emptied
+        `piece` items at a time and then its parts' attributes cleared, so reference counting frees it and a
+        thread doing this gives the GIL up between pieces (each a few ms at most)."""
+        parts = [self, self.env, self.network, self.protocol, self.context, *self.nodes.values()]
+        for part in parts:
+            for value in list(vars(part).values()):
+                yield from _empty(value, piece)
+        for i, part in enumerate(parts):
+            vars(part).clear()
+            if i % 64 == 63:
+                yield
 
     def recorded_scenario(self):
         """The scenario so far: seed + parameters + every intervention at its time (replays exactly)."""

@@ -192,6 +192,13 @@ def _packed(sim, warned):
     return Checkpoint(sim, blob, 0.0, len(blob))
 
 
+def _dispose(sim):
+    """Free a copy a refused or cancelled travel made (Simulation.dispose: not left to the cyclic GC)."""
+    if sim is not None:
+        for _ in sim.dispose():
+            pass
+
+
 class TimeMachine:
     """Checkpoints and the frontier of one live run. Call `observe(sim)` whenever the run has moved on."""
 
@@ -352,11 +359,13 @@ class TimeMachine:
         return max(self.end(sim), sim.duration)
 
     # --- travelling ----------------------------------------------------------------------------------
-    def _restore(self, cp, branch):
+    def _restore(self, cp, branch, restored=None):
         self._hot = cp
         if cp.applied and branch[cp.applied - 1] != cp.last_applied:  # (the genesis one has none applied)
             raise AssertionError("checkpoint is not on the current branch")  # a bug, not a user error
         sim = cp.simulation()
+        if restored is not None:
+            restored.append(sim)
         sim.scripted = [dict(iv) for iv in reversed(branch[cp.applied:])]
         events = sim.drain()  # events up to the checkpoint: already seen
         return sim, (events[-1]["t"] if events else None)
@@ -436,6 +445,7 @@ class TimeMachine:
             raise TravelError("bad_t", "t: must be a whole number of simulated ms, 0 or more", "t")
         self.check_seek(sim, t, budget)
         saved = self._saved_state()
+        new = None
         try:
             branch = branch_of(sim)
             if adopt:
@@ -445,6 +455,7 @@ class TimeMachine:
             last = self._scan_to(new, t, observe=True, budget=budget)
         except (TooCostly, Cancelled):
             self._put_back(saved)
+            _dispose(new)
             raise
         self._learn(budget)
         return Landing(new, new.snapshot(), [], last if last is not None else last_t)
@@ -467,20 +478,27 @@ class TimeMachine:
             raise TravelError("at_start", "this is the start of the run: there is no earlier event")
         self.check_rewind(sim, position, hint, budget)
         saved = self._saved_state()
+        restored = []
         try:
-            landing = self._rewind(sim, position, hint, adopt, budget)
+            landing = self._rewind(sim, position, hint, adopt, budget, restored)
         except (TooCostly, Cancelled):
             self._put_back(saved)
+            for abandoned in restored:
+                _dispose(abandoned)
             raise
+        for abandoned in restored:  # copies it started over from (a wrong hint, the two-pass search)
+            if abandoned is not landing.sim:
+                _dispose(abandoned)
         self._learn(budget)
         return landing
 
-    def _rewind(self, sim, position, hint, adopt, budget):
+    def _rewind(self, sim, position, hint, adopt, budget, restored):
+        """(rewind's work; `restored` collects the copies it makes, for rewind to free if it fails)"""
         branch = branch_of(sim)
         if adopt:
             self.adopt(sim)
         cp = next(cp for cp in reversed(self.checkpoints) if cp.events <= position)
-        s, last_t = self._restore(cp, branch)
+        s, last_t = self._restore(cp, branch, restored)
         if cp.events == position:
             return Landing(s, s.snapshot(), [], last_t)
         if hint is not None and s.now < hint - 2 * SCAN_CHUNK_MS:
@@ -492,7 +510,7 @@ class TimeMachine:
         if hint is not None and s.now < hint:
             last = self._scan_to(s, hint, budget=budget)
             if s.event_count > position:  # a wrong hint: start again without it
-                s, last_t = self._restore(cp, branch)
+                s, last_t = self._restore(cp, branch, restored)
                 hint = None
             elif last is not None:
                 last_t = last
@@ -511,7 +529,7 @@ class TimeMachine:
                 else:
                     if s.now > horizon:
                         raise TravelError("lost", f"event {position} is not in this run")  # only if called wrongly
-            s, _ = self._restore(cp, branch)
+            s, _ = self._restore(cp, branch, restored)
             if s.now < t_last:
                 last = self._scan_to(s, t_last, budget=budget)
                 if last is not None:

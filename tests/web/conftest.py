@@ -31,6 +31,9 @@ def fresh_cache(settings):
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": "playground-tests"}}
+    # no loop upkeep in the pytest process (playground/upkeep.py): its loops live one test, and a loop closed
+    # under the pacing task would leave automatic full GC passes off for the rest of the session
+    settings.PLAYGROUND_GC_PACING = False
     cache.clear()
     yield
 
@@ -140,6 +143,7 @@ def _live_application(db_blocker):
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     settings.SECRET_KEY = "browser-tests-only"
     settings.SECRET_KEY_FROM_ENV = True
+    settings.PLAYGROUND_GC_PACING = True  # as in production (the pytest process turns it off for its own loops)
     from playground.asgi import application
 
     return application
