@@ -44,7 +44,7 @@ setupRenderLoop(page, { clock: $("#clock"), toolbar: $("#proto-toolbar") });
 const timeline = setupTimeline(page);
 page.timeline = timeline; // views seek through it (ctx.seek, static/js/page/views.js)
 let inspector = null; // the space-time diagram and the message inspector (static/js/page/spacetime.js, inspector.js)
-const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id) });
+const spacetime = setupSpacetime(page, { inspect: (id) => inspector.open(id), uninspect: () => inspector.close() });
 inspector = setupInspector(page, (id) => spacetime.model.messages.get(id) || null);
 setupFeedHistory(page, spacetime); // the feed follows time (after the diagram: it reads the diagram's branch log)
 setupStoryStep(page);

@@ -10,8 +10,13 @@
 // by height. "Download SVG" renders the same window, from the same geometry, as an SVG file with one
 // <g data-msg="<message id>"> per arrow.
 //
-// setupSpacetime(page, { inspect }) -> { root, model, render(), exportSvg(), arrowAt(x, y), arrowPoint(id),
-// drawnIds(), selected, ... }; the root carries data-view="spacetime" (and data-selected, data-hovered).
+// The keyboard: the canvas is focusable (Tab); ←/→ (↑/↓, Home/End) move a cursor over the messages of the window in
+// time order, highlighted as a hovered arrow is and read out by a polite live region; Enter inspects it (as a click
+// does), Escape lets go of it (and of the message inspected). A message that leaves the window leaves the cursor.
+//
+// setupSpacetime(page, { inspect, uninspect }) -> { root, model, render(), exportSvg(), arrowAt(x, y), arrowPoint(id),
+// drawnIds(), selected, cursor, ... }; the root carries data-view="spacetime" (and data-selected, data-hovered,
+// data-cursor).
 
 import { h, fmtTime, GREY } from "../util.js";
 import { drawScene, buffersOf } from "./spacetime-draw.js";
@@ -227,7 +232,15 @@ function describe(m) {
       : m.how === "unknown" ? " · its end was jumped over" : " · in flight"}`;
 }
 
-export function setupSpacetime(page, { inspect }) {
+/** What the keyboard's cursor reads out about a message: "n1 → n3 AppendEntries, sent 1,204 ms, received 1,209 ms". */
+export function sayMessage(m) {
+  const ms = (t) => `${Math.round(t).toLocaleString("en")} ms`;
+  return `${m.from} → ${m.to} ${m.msg ? m.msg.kind : "message"}, sent ${ms(m.sent)}, ${
+    m.how === "deliver" ? `received ${ms(m.end)}` : m.how === "drop" ? `dropped ${ms(m.end)} (${m.reason})`
+      : m.how === "unknown" ? "its end was jumped over" : `in flight, due ${ms(m.due)}`}`;
+}
+
+export function setupSpacetime(page, { inspect, uninspect = () => {} }) {
   const { state } = page;
   const stageCol = document.querySelector(".stage-col");
   const stage = document.querySelector(".stage");
@@ -242,6 +255,7 @@ export function setupSpacetime(page, { inspect }) {
   let hovered = []; // message ids highlighted (an arrow or a feed line under the pointer)
   let hoverKey = "";
   let selected = null;
+  let cursor = null; // the message id the keyboard's cursor is on (highlighted as a hovered arrow is)
   let dirty = true;
   let lastDraw = 0;
   let paintMs = 0; // what a redraw costs (a moving average, ms)
@@ -249,8 +263,10 @@ export function setupSpacetime(page, { inspect }) {
   let grid = null; // hit-test buckets of `last`, built when first needed
 
   // --- DOM -------------------------------------------------------------------------------------------
-  const canvas = h("canvas", { class: "st-canvas", role: "img",
+  // (role application: a screen reader passes the arrow keys on to it instead of browsing with them)
+  const canvas = h("canvas", { class: "st-canvas", role: "application", tabindex: "0", "aria-roledescription": "diagram",
                                "aria-label": "Space-time diagram: a lane per node, time flows down" });
+  const said = h("p", { class: "sr-only st-said", role: "status", "aria-live": "polite" }); // what the cursor is on
   const kinds = h("select", { class: "st-kinds", "aria-label": "Message kind", title: "Show one kind of message" },
     h("option", { value: "" }, "all kinds"));
   const hb = h("input", { type: "checkbox", class: "st-hb" });
@@ -265,7 +281,7 @@ export function setupSpacetime(page, { inspect }) {
   const bar = h("div", { class: "st-bar" }, back, zoomIn, zoomOut, followBtn,
     h("label", { class: "st-check", title: "Hide heartbeats (empty AppendEntries, pings, acks)" }, hb, " hide heartbeats"),
     kinds, svgBtn, info);
-  const body = h("div", { class: "st-body" }, canvas);
+  const body = h("div", { class: "st-body" }, canvas, said);
   const root = h("section", { class: "spacetime", "data-view": "spacetime", "aria-label": "Space-time diagram",
                               hidden: true }, bar, body);
   stage.after(root);
@@ -331,6 +347,7 @@ export function setupSpacetime(page, { inspect }) {
   }
 
   function hoverLink(link) {
+    if (!link && cursor !== null && model.messages.has(cursor)) link = linkOf(model.messages.get(cursor)); // (it stays lit)
     const ids = idsOf(link);
     const key = link ? `${link.from || ""}:${link.t}:${ids.join(" ")}` : "";
     if (key === hoverKey) return;
@@ -380,6 +397,92 @@ export function setupSpacetime(page, { inspect }) {
     const g = e.target.closest && e.target.closest(".msg[data-msg]");
     if (g) open(Number(g.dataset.msg));
   });
+
+  // --- the keyboard: a cursor over the window's messages in time order ------------------------------------------
+  /** The message records drawn last, in time order (sent, then id). */
+  function inView() {
+    if (!last) return [];
+    return last.arrows.rec.slice(0, last.arrows.n).sort((a, b) => a.sent - b.sent || a.id - b.id);
+  }
+
+  function say(text) {
+    said.textContent = text;
+  }
+
+  function setCursor(id) {
+    cursor = id;
+    if (id === null) delete root.dataset.cursor;
+    else root.dataset.cursor = String(id);
+    hoverKey = null; // (the same link as before is lit again: the pointer may have lit another since)
+    hoverLink(id === null ? null : linkOf(model.messages.get(id)));
+  }
+
+  /** Move the cursor by `step` messages (±Infinity: the last or the first); with none yet, from the window's edge. */
+  function moveCursor(step) {
+    const list = inView();
+    if (!list.length) {
+      say("No messages in view");
+      return;
+    }
+    let i = list.findIndex((m) => m.id === cursor);
+    if (i < 0) i = list.findIndex((m) => m.id === selected); // (from the message inspected, if it is in view)
+    const to = step === Infinity ? list.length - 1 : step === -Infinity ? 0
+      : i < 0 ? (step > 0 ? 0 : list.length - 1) : Math.max(0, Math.min(list.length - 1, i + step));
+    const m = list[to];
+    setCursor(m.id);
+    say(`${sayMessage(m)} (${to + 1} of ${list.length})`);
+  }
+
+  function clearCursor(text) {
+    if (cursor === null) return;
+    setCursor(null);
+    if (text) say(text);
+  }
+
+  const MOVES = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: -Infinity, End: Infinity, PageDown: 10, PageUp: -10 };
+  // on the window, capturing: before the page's own ←/→ (step the run) and a lesson's (next, back)
+  window.addEventListener("keydown", (ev) => {
+    if (ev.target !== canvas || ev.metaKey || ev.ctrlKey || ev.altKey) return;
+    if (ev.key in MOVES) {
+      moveCursor(MOVES[ev.key]);
+    } else if (ev.key === "Enter") {
+      if (cursor === null) return;
+      open(cursor); // as a click does
+    } else if (ev.key === "Escape") {
+      if (cursor === null && selected === null) return;
+      const wasOpen = selected !== null;
+      clearCursor(null);
+      unselect();
+      say(wasOpen ? "Selection cleared, inspector closed" : "Selection cleared");
+    } else {
+      return;
+    }
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  }, true);
+  canvas.addEventListener("mousedown", (ev) => ev.preventDefault()); // a click inspects; it does not take the keys
+  canvas.addEventListener("blur", () => clearCursor(null));
+  canvas.addEventListener("focus", () => { label(true); });
+
+  /** The canvas's name says how many messages are in view (not while focused: a name that changes is read out). */
+  function label(force = false) {
+    if (!force && document.activeElement === canvas) return;
+    const n = last ? last.arrows.n : 0;
+    const text = `Space-time diagram: ${n.toLocaleString("en")} message${n === 1 ? "" : "s"} in view; arrow keys select a message, Enter opens it`;
+    if (canvas.getAttribute("aria-label") !== text) canvas.setAttribute("aria-label", text);
+  }
+
+  /** The inspected message is let go of: nothing selected, the inspector closed. */
+  function unselect() {
+    if (selected === null) return;
+    selected = null;
+    delete root.dataset.selected;
+    for (const el of document.querySelectorAll(".msg.sel")) el.classList.remove("sel");
+    if (page.feed) page.feed.mark("linked-sel", []);
+    page.emit("link-select", null);
+    uninspect();
+    dirty = true;
+  }
 
   function open(id) {
     selected = id;
@@ -796,7 +899,12 @@ export function setupSpacetime(page, { inspect }) {
     const [t0, t1] = windowOf();
     last = layout(width, height, t0, t1);
     grid = null;
+    if (cursor !== null && !last.arrows.rec.slice(0, last.arrows.n).some((m) => m.id === cursor)) {
+      clearCursor("The selected message is out of view"); // (a seek, a zoom, the window following the run)
+      dirty = false;
+    }
     paint(last);
+    label();
     const shown = last.arrows.n;
     followBtn.disabled = follow;
     info.textContent = `${fmtTime(t0)} – ${fmtTime(t1)} · ${shown.toLocaleString("en")} message${shown === 1 ? "" : "s"}${
@@ -890,7 +998,7 @@ export function setupSpacetime(page, { inspect }) {
 
   const api = { root, model, get log() { return log; }, setMode, render, exportSvg, open, showAll, setSpan, scroll,
                 arrowAt, arrowPoint, drawnIds, hover: hoverLink, get window() { return windowOf(); },
-                get selected() { return selected; }, get hovered() { return hovered.slice(); },
+                get selected() { return selected; }, get cursor() { return cursor; }, get hovered() { return hovered.slice(); },
                 get mode() { return mode; }, get filling() { return filling !== null; }, get jump() { return jump; },
                 get painted() { return painted; } };
   page.spacetime = api; // (the happening stepper reads the branch's log)
