@@ -50,9 +50,10 @@ export class Feed {
     return true;
   }
 
-  /** Scroll a line into view and flash it. */
+  /** Scroll a line into view and flash it. The feed glides there through its CSS (scroll-behavior: smooth,
+   * static/css/app.css), which the page's reduced-motion rule turns off (static/css/classroom.css): no JS check. */
   reveal(item, block = "nearest") {
-    item.scrollIntoView({ block, behavior: "smooth" });
+    item.scrollIntoView({ block });
     item.classList.remove("flash");
     void item.offsetWidth; // restart the animation
     item.classList.add("flash");
