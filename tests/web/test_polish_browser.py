@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ARTIFACTS, open_playground
+from .layout_js import LAYOUT_JS
 
 pytestmark = pytest.mark.browser
 
@@ -97,4 +98,72 @@ def test_the_home_page_and_its_import_form_fit_the_width(daphne_server, make_pag
     assert got["wide"] == [], f"elements past the edge at {width}x{height}: {got['wide']}"
     box = page.locator(".import-form input[type=file]").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    errors.check()
+
+
+# --- 3. Paxos on a short screen: a phone held sideways, a projector at 150 % zoom --------------------------------
+# The page's controls and invariant badges (LAYOUT_JS, as the projector tests check them), and on the stage every
+# node, its badge and the buttons over the stage: no two boxes of different nodes (or a node and a button) overlap,
+# and every badge stays inside the stage.
+STAGE_JS = """() => {
+  const box = (el) => el.getBoundingClientRect();
+  const shown = (el) => { const r = box(el); return r.width > 0 && r.height > 0 && getComputedStyle(el).display !== "none"; };
+  const items = [];
+  for (const g of document.querySelectorAll("#topology .node[data-node]")) {
+    const id = g.dataset.node, badge = g.querySelector(".badge");
+    items.push([id, "node " + id, box(g.querySelector(".node-body"))]);
+    if (badge && shown(badge)) items.push([id, "badge of " + id + " (" + badge.textContent + ")", box(badge)]);
+  }
+  document.querySelectorAll(".stage button").forEach((b, i) => {
+    if (shown(b)) items.push(["button" + i, "button " + b.textContent.trim(), box(b)]);
+  });
+  const overlaps = [];
+  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
+    const [a, m, p] = items[i], [b, n, q] = items[j];
+    if (a === b) continue;  // a node and its own badge
+    const dx = Math.min(p.right, q.right) - Math.max(p.left, q.left), dy = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+    if (dx > 0.5 && dy > 0.5) overlaps.push(m + " / " + n);
+  }
+  const stage = box(document.querySelector("#topology"));
+  const outside = items.filter(([, , r]) => r.left < stage.left - 0.5 || r.right > stage.right + 0.5
+    || r.top < stage.top - 0.5 || r.bottom > stage.bottom + 0.5).map(([, m]) => m);
+  return { overlaps, outside, badges: items.filter(([, m]) => m.startsWith("badge")).length };
+}"""
+SHORT_SIZES = [(844, 390), (915, 412), (853, 480)]  # 740x360: the run controls overflow (every protocol)
+
+
+ALL_BADGES = ("() => [...document.querySelectorAll('#topology .node .badge')]"
+              ".filter((b) => b.getBoundingClientRect().width > 0).length >= 9")
+
+
+def check_paxos_fits(page, where):
+    # every node has its badge: the proposers their ballot, the acceptors their promise, the learners the value
+    page.wait_for_function(ALL_BADGES, timeout=30_000)
+    page.wait_for_timeout(300)
+    layout = page.evaluate(LAYOUT_JS)
+    assert layout["overlaps"] == [], f"paxos {where}: controls overlap: {layout['overlaps']}"
+    assert not layout["hscroll"], f"paxos {where}: the page scrolls sideways"
+    stage = page.evaluate(STAGE_JS)
+    assert stage["badges"] >= 9
+    assert stage["overlaps"] == [], f"paxos {where}: on the stage: {stage['overlaps']}"
+    assert stage["outside"] == [], f"paxos {where}: off the stage: {stage['outside']}"
+
+
+@pytest.mark.parametrize("width,height", SHORT_SIZES)
+def test_paxos_badges_and_controls_do_not_overlap_on_a_short_screen(daphne_server, make_page, width, height):
+    page, errors = make_page(width, height)
+    open_playground(page, daphne_server, "paxos")
+    check_paxos_fits(page, f"at {width}x{height}")
+    page.screenshot(path=str(ARTIFACTS / f"polish-paxos-{width}x{height}.png"))
+    # a restart (as a seek or a step back) lays the stage out again: the columns stay spread, not clamped
+    page.evaluate("() => { window.beforeRestart = window.playground.snapshot; }")
+    page.locator("#restart").click()
+    page.wait_for_function("() => window.playground.snapshot !== window.beforeRestart", timeout=15_000)
+    check_paxos_fits(page, f"at {width}x{height} after a restart")
+    # and turned upright (a phone) or on a projector, the ordinary columns come back inside the stage
+    for w, h in [(390, 844), (1024, 768)]:
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_timeout(300)
+        stage = page.evaluate(STAGE_JS)
+        assert stage["outside"] == [], f"paxos resized from {width}x{height} to {w}x{h}: off the stage: {stage['outside']}"
     errors.check()

@@ -7,10 +7,12 @@ export function setupRenderLoop(page, { clock, toolbar }) {
   const { state, topo } = page;
   let lastToolbar = "";
 
-  // a new run or a travel in time: the stage starts over from the snapshot, keeping the nodes where they were
-  // (same cluster, no layout of its own in the scenario)
+  // a new run or a travel in time: the stage starts over from the snapshot, keeping the nodes a hand placed where
+  // they were (same cluster, no layout of its own in the scenario); the others the view lays out again, fitted to
+  // the stage (Paxos's columns on a short stage reach past the layout's 0..1 square, which layout() clamps to)
   page.on("reset", (snapshot) => {
-    const keep = topo.snap && topo.snap.order.length === snapshot.order.length && !snapshot.layout ? topo.layout() : null;
+    const same = topo.snap && topo.snap.order.length === snapshot.order.length && !snapshot.layout;
+    const keep = same ? Object.fromEntries(Object.entries(topo.layout()).filter(([id]) => topo.placed.has(id))) : null;
     topo.setSnapshot(snapshot, { reset: true });
     if (keep) topo.setLayout(keep);
   });

@@ -3,7 +3,7 @@
 // majority), learners show what they learned in their badge. The panel shows the chosen value, each proposer's phase, and every acceptor's
 // promise and accepted proposal (Multi-Paxos: the log, slot by slot).
 
-import { h, listNodes } from "../util.js";
+import { h, listNodes, crashZone, nodeRadius, stageFrame } from "../util.js";
 import { createChart } from "../charts.js";
 
 const PHASE_COLORS = {
@@ -334,9 +334,19 @@ export default {
     });
   },
 
+  /** The page's radius, smaller on a short stage where the columns spread over its width (shortStage). */
+  nodeRadius(W, H, n) {
+    const known = columns && columns.p.length + columns.a.length + columns.l.length === n;
+    const geo = known ? shortStage(W, H, columns) : null;
+    return geo ? geo.r : nodeRadius(W, H, n);
+  },
+
   layout(order) {
     const cols = { p: [], a: [], l: [] };
     for (const id of order) (cols[id[0]] || cols.a).push(id);
+    columns = cols;
+    const wide = shortStageLayout(cols);
+    if (wide) return wide;
     const out = {};
     // on a phone the legend covers the bottom of the stage: keep the nodes above it
     const height = typeof window !== "undefined" && window.innerWidth < 600 ? 0.8 : 1;
@@ -354,6 +364,80 @@ export default {
     return out;
   },
 };
+
+// --- a short stage (a phone held sideways, 844x390; a projector at 150 % zoom, 853x480) -------------------------
+// The page maps layout units onto a square as tall as the stage: below SHORT_STAGE px its three columns were
+// squeezed into a square a third of the stage's width, and every badge sat on a neighbour. There the columns
+// spread over the stage's width instead, left of the crash zone and of the buttons over the stage, spaced so a
+// badge (above a node, to its right) clears the next column and the node above it; the nodes get the radius that
+// allows (the module's nodeRadius, which the page uses too). Positions are computed in the stage's pixels with the
+// page's own geometry (util.js: crashZone, nodeRadius, stageFrame), as gossip's grid is.
+const SHORT_STAGE = 300; // px of the stage's drawing (topology.js draws at least 200)
+const BADGE_W = 48; // a badge of four characters (topology.js: 9 px a character + 12): "3.12", "★3.2", "abc…"
+
+let columns = null; // the columns of the last layout: { p, a, l } (ids); nodeRadius, called apart, needs their sizes
+
+/** The short stage's geometry for the columns `cols` on the page's W x H drawing, or null (not short, or too many
+ * nodes for it: then the square it is). */
+function shortStage(W, H, cols) {
+  const svg = typeof document !== "undefined" ? document.querySelector("#topology") : null;
+  if (!svg || !svg.getScreenCTM || H >= SHORT_STAGE || W < 1.4 * H) return null;
+  const crash = crashZone(W, H);
+  // what sits over the stage (the space-time diagram's toggle, the hint line), in the drawing's units: on the
+  // right it narrows the columns, on the left it lowers them
+  let right = crash.x;
+  let top = 0;
+  const ctm = svg.getScreenCTM();
+  const inv = ctm && ctm.inverse();
+  for (const el of svg.parentElement ? svg.parentElement.querySelectorAll("button, .stage-hint") : []) {
+    const b = el.getBoundingClientRect();
+    if (!inv || !b.width || !b.height) continue;
+    const corner = new DOMPoint(b.left, b.bottom).matrixTransform(inv);
+    if (corner.x > W / 2) right = Math.min(right, corner.x);
+    else top = Math.max(top, corner.y);
+  }
+  // the largest radius that keeps every badge clear: across, four columns' worth of badges and gaps (proposers |
+  // acceptors, two zigzag columns | learners); down, a badge (12 px above its circle) clear of the node above it
+  const room = H - 6 - top - 16; // from the top node's centre to the bottom one's, plus 2 r
+  const nA = cols.a.length;
+  const limits = [nodeRadius(W, H, cols.p.length + nA + cols.l.length), (right - 24 - 4 * BADGE_W) / 6.2];
+  if (nA > 1) limits.push((room - 6 * (nA - 1)) / (nA + 1));
+  for (const k of [cols.p.length, cols.l.length]) if (k) limits.push((room - 12 * k) / (2 * k + 2));
+  const r = Math.min(...limits);
+  return r >= 9 ? { r, right, top, room, crash } : null;
+}
+
+function shortStageLayout(cols) {
+  const svg = typeof document !== "undefined" ? document.querySelector("#topology") : null;
+  if (!svg) return null;
+  const rect = svg.getBoundingClientRect();
+  const W = Math.max(200, rect.width);
+  const H = Math.max(200, rect.height); // the page's viewBox (topology.js resize)
+  const geo = rect.height ? shortStage(W, H, cols) : null;
+  if (!geo) return null;
+  const { r, right, top, crash } = geo;
+  const { side, cx, cy } = stageFrame(W, H, r, crash);
+  const y0 = top + r + 16; // a badge's top is 12 px above the node's circle
+  const y1 = H - r - 6;
+  // the proposers at the left edge, the learners as far right as their badge allows, the acceptors' two zigzag
+  // columns evenly between (a badge clears the next column: step >= 1.55 r + BADGE_W + 2, by the radius above)
+  const xP = 10 + r;
+  const xL = right - 8 - 0.55 * r - BADGE_W;
+  const step = (xL - xP) / 3;
+  const px = {};
+  const column = (list, x) => list.forEach((id, i) => {
+    px[id] = [x, y0 + ((y1 - y0) * (i + 0.5)) / list.length];
+  });
+  column(cols.p, xP);
+  column(cols.l, xL);
+  const n = cols.a.length;
+  cols.a.forEach((id, i) => {
+    px[id] = [xP + step * (i % 2 ? 2 : 1), n === 1 ? (y0 + y1) / 2 : y0 + ((y1 - y0) * i) / (n - 1)];
+  });
+  const out = {};
+  for (const [id, [x, y]] of Object.entries(px)) out[id] = [(x - cx) / side + 0.5, (y - cy) / side + 0.5];
+  return out;
+}
 
 function narrateProposer(id, ch, splice, b, multi) {
   const ballot = fmtBallot(ch.ballot || b.ballot);
