@@ -2,7 +2,8 @@
 // (docs/frontend.md, "Charts"). A view module describes its series and how to measure them from a snapshot; the
 // chart samples the snapshot before each narrated event (so the feed's retelling after a seek or a fork rebuilds
 // the branch's history) and at each update, forgets what lies after the moment a reset lands on (never an
-// abandoned future), follows its container's size, and redraws at most ten times a second. Clicking it travels
+// abandoned future), leaves a gap where a seek forward jumped over what it never followed (no flat line across),
+// follows its container's size, and redraws at most ten times a second. Clicking it travels
 // the timeline to that moment (the view context's seek). A toggle in its legend folds it to one line: the panel
 // must leave the feed room on a projector, so it starts folded on a short screen (below 800 px) unless the user
 // chose otherwise (remembered). It links its stylesheets itself (static/vendor/uplot/uPlot.min.css,
@@ -91,7 +92,17 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   let drawnAt = 0;
   let timer = null;
   let draws = 0; // redraws so far (tests check the rate)
+  let resizes = 0; // the ResizeObserver's callbacks so far (tests check that a playing panel keeps its size)
   let held = null; // the page's snapshot (updated in place by the page as frames arrive), from reset and update
+  // What the chart knows of the branch: it followed the run live up to `reached` (updates, or where a reset
+  // landed), except in `gaps`: stretches a seek forward jumped over, whose events never came (nothing is known
+  // there: the lines break instead of holding the last value across). A reset's moment is settled once the task
+  // that made it is done: the feed's retelling resets to the run's start and back within one task.
+  let reached = null;
+  let reachedValues = null; // the values at `reached` (the retelling's samples end before it: a gap starts with them)
+  let gaps = []; // [{from, to, values}]
+  let landing = null; // [t, values] of the last reset, not settled yet
+  let shown = { x: [], cols: [] }; // the points drawn: the kept ones, with a row of nulls where each gap starts
 
   const toggle = h("button", { type: "button", class: "chart-toggle", "aria-expanded": "false",
                                title: "Show or hide the chart" }, h("span", { class: "chart-fold", "aria-hidden": "true" }),
@@ -161,10 +172,23 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
       scales, axes,
       series: [{}, ...lines.map((s) => ({
         label: s.label, scale: s.scale || "y", stroke: themeColor(s.color), width: s.width || 2.5,
-        dash: s.dash, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }),
+        dash: s.dash, paths: uPlot.paths.stepped({ align: 1 }), alignGaps: 1, // a gap starts at its null
+        // no dots, except a value with no line to either side (where a jump forward landed): a dot shows it
+        points: { show: false, filter: lonePoints, size: 8, width: 1, dash: [], fill: themeColor(s.color) },
       }))],
       hooks: { drawClear: [shade], draw: [nowLine] },
     };
+  }
+
+  /** The indices of series k's values that have no neighbour to draw a line to (null or none either side). */
+  function lonePoints(u, k) {
+    const ys = u.data[k];
+    const out = [];
+    for (let i = 0; i < ys.length; i++) {
+      if (ys[i] === null || ys[i] === undefined) continue;
+      if ((i === 0 || ys[i - 1] === null) && (i === ys.length - 1 || ys[i + 1] === null)) out.push(i);
+    }
+    return out.length ? out : null;
   }
 
   function xRange() {
@@ -173,23 +197,24 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     return t1 - t0 >= 1000 ? [t0, t1] : [Math.max(0, t1 - 1000), Math.max(t1, 1000)];
   }
 
-  /** Shade the time where a band series is truthy, under the lines. */
+  /** Shade the time where a band series is truthy, under the lines (not across a gap). */
   function shade(u) {
-    if (!bands.length || !xs.length) return;
+    const { x: px } = shown;
+    if (!bands.length || !px.length) return;
     const g = u.ctx;
     const { top, height: hgt } = u.bbox;
-    const end = Math.max(xs[xs.length - 1], now ? now() : 0);
+    const end = Math.max(px[px.length - 1], now ? now() : 0);
     g.save();
     for (const b of bands) {
-      const col = cols[series.indexOf(b)];
+      const col = shown.cols[series.indexOf(b)];
       g.fillStyle = themeColor(b.color);
       g.globalAlpha = 0.35;
-      for (let i = 0; i < xs.length; i++) {
+      for (let i = 0; i < px.length; i++) {
         if (!col[i]) continue;
         let j = i;
-        while (j + 1 < xs.length && col[j + 1]) j += 1;
-        const a = u.valToPos(xs[i], "x", true);
-        const z = u.valToPos(j + 1 < xs.length ? xs[j + 1] : end, "x", true);
+        while (j + 1 < px.length && col[j + 1]) j += 1;
+        const a = u.valToPos(px[i], "x", true);
+        const z = u.valToPos(j + 1 < px.length ? px[j + 1] : end, "x", true);
         g.fillRect(a, top, Math.max(2, z - a), hgt);
         i = j;
       }
@@ -214,8 +239,60 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     g.restore();
   }
 
+  /** The kept points, and where a gap lies between two of them, the values at its start (the last moment
+   * followed) and a row of nulls (uPlot draws no line from there to the next point). */
+  function withGaps() {
+    const inside = xs.length < 2 ? [] : gaps.filter((g) => g.from >= xs[0] && g.from < xs[xs.length - 1])
+      .sort((a, b) => a.from - b.from);
+    if (!inside.length) return { x: xs, cols };
+    const x = [];
+    const out = cols.map(() => []);
+    const row = (t, values) => {
+      x.push(t);
+      out.forEach((c, j) => c.push(values ? values[j] : null));
+    };
+    let k = 0;
+    for (let i = 0; i <= xs.length; i++) {
+      for (; k < inside.length && (i === xs.length || inside[k].from < xs[i]); k++) {
+        const g = inside[k];
+        if (x[x.length - 1] !== g.from && g.values && g.values.length === out.length) row(g.from, g.values);
+        row(g.from, null);
+      }
+      if (i < xs.length) row(xs[i], cols.map((c) => c[i]));
+    }
+    return { x, cols: out };
+  }
+
   function uplotData() {
-    return [xs, ...lines.map((s) => cols[series.indexOf(s)])];
+    shown = withGaps();
+    return [shown.x, ...lines.map((s) => shown.cols[series.indexOf(s)])];
+  }
+
+  /** Where a reset landed (a seek, a step back, a new run, a fork): what lies after it is forgotten, and a
+   * moment past what the chart followed live is a jump: nothing is known between (a gap). */
+  function land(t, values) {
+    if (landing === null) queueMicrotask(settle);
+    landing = [t, values];
+  }
+
+  function settle() {
+    if (landing === null) return;
+    const [t, values] = landing;
+    landing = null;
+    gaps = gaps.filter((g) => g.from < t).map((g) => ({ ...g, to: Math.min(g.to, t) }));
+    if (reached !== null && t > reached) gaps.push({ from: reached, to: t, values: reachedValues });
+    reached = t;
+    reachedValues = values;
+    scheduleDraw();
+  }
+
+  /** The run followed live up to moment t (an update, the ticker), where the series measure `values`. */
+  function follow(t, values) {
+    settle();
+    if (reached === null || t >= reached) {
+      reached = t;
+      reachedValues = values;
+    }
   }
 
   function drawNow() {
@@ -228,13 +305,14 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   }
 
   const resize = new ResizeObserver((entries) => {
+    resizes += 1;
     const w = Math.floor(entries[0].contentRect.width);
     const hgt = Math.floor(entries[0].contentRect.height) || 0;
     if (w === width && hgt === plotHeight) return;
     width = w;
     plotHeight = hgt;
     if (plot && w >= 80 && hgt >= 40) plot.setSize({ width: w, height: hgt });
-    // through the same rate limit as the data: a panel whose scrollbar comes and goes resizes every frame
+    // through the same rate limit as the data (a panel must not change size while a run plays: the test counts these)
     scheduleDraw();
   });
 
@@ -262,14 +340,18 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
   });
   host.addEventListener("mousemove", (ev) => {
     const t = timeAt(ev);
-    if (t === null || !xs.length) return;
-    let i = xs.length - 1;
-    while (i > 0 && xs[i] > t) i -= 1;
+    const { x: px } = shown;
+    if (t === null || !px.length) return;
+    let i = px.length - 1;
+    while (i > 0 && px[i] > t) i -= 1;
+    const gap = gaps.find((g) => g.from <= t && t < g.to);
     const vals = series.filter((s) => !s.band).map((s) => {
-      const v = cols[series.indexOf(s)][i];
+      const v = shown.cols[series.indexOf(s)][i];
       return `${s.label} ${v === null || v === undefined ? "—" : fmtOf(s)(v)}`;
     });
-    host.title = `${fmtTime(xs[i])}: ${vals.join(" · ")}\nclick: travel to that moment`;
+    host.title = gap
+      ? `${fmtTime(gap.from)} – ${fmtTime(gap.to)}: jumped over, not known here\nclick: travel to that moment`
+      : `${fmtTime(px[i])}: ${vals.join(" · ")}\nclick: travel to that moment`;
   });
 
   // time passes without events (the page then calls no update): keep the moment shown on the chart
@@ -278,6 +360,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     const last = xs.length ? xs[xs.length - 1] : -Infinity;
     if (held.t > last) {
       const values = measure(held);
+      follow(held.t, values);
       chart.record(held.t, values);
       describe(values);
       chart.draw();
@@ -330,6 +413,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
       held = snap;
       chart.trim(snap.t);
       const values = measure(snap);
+      land(snap.t, values);
       chart.record(snap.t, values);
       describe(values);
       chart.draw();
@@ -339,6 +423,7 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
     update(snap) {
       held = snap;
       const values = measure(snap);
+      follow(snap.t, values);
       chart.record(snap.t, values);
       describe(values);
       chart.draw();
@@ -348,13 +433,23 @@ export function createChart(container, { name, series, measure, y = {}, y2 = nul
       scheduleDraw();
     },
 
-    /** The points kept: [[t, v1, v2, ...], ...] (tests read it through the element's `chart` property). */
+    /** The points drawn: [[t, v1, v2, ...], ...], a row of nulls where a gap starts (tests read it through the
+     * element's `chart` property). */
     points() {
-      return xs.map((t, i) => [t, ...cols.map((c) => c[i])]);
+      const { x, cols: c } = withGaps();
+      return x.map((t, i) => [t, ...c.map((col) => col[i])]);
+    },
+
+    /** The stretches jumped over: [{from, to}] (a seek forward past what the chart followed). */
+    gaps() {
+      return gaps.map((g) => ({ from: g.from, to: g.to }));
     },
 
     /** How many times the chart was drawn so far. */
     draws: () => draws,
+
+    /** How many times the chart's ResizeObserver called back so far (its plot's box changed size). */
+    resizes: () => resizes,
 
     destroy() {
       clearInterval(ticker);

@@ -133,3 +133,91 @@ def test_chart_screenshots(daphne_server, make_page, protocol):
         page.screenshot(path=str(ARTIFACTS / f"chart-{protocol}-{width}x{height}.png"))
         chart.screenshot(path=str(ARTIFACTS / f"chart-{protocol}-{width}x{height}-chart.png"))
         errors.check()
+
+
+GAPS = "() => document.querySelector('#panel [data-chart]').chart.gaps()"
+
+# the plot's canvas, column by column: how many pixels of a coloured line (not the white ground, not the grey grid
+# and axes) each CSS-pixel column `xs` holds, from the top to the bottom of the plotting area
+COLOURED = """(xs) => {
+    const root = document.querySelector('#panel [data-chart]');
+    const canvas = root.querySelector('canvas');
+    const over = root.querySelector('.u-over').getBoundingClientRect();
+    const box = canvas.getBoundingClientRect();
+    const k = canvas.width / box.width;
+    const g = canvas.getContext('2d');
+    const top = Math.round((over.top - box.top) * k), hgt = Math.round(over.height * k);
+    return xs.map((x) => {
+        const px = g.getImageData(Math.round((x - box.left) * k), top, 1, hgt).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) {
+            const [r, gr, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
+            if (a > 200 && Math.max(r, gr, b) - Math.min(r, gr, b) > 60) n += 1;
+        }
+        return n;
+    });
+}"""
+
+
+@pytest.mark.parametrize("protocol", sorted(PLAY_TO))
+def test_a_jump_forward_leaves_a_gap_not_a_flat_line(daphne_server, make_page, protocol):
+    """A seek far past what the chart followed: the page never receives the events in between, so nothing is
+    known there. The chart breaks its lines (a row of nulls where the jump starts, uPlot draws no segment across)
+    instead of holding the last value up to the new moment; the gap stays while the run plays on, and a seek back
+    before it (then the page follows the run again) removes it."""
+    page, errors = open_page(make_page, daphne_server, protocol)
+    page.wait_for_function("window.playground.snapshot.t > 1500", timeout=30_000)
+    toggle_play(page)
+    end = paused_at(page)
+    page.wait_for_function(f"() => ({POINTS})().at(-1)[0] === {end}")
+    assert page.evaluate(GAPS) == []
+    far = end + 8000
+    page.evaluate(f"window.playground.timeline.seek({far})")
+    page.wait_for_function(f"window.playground.snapshot.t === {far}", timeout=30_000)
+    page.wait_for_function(f"() => ({POINTS})().at(-1)[0] === {far} && ({GAPS})().length === 1", timeout=10_000)
+    page.wait_for_timeout(300)  # the feed's retelling and the next redraw
+    assert page.evaluate(GAPS) == [{"from": end, "to": far}]
+    pts = points(page)
+    inside = [p for p in pts if end <= p[0] < far]
+    assert inside and all(v is None for v in inside[-1][1:]), f"no break between {end} and {far}: {inside[-3:]}"
+    assert not any(v is not None for p in inside if p[0] > end for v in p[1:]), \
+        f"values drawn inside the stretch jumped over: {[p for p in inside if p[0] > end][:3]}"
+    assert any(v is not None for v in pts[-1][1:]) and pts[-1][0] == far, "the value at the moment landed on"
+    assert any(p[0] < end and any(v is not None for v in p[1:]) for p in pts), "the past before the jump stays"
+
+    # on the canvas: the lines stop where the jump starts (no flat line across), and are drawn before it
+    over = page.locator("#panel [data-chart] .u-over")
+    over.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box = over.bounding_box()
+    x0, x1 = pts[0][0], far
+    at = lambda t: box["x"] + box["width"] * (t - x0) / (x1 - x0)  # noqa: E731 (the x scale spans the kept points)
+    in_gap, before = page.evaluate(COLOURED, [at((end + far) / 2), at(x0 + (end - x0) * 0.6)])
+    page.screenshot(path=str(ARTIFACTS / f"chart-jump-{protocol}.png"))
+    assert in_gap == 0, f"{in_gap} pixels of a line drawn in the middle of the stretch jumped over"
+    assert before > 0, "the lines before the jump are drawn (the canvas check sees lines at all)"
+
+    # the run plays on: the gap stays behind it
+    toggle_play(page)
+    page.wait_for_function(f"window.playground.snapshot.t > {far + 500}", timeout=20_000)
+    toggle_play(page)
+    now = paused_at(page)
+    page.wait_for_function(f"() => ({POINTS})().at(-1)[0] === {now}")
+    assert page.evaluate(GAPS) == [{"from": end, "to": far}]
+    assert any(p[0] == end and all(v is None for v in p[1:]) for p in points(page))
+
+    # a seek back into the gap shortens it; one before it removes it (the page follows the run from there)
+    mid = (end + far) // 2
+    page.evaluate(f"window.playground.timeline.seek({mid})")
+    page.wait_for_function(f"window.playground.snapshot.t === {mid}", timeout=20_000)
+    page.wait_for_function(f"() => ({POINTS})().at(-1)[0] === {mid}")
+    page.wait_for_timeout(300)
+    assert page.evaluate(GAPS) == [{"from": end, "to": mid}]
+    back = end // 2
+    page.evaluate(f"window.playground.timeline.seek({back})")
+    page.wait_for_function(f"window.playground.snapshot.t === {back}", timeout=20_000)
+    page.wait_for_function(f"() => ({POINTS})().at(-1)[0] === {back}")
+    page.wait_for_timeout(300)
+    assert page.evaluate(GAPS) == []
+    assert all(v is not None for p in points(page) for v in p[1:])
+    errors.check()

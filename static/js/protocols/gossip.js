@@ -167,9 +167,12 @@ function chartFor(snap) {
 }
 
 // --- panel pieces ------------------------------------------------------------------------------------
-function stat(color, text, value) {
+/** A count of nodes, in a box as wide as the largest count of this run (`of`), so that the row's width, and where
+ * it wraps, does not change with the numbers while the run plays (the panel would change height). */
+function stat(color, text, value, of) {
   return h("span", { class: "gossip-stat" }, h("span", { class: "dot", style: { background: color } }),
-    text, h("b", {}, String(value)));
+    text, h("b", { style: { display: "inline-block", minWidth: `${String(of).length}ch`, fontVariantNumeric: "tabular-nums" } },
+      String(value)));
 }
 
 function fill(el, ...children) {
@@ -218,14 +221,17 @@ function rumorPanel(el, snap) {
     ? [`Rumour ${r.focus}`, best && best[0] > 1 ? ` v${best[0]}` : "", best ? ` “${best[2]}”` : ""].join("")
     : "No rumour yet";
   const msgs = snap.messages.length;
+  // the live figures on a line of their own: beside the title, their changing width made the title wrap and
+  // unwrap while the run played (the panel's height, and the feed's below it, changed with the numbers)
   fill(p.title, title,
-    h("span", { class: "panel-legend" }, `${Math.round(frac * 1000) / 10}% informed · ${msgs} message${msgs === 1 ? "" : "s"} in flight`));
+    h("span", { class: "panel-legend", style: { flexBasis: "100%" } },
+      `${Math.round(frac * 1000) / 10}% informed · ${msgs} message${msgs === 1 ? "" : "s"} in flight`));
   fill(p.body,
-    stat(C.unheard, "never heard", c.unheard),
-    stat(C.hot, "spreading", c.hot),
-    stat(C.knows, "knows, quiet", c.knows),
-    c.stale ? stat(C.stale, "older version", c.stale) : null,
-    c.crashed ? stat("#cbd5e1", "crashed", c.crashed) : null);
+    stat(C.unheard, "never heard", c.unheard, r.n),
+    stat(C.hot, "spreading", c.hot, r.n),
+    stat(C.knows, "knows, quiet", c.knows, r.n),
+    c.stale ? stat(C.stale, "older version", c.stale, r.n) : null,
+    c.crashed ? stat("#cbd5e1", "crashed", c.crashed, r.n) : null);
   const note = r.focus ? noteFor(c, snap.net) : "Start one with “+ New rumour” or a node's menu.";
   if (p.note.textContent !== note) p.note.textContent = note;
 }
