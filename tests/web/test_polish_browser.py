@@ -1,6 +1,6 @@
 """Small layout and motion defects users saw (task H1): the feed's scroll honours reduced motion, the home page
 (its import form included) fits a phone, and the Paxos page keeps its controls and badges apart on a phone held
-sideways (844x390). Screenshots go to test-artifacts/ to be looked at."""
+sideways (844x390, 915x412) or at 853x480. Screenshots go to test-artifacts/ to be looked at."""
 
 import json
 from pathlib import Path
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # --- 1. reduced motion: the feed jumps to the line it follows ------------------------------------------------
 # The feed scrolled to its oldest lines, a click on the red invariant badge makes it follow the violation's line
-# (the newest, at the top): where the feed is right after the click, and twenty frames later. A smooth scroll is
-# still near the bottom at once.
+# (screens above): where the feed is right after the click, and twenty frames later. A smooth scroll has not moved
+# yet right after the click; an instant one is already where it ends.
 FOLLOW_JS = """() => new Promise((done) => {
   const feed = document.querySelector("#feed");
   feed.scrollTo({ top: feed.scrollHeight, behavior: "instant" });
