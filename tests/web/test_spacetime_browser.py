@@ -257,6 +257,9 @@ def test_screenshots_of_the_diagram(daphne_server, make_page, size):
     seek(page, 1500)
     page.click("#spacetime-toggle")
     page.wait_for_timeout(300)
+    # beside the diagram the stage is half as wide: its hint would wrap into a column over the nodes
+    assert page.locator(".stage-col").get_attribute("data-spacetime") == "split"
+    assert page.locator(".stage-hint").is_hidden()
     page.screenshot(path=str(ARTIFACTS / f"spacetime-split-{size[0]}x{size[1]}.png"))
     page.click("#spacetime-toggle")
     page.wait_for_timeout(300)
