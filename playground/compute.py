@@ -88,7 +88,13 @@ class BackgroundRun:
         queue = asyncio.Queue()
 
         def put(item):
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            if loop.is_closed():  # the loop is gone (a server stopping, a test's loop): nobody waits for this
+                cancelled.set()
+                return
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # closed between the check and the call
+                cancelled.set()
 
         def run():
             try:
