@@ -195,6 +195,7 @@ class Travel:
         budget = getattr(settings, "PLAYGROUND_CHECKPOINT_MB", 24) * 1024 * 1024
         phase = (zlib.crc32(str(self.session.room).encode()) % 1000) / 1000
         self.history = TimeMachine(sim, budget=budget, phase=phase)
+        self.history.discard = dispose_later  # abandoned copies: freed in the dispose thread, not on the request
         self.session.last_event_t = None
 
     async def observe(self):

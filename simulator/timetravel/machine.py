@@ -193,7 +193,8 @@ def _packed(sim, warned):
 
 
 def _dispose(sim):
-    """Free a copy a refused or cancelled travel made (Simulation.dispose: not left to the cyclic GC)."""
+    """Free a copy a travel abandoned, at once (Simulation.dispose: not left to the cyclic GC). A TimeMachine's
+    `discard`; a server sets its own, which frees it elsewhere, off the request's path."""
     if sim is not None:
         for _ in sim.dispose():
             pass
@@ -201,6 +202,8 @@ def _dispose(sim):
 
 class TimeMachine:
     """Checkpoints and the frontier of one live run. Call `observe(sim)` whenever the run has moved on."""
+
+    discard = staticmethod(_dispose)  # what becomes of the copies a seek or rewind abandons
 
     def __init__(self, sim, interval=INTERVAL_MS, max_checkpoints=MAX_CHECKPOINTS, budget=MEMORY_BUDGET,
                  work_ratio=WORK_RATIO, clock=time.thread_time, phase=0.0):
@@ -455,7 +458,7 @@ class TimeMachine:
             last = self._scan_to(new, t, observe=True, budget=budget)
         except (TooCostly, Cancelled):
             self._put_back(saved)
-            _dispose(new)
+            self.discard(new)
             raise
         self._learn(budget)
         return Landing(new, new.snapshot(), [], last if last is not None else last_t)
@@ -484,11 +487,11 @@ class TimeMachine:
         except (TooCostly, Cancelled):
             self._put_back(saved)
             for abandoned in restored:
-                _dispose(abandoned)
+                self.discard(abandoned)
             raise
         for abandoned in restored:  # copies it started over from (a wrong hint, the two-pass search)
             if abandoned is not landing.sim:
-                _dispose(abandoned)
+                self.discard(abandoned)
         self._learn(budget)
         return landing
 
