@@ -88,12 +88,9 @@ class BackgroundRun:
         queue = asyncio.Queue()
 
         def put(item):
-            if loop.is_closed():  # the loop is gone (a server stopping, a test's loop): nobody waits for this
-                cancelled.set()
-                return
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # closed between the check and the call
+            except RuntimeError:  # the loop is closed (a server stopping, a test's loop): nobody waits for this
                 cancelled.set()
 
         def run():

@@ -51,7 +51,6 @@ class FullCollections:
     def __init__(self):
         self.base = sys.getallocatedblocks()  # what startup left (frozen by asgi.py: never walked)
         self.after_last = self.base
-        self.passes = 0
 
     def due(self, blocks):
         grown = blocks - self.after_last
@@ -62,7 +61,6 @@ class FullCollections:
         gc.collect()
         took = time.perf_counter() - started
         self.after_last = sys.getallocatedblocks()
-        self.passes += 1
         if took > 0.05:
             log.info("full GC pass took %.0f ms (heap %d blocks past startup)", took * 1000,
                      self.after_last - self.base)

@@ -401,8 +401,7 @@ export function setupSpacetime(page, { inspect, uninspect = () => {} }) {
   // --- the keyboard: a cursor over the window's messages in time order ------------------------------------------
   /** The message records drawn last, in time order (sent, then id). */
   function inView() {
-    if (!last) return [];
-    return last.arrows.rec.slice(0, last.arrows.n).sort((a, b) => a.sent - b.sent || a.id - b.id);
+    return drawn().sort((a, b) => a.sent - b.sent || a.id - b.id);
   }
 
   function say(text) {
@@ -869,9 +868,13 @@ export function setupSpacetime(page, { inspect, uninspect = () => {} }) {
   }
 
   /** The message ids drawn as arrows last, in order. */
+  /** The message records drawn last (a copy: callers sort it). */
+  function drawn() {
+    return last ? last.arrows.rec.slice(0, last.arrows.n) : [];
+  }
+
   function drawnIds() {
-    if (!last) return [];
-    return last.arrows.rec.slice(0, last.arrows.n).map((m) => m.id).sort((a, b) => a - b);
+    return drawn().map((m) => m.id).sort((a, b) => a - b);
   }
 
   // --- the window, the render loop ----------------------------------------------------------------------------
@@ -899,7 +902,7 @@ export function setupSpacetime(page, { inspect, uninspect = () => {} }) {
     const [t0, t1] = windowOf();
     last = layout(width, height, t0, t1);
     grid = null;
-    if (cursor !== null && !last.arrows.rec.slice(0, last.arrows.n).some((m) => m.id === cursor)) {
+    if (cursor !== null && !drawn().some((m) => m.id === cursor)) {
       clearCursor("The selected message is out of view"); // (a seek, a zoom, the window following the run)
       dirty = false;
     }
